@@ -1,0 +1,42 @@
+# OpsOS user onboarding. `make help` lists the targets.
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+GO        ?= go
+FUNCTIONS := $(notdir $(wildcard functions/*))
+EVENT     ?= events/api/create-user.json
+BENCHTIME ?= 1s
+
+.PHONY: help run test build invoke lint bench clean
+
+help: ## list the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+run: ## serve the whole product locally (embedded store, nothing to install)
+	$(GO) run ./cmd/opsos serve
+
+test: lint ## vet, format check, and every test (race detector on)
+	$(GO) test -race -count=1 ./...
+
+build: ## compile each Lambda function (linux/arm64) into build/<name>/bootstrap, and bin/opsos
+	@for f in $(FUNCTIONS); do \
+	  echo "build/$$f/bootstrap"; \
+	  GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w" -tags lambda.norpc \
+	    -o build/$$f/bootstrap ./functions/$$f; \
+	done
+	$(GO) build -trimpath -o bin/opsos ./cmd/opsos
+
+invoke: ## feed EVENT (default events/api/create-user.json) to the API handler on the local data
+	$(GO) run ./cmd/opsos invoke $(EVENT)
+
+lint: ## gofmt and go vet must be clean
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	  if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+bench: ## store and API benchmarks
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./internal/...
+
+clean: ## remove build output (keeps local data in .opsos)
+	rm -rf build bin

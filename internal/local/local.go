@@ -1,0 +1,161 @@
+// Package local is OpsOS's local mode (DESIGN.md §7): one process serving
+// the production handlers over net/http on the embedded store, with a
+// bootstrap administrator and a bearer token standing in for Cognito.
+package local
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/opsos/onboarding/internal/app"
+	"github.com/opsos/onboarding/internal/gateway"
+	"github.com/opsos/onboarding/internal/httpapi"
+)
+
+// Config is local mode's settings.
+type Config struct {
+	App app.Config
+	// Addr is the listen address (OPSOS_ADDR).
+	Addr string
+	// AdminEmail is the bootstrap administrator (OPSOS_ADMIN_EMAIL).
+	AdminEmail string
+	// AdminToken is the administrator's bearer token (OPSOS_ADMIN_TOKEN);
+	// when empty a random one is made and printed at start.
+	AdminToken string
+}
+
+// minTokenLen keeps a chosen token from being guessable.
+const minTokenLen = 16
+
+// ConfigFromEnv reads local mode's settings; an error names the variable.
+func ConfigFromEnv(getenv func(string) string) (Config, error) {
+	ac, err := app.ConfigFromEnv(getenv)
+	if err != nil {
+		return Config{}, err
+	}
+	c := Config{App: ac, Addr: getenv("OPSOS_ADDR"), AdminEmail: getenv("OPSOS_ADMIN_EMAIL"), AdminToken: getenv("OPSOS_ADMIN_TOKEN")}
+	if c.Addr == "" {
+		c.Addr = "127.0.0.1:8080"
+	}
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		return Config{}, fmt.Errorf("OPSOS_ADDR=%q must be host:port, such as 127.0.0.1:8080", c.Addr)
+	}
+	if c.AdminEmail == "" {
+		c.AdminEmail = "admin@localhost"
+	}
+	if c.AdminToken != "" && len(c.AdminToken) < minTokenLen {
+		return Config{}, fmt.Errorf("OPSOS_ADMIN_TOKEN must be at least %d characters", minTokenLen)
+	}
+	return c, nil
+}
+
+// Server is a running local mode.
+type Server struct {
+	app  *app.App
+	http *http.Server
+	ln   net.Listener
+	done chan error
+}
+
+// Start opens the store, makes sure the administrator exists, and starts
+// serving. It prints where and how to connect to out.
+func Start(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (*Server, error) {
+	a, err := app.Open(cfg.App, log)
+	if err != nil {
+		return nil, err
+	}
+	fail := func(err error) (*Server, error) {
+		a.Close()
+		return nil, err
+	}
+	admin, created, err := a.Service.Bootstrap(ctx, cfg.AdminEmail)
+	if err != nil {
+		return fail(err)
+	}
+	token, printed := cfg.AdminToken, false
+	if token == "" {
+		token, printed = randomToken(), true
+	}
+	claims := map[string]string{
+		"sub": admin.ID, "token_use": "id",
+		httpapi.ClaimEmail: admin.Email, httpapi.ClaimUserID: admin.ID,
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"status":"ok"}`)
+	})
+	mux.Handle("/", gateway.New(a.API.Handle, gateway.TokenAuthorizer(token, claims)))
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fail(fmt.Errorf("listen on OPSOS_ADDR=%s: %w", cfg.Addr, err))
+	}
+	s := &Server{
+		app: a, ln: ln, done: make(chan error, 1),
+		http: &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)},
+	}
+	go func() { s.done <- s.http.Serve(ln) }()
+
+	fmt.Fprintf(out, "OpsOS local mode: http://%s (data in %s)\n", ln.Addr(), cfg.App.DataDir)
+	if created {
+		fmt.Fprintf(out, "Created the administrator %s.\n", admin.Email)
+	}
+	if printed {
+		fmt.Fprintf(out, "Administrator %s, token (new at every start; set OPSOS_ADMIN_TOKEN to choose one):\n  export OPSOS_TOKEN=%s\n", admin.Email, token)
+	} else {
+		fmt.Fprintf(out, "Administrator %s, token from OPSOS_ADMIN_TOKEN.\n", admin.Email)
+	}
+	return s, nil
+}
+
+// Addr is the address the server listens on.
+func (s *Server) Addr() string { return s.ln.Addr().String() }
+
+// Shutdown stops taking requests, lets those in flight finish, and closes
+// the store, so that nothing written is lost.
+func (s *Server) Shutdown(ctx context.Context) error {
+	err := s.http.Shutdown(ctx)
+	if serr := <-s.done; serr != nil && !errors.Is(serr, http.ErrServerClosed) && err == nil {
+		err = serr
+	}
+	if cerr := s.app.Close(); cerr != nil && err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// Run serves until ctx is done, then shuts down gracefully.
+func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) error {
+	s, err := Start(ctx, cfg, log, out)
+	if err != nil {
+		return err
+	}
+	select {
+	case <-ctx.Done():
+	case err := <-s.done:
+		s.done <- err // for Shutdown
+	}
+	fmt.Fprintln(out, "Shutting down: finishing requests in flight.")
+	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := s.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	fmt.Fprintln(out, "Stopped; all data is saved.")
+	return nil
+}
+
+func randomToken() string {
+	b := make([]byte, 24)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}

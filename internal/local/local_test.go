@@ -1,0 +1,187 @@
+package local_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/opsos/onboarding/internal/local"
+)
+
+const token = "test-token-0123456789"
+
+func config(t *testing.T, dir string) local.Config {
+	t.Helper()
+	env := map[string]string{"OPSOS_DATA_DIR": dir, "OPSOS_ADDR": "127.0.0.1:0", "OPSOS_ADMIN_TOKEN": token}
+	cfg, err := local.ConfigFromEnv(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+func start(t *testing.T, cfg local.Config) (*local.Server, *bytes.Buffer) {
+	t.Helper()
+	var out bytes.Buffer
+	s, err := local.Start(context.Background(), cfg, slog.New(slog.NewJSONHandler(io.Discard, nil)), &out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, &out
+}
+
+func stop(t *testing.T, s *local.Server) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := s.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+type reply struct {
+	status int
+	header http.Header
+	body   map[string]any
+}
+
+func call(t *testing.T, s *local.Server, method, path, tok, body string, headers ...string) reply {
+	t.Helper()
+	req, err := http.NewRequest(method, "http://"+s.Addr()+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tok != "" {
+		req.Header.Set("Authorization", "Bearer "+tok)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	r := reply{status: resp.StatusCode, header: resp.Header}
+	raw, _ := io.ReadAll(resp.Body)
+	if err := json.Unmarshal(raw, &r.body); err != nil {
+		t.Fatalf("%s %s: body is not JSON: %q", method, path, raw)
+	}
+	return r
+}
+
+// TestWalkthrough follows the README's curl walkthrough against a real
+// server, then restarts it and finds everything still there.
+func TestWalkthrough(t *testing.T) {
+	cfg := config(t, t.TempDir())
+	s, out := start(t, cfg)
+	if !strings.Contains(out.String(), "Created the administrator admin@localhost") {
+		t.Errorf("start output: %s", out)
+	}
+	if strings.Contains(out.String(), token) {
+		t.Error("a token chosen through OPSOS_ADMIN_TOKEN was printed")
+	}
+	if r := call(t, s, "GET", "/healthz", "", ""); r.status != 200 {
+		t.Fatalf("healthz: %d", r.status)
+	}
+	if r := call(t, s, "GET", "/users", "", ""); r.status != 401 {
+		t.Errorf("no token: %d", r.status)
+	}
+	if r := call(t, s, "GET", "/users", "wrong-token-0123456789", ""); r.status != 401 {
+		t.Errorf("wrong token: %d", r.status)
+	}
+
+	c := call(t, s, "POST", "/users", token,
+		`{"type":"internal","firstName":"Priya","lastName":"Shah","email":"priya.shah@example.com","phone":"+44 7911 123456","jobTitle":"Shift Lead","role":"Supervisor"}`)
+	if c.status != 201 || c.body["status"] != "introduction" || c.body["holdInvite"] != true {
+		t.Fatalf("create: %d %v", c.status, c.body)
+	}
+	id := c.body["id"].(string)
+	if c.header.Get("Location") != "/users/"+id {
+		t.Errorf("Location %q", c.header.Get("Location"))
+	}
+	if r := call(t, s, "POST", "/users", token, `{"firstName":"P","lastName":"S","email":"PRIYA.SHAH@example.com","role":"staff"}`); r.status != 409 {
+		t.Errorf("duplicate email: %d", r.status)
+	}
+	g := call(t, s, "GET", "/users/"+id, token, "")
+	if g.status != 200 || g.header.Get("ETag") != `"1"` {
+		t.Fatalf("get: %d %v", g.status, g.header)
+	}
+	p := call(t, s, "PATCH", "/users/"+id, token, `{"role":"Planner","permissions":{"grant":["reports.view"]}}`, "If-Match", `"1"`)
+	if p.status != 200 || p.body["role"] != "planner" || p.header.Get("ETag") != `"2"` {
+		t.Fatalf("patch: %d %v", p.status, p.body)
+	}
+	if r := call(t, s, "PATCH", "/users/"+id, token, `{"jobTitle":"x"}`, "If-Match", `"1"`); r.status != 412 {
+		t.Errorf("stale patch: %d", r.status)
+	}
+	l := call(t, s, "GET", "/users?status=introduction", token, "")
+	if items := l.body["items"].([]any); len(items) != 1 || items[0].(map[string]any)["id"] != id {
+		t.Errorf("list: %v", l.body)
+	}
+	h := call(t, s, "GET", "/users/"+id+"/history", token, "")
+	if items := h.body["items"].([]any); len(items) != 2 {
+		t.Errorf("history: %v", h.body)
+	}
+
+	stop(t, s)
+	s, out = start(t, cfg)
+	defer stop(t, s)
+	if strings.Contains(out.String(), "Created the administrator") {
+		t.Error("restart created a second administrator")
+	}
+	if r := call(t, s, "GET", "/users/"+id, token, ""); r.status != 200 || r.body["role"] != "planner" || r.body["version"] != 2.0 {
+		t.Errorf("after restart: %d %v", r.status, r.body)
+	}
+	if h := call(t, s, "GET", "/users/"+id+"/history", token, ""); len(h.body["items"].([]any)) != 2 {
+		t.Errorf("history after restart: %v", h.body)
+	}
+}
+
+func TestRandomTokenIsPrinted(t *testing.T) {
+	cfg := config(t, t.TempDir())
+	cfg.AdminToken = ""
+	s, out := start(t, cfg)
+	defer stop(t, s)
+	_, after, ok := strings.Cut(out.String(), "export OPSOS_TOKEN=")
+	tok := strings.TrimSpace(strings.SplitN(after, "\n", 2)[0])
+	if !ok || len(tok) < 16 {
+		t.Fatalf("no token printed: %s", out)
+	}
+	if r := call(t, s, "GET", "/roles", tok, ""); r.status != 200 {
+		t.Errorf("printed token refused: %d", r.status)
+	}
+}
+
+func TestConfigErrorsNameTheVariable(t *testing.T) {
+	for k, v := range map[string]string{
+		"OPSOS_ADDR": "nonsense", "OPSOS_ADMIN_TOKEN": "short", "OPSOS_PHONE_REGION": "XX",
+		"OPSOS_TEMP_PASSWORD_DAYS": "0", "OPSOS_LOG_LEVEL": "loud",
+	} {
+		_, err := local.ConfigFromEnv(func(name string) string {
+			if name == k {
+				return v
+			}
+			return ""
+		})
+		if err == nil || !strings.Contains(err.Error(), k) {
+			t.Errorf("%s=%s: err = %v, want it named", k, v, err)
+		}
+	}
+}
+
+func TestSecondProcessOnSameDataDir(t *testing.T) {
+	dir := t.TempDir()
+	s, _ := start(t, config(t, dir))
+	defer stop(t, s)
+	_, err := local.Start(context.Background(), config(t, dir), slog.New(slog.NewJSONHandler(io.Discard, nil)), io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "in use") {
+		t.Errorf("second server on one data dir: %v", err)
+	}
+}

@@ -1,0 +1,397 @@
+// Package onboarding holds the use cases of adding system users: create in
+// Introduction Mode, configure, release access, hold it again, and read the
+// state and history. It authorizes the acting manager and records an audit
+// entry for every change. It never calls Cognito or SES: releasing only
+// writes the table, and the release worker acts on the table's stream.
+package onboarding
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/opsos/onboarding/internal/access"
+	"github.com/opsos/onboarding/internal/user"
+)
+
+// Identity is who is calling, as the door they came through knows them:
+// the JWT authorizer's claims, the Slack user, or the local CLI.
+type Identity struct {
+	// UserID is the OpsOS user id when the door knows it (the
+	// custom:opsos_user_id claim); otherwise Email is used.
+	UserID string
+	Email  string
+	Source Source
+}
+
+// Actor is a manager that Authorize let in, acting through a source. Only
+// Authorize makes one, so holding an Actor proves the check was done.
+type Actor struct {
+	user   user.User
+	source Source
+}
+
+// User returns the acting manager.
+func (a Actor) User() user.User { return a.user }
+
+// Source returns the door the actor came through.
+func (a Actor) Source() Source { return a.source }
+
+// Config holds the service's settings.
+type Config struct {
+	// PhoneRegion is the region assumed for phone numbers without a
+	// country code.
+	PhoneRegion string
+	// IdempotencyTTL is how long a create's idempotency key is honoured.
+	IdempotencyTTL time.Duration
+}
+
+// Service runs the onboarding use cases.
+type Service struct {
+	store   Store
+	roles   *access.Catalogue
+	rules   user.Rules
+	now     func() time.Time
+	newID   func() string
+	idemTTL time.Duration
+}
+
+// New returns a service on store. now and newID are injected so that time
+// and identifiers are exact in tests.
+func New(store Store, roles *access.Catalogue, cfg Config, now func() time.Time, newID func() string) *Service {
+	ttl := cfg.IdempotencyTTL
+	if ttl <= 0 {
+		ttl = 24 * time.Hour
+	}
+	return &Service{
+		store: store, roles: roles,
+		rules: user.Rules{Catalogue: roles, PhoneRegion: cfg.PhoneRegion},
+		now:   func() time.Time { return now().UTC() }, newID: newID, idemTTL: ttl,
+	}
+}
+
+// Roles returns the role catalogue.
+func (s *Service) Roles() *access.Catalogue { return s.roles }
+
+// Authorize resolves id to an OpsOS user allowed to manage users.
+func (s *Service) Authorize(ctx context.Context, id Identity) (Actor, error) {
+	var (
+		u   user.User
+		err error
+	)
+	switch {
+	case id.UserID != "":
+		u, err = s.store.GetUser(ctx, id.UserID)
+	case id.Email != "":
+		u, err = s.userByEmail(ctx, id.Email)
+	default:
+		return Actor{}, user.Errorf(user.CodeUnauthorized, "sign in to use OpsOS")
+	}
+	if errors.Is(err, user.ErrNotFound) {
+		return Actor{}, user.Errorf(user.CodeForbidden, "you are not an OpsOS user")
+	}
+	if err != nil {
+		return Actor{}, fmt.Errorf("authorize: %w", err)
+	}
+	if id.UserID != "" && id.Email != "" && user.NormalizeEmail(id.Email) != u.Email {
+		return Actor{}, user.Errorf(user.CodeForbidden, "your sign-in does not match your OpsOS user")
+	}
+	if !u.CanLogIn() {
+		return Actor{}, user.Errorf(user.CodeForbidden, "your OpsOS access is not active (status %s)", u.Status)
+	}
+	if !s.roles.Has(u, access.UsersManage) {
+		return Actor{}, user.Errorf(user.CodeForbidden, "you need the %s permission to manage users", access.UsersManage)
+	}
+	return Actor{user: u, source: id.Source}, nil
+}
+
+func (s *Service) userByEmail(ctx context.Context, email string) (user.User, error) {
+	p, err := s.store.ListUsers(ctx, ListQuery{Email: user.NormalizeEmail(email), Limit: 1})
+	if err != nil {
+		return user.User{}, err
+	}
+	if len(p.Users) == 0 {
+		return user.User{}, user.ErrNotFound
+	}
+	return p.Users[0], nil
+}
+
+// Create adds a user, in Introduction Mode unless the draft turns Hold
+// Invite off. With an idempotency key, a repeat of the same request returns
+// the user first created; a different request under the same key fails.
+func (s *Service) Create(ctx context.Context, actor Actor, d user.Draft, idemKey string) (u user.User, replayed bool, err error) {
+	var idem *Idempotency
+	if idemKey != "" {
+		// Keys are per actor: one manager's key never replays another's user.
+		key := actor.user.ID + ":" + idemKey
+		fp := fingerprint(d)
+		if rec, ok, err := s.store.Idempotency(ctx, key, s.now()); err != nil {
+			return user.User{}, false, fmt.Errorf("create: %w", err)
+		} else if ok {
+			return replay(rec, fp)
+		}
+		idem = &Idempotency{Key: key, Fingerprint: fp}
+	}
+	now := s.now()
+	u, err = s.rules.New(d, s.newID(), actor.user.Email, now)
+	if err != nil {
+		return user.User{}, false, err
+	}
+	if err := s.checkGrantable(actor, u.Role, u.Grants); err != nil {
+		return user.User{}, false, err
+	}
+	if idem != nil {
+		idem.User, idem.CreatedAt, idem.ExpiresAt = u, now, now.Add(s.idemTTL)
+	}
+	action := "create"
+	if !u.HoldInvite {
+		action = "create+release"
+	}
+	err = s.store.CreateUser(ctx, u, s.audit(actor, u, action, user.Diff(user.User{}, u), now), idem)
+	if errors.Is(err, ErrIdempotencyKeyUsed) && idem != nil {
+		// A concurrent request with the same key won the race.
+		rec, ok, gerr := s.store.Idempotency(ctx, idem.Key, now)
+		if gerr == nil && ok {
+			return replay(rec, idem.Fingerprint)
+		}
+	}
+	if err != nil {
+		return user.User{}, false, fmt.Errorf("create user %s: %w", u.Email, err)
+	}
+	return u, false, nil
+}
+
+func replay(rec Idempotency, fp string) (user.User, bool, error) {
+	if rec.Fingerprint != fp {
+		return user.User{}, false, user.Errorf(user.CodeUnprocessable,
+			"this Idempotency-Key was already used with a different request; use a new key for a new user")
+	}
+	return rec.User, true, nil
+}
+
+// fingerprint identifies a create request by its meaning, so that the same
+// request sent again (in any JSON key order) matches.
+func fingerprint(d user.Draft) string {
+	b, _ := json.Marshal(d) // a Draft always encodes
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// Get returns one user.
+func (s *Service) Get(ctx context.Context, actor Actor, userID string) (user.User, error) {
+	return s.store.GetUser(ctx, userID)
+}
+
+// Limits of a page.
+const (
+	DefaultLimit = 50
+	MaxLimit     = 200
+)
+
+// List returns users matching q, a page at a time.
+func (s *Service) List(ctx context.Context, actor Actor, q ListQuery) (Page, error) {
+	var fe []user.FieldError
+	if q.Status != "" && !q.Status.Valid() {
+		fe = append(fe, user.FieldError{Field: "status", Message: fmt.Sprintf("must be one of %s", joinStatuses())})
+	}
+	if q.Type != "" && !q.Type.Valid() {
+		fe = append(fe, user.FieldError{Field: "type", Message: `must be "internal" or "external"`})
+	}
+	if q.Role != "" {
+		rid, _, ok := s.roles.ResolveRole(q.Role)
+		if !ok {
+			fe = append(fe, user.FieldError{Field: "role", Message: fmt.Sprintf("%q is not a role", q.Role)})
+		}
+		q.Role = rid
+	}
+	switch {
+	case q.Limit == 0:
+		q.Limit = DefaultLimit
+	case q.Limit < 0 || q.Limit > MaxLimit:
+		fe = append(fe, user.FieldError{Field: "limit", Message: fmt.Sprintf("must be between 1 and %d", MaxLimit)})
+	}
+	if len(fe) > 0 {
+		return Page{}, &user.Error{Code: user.CodeInvalid, Message: "the request has invalid fields", Fields: fe}
+	}
+	q.Email = user.NormalizeEmail(q.Email)
+	q.Q = strings.TrimSpace(q.Q)
+	return s.store.ListUsers(ctx, q)
+}
+
+func joinStatuses() string {
+	parts := make([]string, len(user.Statuses))
+	for i, st := range user.Statuses {
+		parts[i] = string(st)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// Edit applies p to a user. expectedVersion, when not zero, must be the
+// user's current version (the ETag the caller read).
+func (s *Service) Edit(ctx context.Context, actor Actor, userID string, expectedVersion int64, p user.Patch) (user.User, error) {
+	return s.change(ctx, actor, userID, expectedVersion, "edit", func(actor Actor, u user.User, now time.Time) (user.User, []user.Change, error) {
+		if p.Role != nil || p.Grants != nil {
+			role := u.Role
+			if p.Role != nil {
+				role = *p.Role
+			}
+			var grants []string
+			if p.Grants != nil {
+				grants = *p.Grants
+			}
+			if err := s.checkGrantable(actor, role, grants); err != nil {
+				return u, nil, err
+			}
+		}
+		return s.rules.Apply(u, p, actor.user.Email, now)
+	})
+}
+
+// Release turns Hold Invite off; the release worker then creates the login
+// and sends the invitation.
+func (s *Service) Release(ctx context.Context, actor Actor, userID string, expectedVersion int64) (user.User, error) {
+	return s.change(ctx, actor, userID, expectedVersion, "release", func(actor Actor, u user.User, now time.Time) (user.User, []user.Change, error) {
+		return user.Release(u, actor.user.Email, now)
+	})
+}
+
+// Hold turns Hold Invite back on; after release this suspends the login.
+func (s *Service) Hold(ctx context.Context, actor Actor, userID string, expectedVersion int64) (user.User, error) {
+	return s.change(ctx, actor, userID, expectedVersion, "hold", func(actor Actor, u user.User, now time.Time) (user.User, []user.Change, error) {
+		if u.ID == actor.user.ID {
+			return u, nil, user.Errorf(user.CodeConflict, "you cannot put your own account on hold")
+		}
+		return user.Hold(u, actor.user.Email, now)
+	})
+}
+
+// Resend asks for a new temporary password and invitation email.
+func (s *Service) Resend(ctx context.Context, actor Actor, userID string, expectedVersion int64) (user.User, error) {
+	return s.change(ctx, actor, userID, expectedVersion, "resend", func(actor Actor, u user.User, now time.Time) (user.User, []user.Change, error) {
+		return user.Resend(u, actor.user.Email, now)
+	})
+}
+
+type transition func(actor Actor, u user.User, now time.Time) (user.User, []user.Change, error)
+
+// change reads a user, applies t and writes the result with its audit
+// entry, on the condition that nobody wrote the user in between.
+func (s *Service) change(ctx context.Context, actor Actor, userID string, expectedVersion int64, action string, t transition) (user.User, error) {
+	u, err := s.store.GetUser(ctx, userID)
+	if err != nil {
+		return user.User{}, err
+	}
+	if expectedVersion != 0 && expectedVersion != u.Version {
+		return user.User{}, user.ErrVersionConflict
+	}
+	now := s.now()
+	n, changes, err := t(actor, u, now)
+	if err != nil {
+		return user.User{}, err
+	}
+	if len(changes) == 0 {
+		return u, nil
+	}
+	if err := s.store.UpdateUser(ctx, n, u.Version, s.audit(actor, n, action, changes, now)); err != nil {
+		return user.User{}, fmt.Errorf("%s user %s: %w", action, userID, err)
+	}
+	return n, nil
+}
+
+// History returns the audit trail of a user, oldest first.
+func (s *Service) History(ctx context.Context, actor Actor, userID string, limit int, cursor string) (HistoryPage, error) {
+	if limit == 0 {
+		limit = DefaultLimit
+	}
+	if limit < 0 || limit > MaxLimit {
+		return HistoryPage{}, &user.Error{Code: user.CodeInvalid, Message: "the request has invalid fields",
+			Fields: []user.FieldError{{Field: "limit", Message: fmt.Sprintf("must be between 1 and %d", MaxLimit)}}}
+	}
+	if _, err := s.store.GetUser(ctx, userID); err != nil {
+		return HistoryPage{}, err
+	}
+	return s.store.History(ctx, userID, limit, cursor)
+}
+
+// Effective returns u's effective permissions.
+func (s *Service) Effective(u user.User) []string { return s.roles.Effective(u) }
+
+// checkGrantable refuses to hand out permissions the actor does not hold:
+// a manager cannot create someone more powerful than themselves.
+func (s *Service) checkGrantable(actor Actor, role string, grants []string) error {
+	have := s.roles.Effective(actor.user)
+	var missing []string
+	if rid, _, ok := s.roles.ResolveRole(role); ok {
+		r, _ := s.roles.Role(rid)
+		for _, p := range r.Permissions {
+			if !slices.Contains(have, p) {
+				missing = append(missing, p)
+			}
+		}
+	}
+	for _, g := range grants {
+		g = strings.ToLower(strings.TrimSpace(g))
+		if s.roles.PermissionExists(g) && !slices.Contains(have, g) {
+			missing = append(missing, g)
+		}
+	}
+	if len(missing) > 0 {
+		slices.Sort(missing)
+		return user.Errorf(user.CodeForbidden, "you cannot give permissions you do not hold yourself: %s",
+			strings.Join(slices.Compact(missing), ", "))
+	}
+	return nil
+}
+
+func (s *Service) audit(actor Actor, u user.User, action string, changes []user.Change, now time.Time) AuditEntry {
+	return AuditEntry{
+		UserID: u.ID, Version: u.Version, At: now,
+		ActorID: actor.user.ID, ActorEmail: actor.user.Email, Source: actor.source,
+		Action: action, Changes: changes,
+	}
+}
+
+// Bootstrap makes sure the first administrator exists: on an empty store it
+// creates an active Administrator with email, as the command line. On a
+// store with users it returns the user with that email, who must exist.
+func (s *Service) Bootstrap(ctx context.Context, email string) (u user.User, created bool, err error) {
+	email = user.NormalizeEmail(email)
+	u, err = s.userByEmail(ctx, email)
+	if err == nil {
+		return u, false, nil
+	}
+	if !errors.Is(err, user.ErrNotFound) {
+		return user.User{}, false, fmt.Errorf("bootstrap: %w", err)
+	}
+	p, err := s.store.ListUsers(ctx, ListQuery{Limit: 1})
+	if err != nil {
+		return user.User{}, false, fmt.Errorf("bootstrap: %w", err)
+	}
+	if len(p.Users) > 0 {
+		return user.User{}, false, fmt.Errorf("bootstrap: the store has users but none with email %s: set the administrator email to an existing manager", email)
+	}
+	const system = "system"
+	hold := false
+	now := s.now()
+	u, err = s.rules.New(user.Draft{
+		Type: user.Internal, FirstName: "OpsOS", LastName: "Administrator", Email: email,
+		JobTitle: "Administrator", Role: "administrator", HoldInvite: &hold,
+	}, s.newID(), system, now)
+	if err != nil {
+		return user.User{}, false, fmt.Errorf("bootstrap administrator %s: %w", email, err)
+	}
+	// The bootstrap administrator signs in with the local token, not an
+	// invitation: there is nobody to invite them.
+	u.Status, u.InvitedAt, u.ActivatedAt = user.StatusActive, now, now
+	actor := Actor{user: user.User{ID: system, Email: system}, source: SourceCLI}
+	if err := s.store.CreateUser(ctx, u, s.audit(actor, u, "bootstrap", user.Diff(user.User{}, u), now), nil); err != nil {
+		return user.User{}, false, fmt.Errorf("bootstrap administrator %s: %w", email, err)
+	}
+	return u, true, nil
+}

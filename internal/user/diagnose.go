@@ -1,0 +1,63 @@
+package user
+
+import (
+	"fmt"
+	"time"
+)
+
+// Diagnosis answers "why can't X get in?" in plain words.
+type Diagnosis struct {
+	Status   Status
+	CanLogIn bool
+	// Summary says what state the login is in.
+	Summary string
+	// NextStep says what a manager can do about it.
+	NextStep string
+	// PasswordExpiresAt is when the emailed temporary password stops
+	// working, for invited users.
+	PasswordExpiresAt time.Time
+}
+
+// Diagnose explains u's login state at now, given how long temporary
+// passwords stay valid.
+func Diagnose(u User, now time.Time, tempPasswordValidity time.Duration) Diagnosis {
+	d := Diagnosis{Status: u.Status}
+	name := u.Name()
+	const day = "2 January 2006 15:04 MST"
+	switch u.Status {
+	case StatusIntroduction:
+		d.Summary = fmt.Sprintf("Hold Invite (Introduction Mode) is on: %s cannot log in, and no invitation has been sent.", name)
+		d.NextStep = "When the role and permissions are set, release access (set Hold Invite to No) to email a temporary password."
+	case StatusReleasing:
+		d.Summary = fmt.Sprintf("Access was released: the login for %s is being created and the invitation email is on its way.", name)
+		d.NextStep = "Check again in a minute. If the status does not move on, resend the invite."
+	case StatusInvited:
+		d.PasswordExpiresAt = u.InvitedAt.Add(tempPasswordValidity)
+		if !u.InvitedAt.IsZero() && !now.Before(d.PasswordExpiresAt) {
+			d.Summary = fmt.Sprintf("The temporary password emailed to %s expired on %s, before they signed in.", u.Email, d.PasswordExpiresAt.Format(day))
+			d.NextStep = "Resend the invite: they will get a new temporary password."
+			break
+		}
+		d.CanLogIn = true
+		d.Summary = fmt.Sprintf("A temporary password was emailed to %s on %s; it works until %s. They have not signed in yet.",
+			u.Email, u.InvitedAt.Format(day), d.PasswordExpiresAt.Format(day))
+		d.NextStep = "Ask them to look for the email (and in their spam folder) and sign in; they will be asked to set their own password first."
+	case StatusActive:
+		d.CanLogIn = true
+		d.Summary = fmt.Sprintf("%s has set their own password and can log in.", name)
+		d.NextStep = "If they forgot their password, they can reset it from the sign-in page."
+	case StatusSuspended:
+		d.Summary = fmt.Sprintf("Hold Invite was turned back on after release: the login of %s is suspended and they cannot log in.", name)
+		d.NextStep = "Release access again (set Hold Invite to No) to restore it."
+	case StatusReleaseFailed:
+		reason := u.StatusReason
+		if reason == "" {
+			reason = "no reason was recorded"
+		}
+		d.Summary = fmt.Sprintf("The invitation to %s could not be sent: %s.", u.Email, reason)
+		d.NextStep = "Fix what the reason names (for example the email address), then resend the invite."
+	default:
+		d.Summary = fmt.Sprintf("The status %q is unknown.", u.Status)
+	}
+	return d
+}

@@ -1,0 +1,409 @@
+package user
+
+import (
+	"fmt"
+	"net/mail"
+	"slices"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/nyaruka/phonenumbers"
+)
+
+// Catalogue is what validation needs to know about roles and permissions.
+type Catalogue interface {
+	// ResolveRole finds a role by id or name, case-insensitively.
+	// plannerWorker is true for roles that belong to Planner's worker portal.
+	ResolveRole(name string) (id string, plannerWorker bool, ok bool)
+	// PermissionExists reports whether name is a known permission.
+	PermissionExists(name string) bool
+}
+
+// Rules validates and normalises user input.
+type Rules struct {
+	Catalogue Catalogue
+	// PhoneRegion is the ISO 3166 region assumed for numbers written
+	// without a country code, such as "GB" or "US".
+	PhoneRegion string
+}
+
+// Draft is the input for a new user.
+type Draft struct {
+	Type                     Type
+	FirstName                string
+	LastName                 string
+	Email                    string
+	Phone                    string
+	JobTitle                 string
+	Role                     string
+	ExternalPlannerAccess    bool
+	ExternalPurchasingAccess bool
+	// HoldInvite defaults to true (Introduction Mode) when nil.
+	HoldInvite *bool
+	Grants     []string
+	Revokes    []string
+}
+
+// Patch is an edit: nil fields stay as they are. Grants and Revokes, when
+// set, replace the user's adjustments.
+type Patch struct {
+	Type                     *Type
+	FirstName                *string
+	LastName                 *string
+	Email                    *string
+	Phone                    *string
+	JobTitle                 *string
+	Role                     *string
+	ExternalPlannerAccess    *bool
+	ExternalPurchasingAccess *bool
+	HoldInvite               *bool
+	Grants                   *[]string
+	Revokes                  *[]string
+}
+
+// Empty reports whether the patch changes nothing at all.
+func (p Patch) Empty() bool { return p == Patch{} }
+
+// Change is one field of a user changed by a write, for the audit trail.
+type Change struct {
+	Field string `json:"field"`
+	From  any    `json:"from,omitempty"`
+	To    any    `json:"to,omitempty"`
+}
+
+// Limits on free text, generous for real names and titles.
+const (
+	maxNameLen  = 100
+	maxEmailLen = 254
+)
+
+// PlannerWorkerMessage is the answer to an attempt to create a Planner
+// worker as a system user.
+const PlannerWorkerMessage = "Planner workers are not system users: people who only need to see their shifts are added through the Planner's worker onboarding flow (Planner → Workers → Invite worker), not here"
+
+// New validates d and returns the user it describes, with status
+// introduction (or releasing when the draft turns Hold Invite off).
+func (r Rules) New(d Draft, id, actor string, now time.Time) (User, error) {
+	var fe fieldErrors
+	u := User{
+		ID:                       id,
+		Type:                     d.Type,
+		ExternalPlannerAccess:    d.ExternalPlannerAccess,
+		ExternalPurchasingAccess: d.ExternalPurchasingAccess,
+		HoldInvite:               true,
+		Version:                  1,
+		CreatedAt:                now,
+		CreatedBy:                actor,
+		UpdatedAt:                now,
+		UpdatedBy:                actor,
+	}
+	if u.Type == "" {
+		u.Type = Internal
+	}
+	if d.HoldInvite != nil {
+		u.HoldInvite = *d.HoldInvite
+	}
+	u.FirstName = r.name(&fe, "firstName", d.FirstName, true)
+	u.LastName = r.name(&fe, "lastName", d.LastName, true)
+	u.Email = r.email(&fe, d.Email)
+	u.Phone = r.phone(&fe, d.Phone)
+	u.JobTitle = r.name(&fe, "jobTitle", d.JobTitle, false)
+	u.Role = r.role(&fe, d.Role)
+	u.Grants = r.permissions(&fe, "permissions.grant", d.Grants)
+	u.Revokes = r.permissions(&fe, "permissions.revoke", d.Revokes)
+	r.consistent(&fe, &u)
+	if err := fe.err(); err != nil {
+		return User{}, err
+	}
+	if u.HoldInvite {
+		u.Status = StatusIntroduction
+	} else {
+		u.Status = StatusReleasing
+		u.InviteGeneration = 1
+	}
+	return u, nil
+}
+
+// Apply returns u edited by p, the changes made, and an error if the patch
+// breaks a rule or is not allowed in u's status. A patch that changes
+// nothing returns u unchanged and no changes.
+func (r Rules) Apply(u User, p Patch, actor string, now time.Time) (User, []Change, error) {
+	var fe fieldErrors
+	n := u.Clone()
+	if p.Type != nil {
+		n.Type = *p.Type
+	}
+	if p.FirstName != nil {
+		n.FirstName = r.name(&fe, "firstName", *p.FirstName, true)
+	}
+	if p.LastName != nil {
+		n.LastName = r.name(&fe, "lastName", *p.LastName, true)
+	}
+	if p.Email != nil {
+		n.Email = r.email(&fe, *p.Email)
+	}
+	if p.Phone != nil {
+		n.Phone = r.phone(&fe, *p.Phone)
+	}
+	if p.JobTitle != nil {
+		n.JobTitle = r.name(&fe, "jobTitle", *p.JobTitle, false)
+	}
+	if p.Role != nil {
+		n.Role = r.role(&fe, *p.Role)
+	}
+	if p.ExternalPlannerAccess != nil {
+		n.ExternalPlannerAccess = *p.ExternalPlannerAccess
+	}
+	if p.ExternalPurchasingAccess != nil {
+		n.ExternalPurchasingAccess = *p.ExternalPurchasingAccess
+	}
+	if p.Grants != nil {
+		n.Grants = r.permissions(&fe, "permissions.grant", *p.Grants)
+	}
+	if p.Revokes != nil {
+		n.Revokes = r.permissions(&fe, "permissions.revoke", *p.Revokes)
+	}
+	r.consistent(&fe, &n)
+	if n.Email != u.Email && !EmailEditable(u.Status) {
+		fe.add("email", "cannot change once access is released (status %s): the email is the user's login", u.Status)
+	}
+	if p.HoldInvite != nil && *p.HoldInvite != u.HoldInvite {
+		if *p.HoldInvite {
+			n = hold(n)
+		} else {
+			n = release(n)
+		}
+	}
+	if err := fe.err(); err != nil {
+		return u, nil, err
+	}
+	changes := Diff(u, n)
+	if len(changes) == 0 {
+		return u, nil, nil
+	}
+	n.Version = u.Version + 1
+	n.UpdatedAt = now
+	n.UpdatedBy = actor
+	return n, changes, nil
+}
+
+// Release turns Hold Invite off: the release worker will create the login
+// and send the invitation.
+func Release(u User, actor string, now time.Time) (User, []Change, error) {
+	if !u.HoldInvite {
+		return u, nil, Errorf(CodeConflict, "access is already released (status %s); to send a new temporary password, resend the invite", u.Status)
+	}
+	return touch(u, release(u.Clone()), actor, now)
+}
+
+// Hold turns Hold Invite on. Before release it changes nothing; after
+// release it suspends the login.
+func Hold(u User, actor string, now time.Time) (User, []Change, error) {
+	if u.HoldInvite {
+		return u, nil, Errorf(CodeConflict, "Hold Invite is already on (status %s)", u.Status)
+	}
+	return touch(u, hold(u.Clone()), actor, now)
+}
+
+// Resend asks for a new temporary password and invitation email.
+func Resend(u User, actor string, now time.Time) (User, []Change, error) {
+	switch u.Status {
+	case StatusInvited, StatusReleaseFailed, StatusReleasing:
+	case StatusActive:
+		return u, nil, Errorf(CodeConflict, "the user has already set their own password; there is no invitation to resend")
+	default:
+		return u, nil, Errorf(CodeConflict, "Hold Invite is on (status %s): release access first", u.Status)
+	}
+	n := u.Clone()
+	n.InviteGeneration++
+	n.Status = StatusReleasing
+	n.StatusReason = ""
+	return touch(u, n, actor, now)
+}
+
+func touch(old, n User, actor string, now time.Time) (User, []Change, error) {
+	n.Version = old.Version + 1
+	n.UpdatedAt = now
+	n.UpdatedBy = actor
+	return n, Diff(old, n), nil
+}
+
+// release is the transition to Hold Invite = No: from introduction or
+// suspended, the worker takes over.
+func release(u User) User {
+	u.HoldInvite = false
+	u.Status = StatusReleasing
+	u.StatusReason = ""
+	if u.InviteGeneration == 0 {
+		u.InviteGeneration = 1
+	}
+	return u
+}
+
+// hold is the transition to Hold Invite = Yes. Once the release has
+// started a login may exist, so the user is suspended rather than sent
+// back to introduction: the worker disables whatever login there is.
+func hold(u User) User {
+	u.HoldInvite = true
+	if u.Status != StatusIntroduction {
+		u.Status = StatusSuspended
+	}
+	return u
+}
+
+// EmailEditable reports whether the email, which becomes the login name,
+// may still change in status s.
+func EmailEditable(s Status) bool {
+	return s == StatusIntroduction || s == StatusReleaseFailed
+}
+
+// Diff lists the fields that differ between a and b, in a fixed order.
+func Diff(a, b User) []Change {
+	var cs []Change
+	add := func(field string, from, to any, differ bool) {
+		if differ {
+			cs = append(cs, Change{Field: field, From: from, To: to})
+		}
+	}
+	add("type", a.Type, b.Type, a.Type != b.Type)
+	add("firstName", a.FirstName, b.FirstName, a.FirstName != b.FirstName)
+	add("lastName", a.LastName, b.LastName, a.LastName != b.LastName)
+	add("email", a.Email, b.Email, a.Email != b.Email)
+	add("phone", a.Phone, b.Phone, a.Phone != b.Phone)
+	add("jobTitle", a.JobTitle, b.JobTitle, a.JobTitle != b.JobTitle)
+	add("role", a.Role, b.Role, a.Role != b.Role)
+	add("externalPlannerAccess", a.ExternalPlannerAccess, b.ExternalPlannerAccess, a.ExternalPlannerAccess != b.ExternalPlannerAccess)
+	add("externalPurchasingAccess", a.ExternalPurchasingAccess, b.ExternalPurchasingAccess, a.ExternalPurchasingAccess != b.ExternalPurchasingAccess)
+	add("holdInvite", a.HoldInvite, b.HoldInvite, a.HoldInvite != b.HoldInvite)
+	add("status", a.Status, b.Status, a.Status != b.Status)
+	add("permissions.grant", a.Grants, b.Grants, !slices.Equal(a.Grants, b.Grants))
+	add("permissions.revoke", a.Revokes, b.Revokes, !slices.Equal(a.Revokes, b.Revokes))
+	add("inviteGeneration", a.InviteGeneration, b.InviteGeneration, a.InviteGeneration != b.InviteGeneration)
+	return cs
+}
+
+func (r Rules) name(fe *fieldErrors, field, v string, required bool) string {
+	v = strings.TrimSpace(v)
+	switch {
+	case v == "" && required:
+		fe.add(field, "is required")
+	case !utf8.ValidString(v) || strings.ContainsFunc(v, unicode.IsControl):
+		fe.add(field, "must be plain text without control characters")
+	case utf8.RuneCountInString(v) > maxNameLen:
+		fe.add(field, "must be at most %d characters", maxNameLen)
+	}
+	return v
+}
+
+// NormalizeEmail returns the stored form of an email address: trimmed and
+// lower-case, so that uniqueness is case-insensitive.
+func NormalizeEmail(v string) string { return strings.ToLower(strings.TrimSpace(v)) }
+
+func (r Rules) email(fe *fieldErrors, v string) string {
+	v = NormalizeEmail(v)
+	if v == "" {
+		fe.add("email", "is required")
+		return v
+	}
+	if msg := emailProblem(v); msg != "" {
+		fe.add("email", "%s", msg)
+	}
+	return v
+}
+
+// emailProblem checks a plain address (no display name, no quoting) the way
+// a mail provider would accept it as a login.
+func emailProblem(v string) string {
+	const rule = "must be a single email address such as name@example.com"
+	if len(v) > maxEmailLen {
+		return fmt.Sprintf("must be at most %d characters", maxEmailLen)
+	}
+	a, err := mail.ParseAddress(v)
+	if err != nil || a.Address != v || a.Name != "" {
+		return rule
+	}
+	local, domain, ok := strings.Cut(v, "@")
+	if !ok || local == "" || len(local) > 64 || strings.HasPrefix(local, "\"") {
+		return rule
+	}
+	for label := range strings.SplitSeq(domain, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return rule
+		}
+		for _, c := range label {
+			if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+				return rule
+			}
+		}
+	}
+	return ""
+}
+
+func (r Rules) phone(fe *fieldErrors, v string) string {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return ""
+	}
+	region := r.PhoneRegion
+	if region == "" {
+		region = "GB"
+	}
+	n, err := phonenumbers.Parse(v, region)
+	if err != nil || !phonenumbers.IsValidNumber(n) {
+		fe.add("phone", "must be a valid phone number, with a country code such as +44 unless it is a %s number", region)
+		return v
+	}
+	return phonenumbers.Format(n, phonenumbers.E164)
+}
+
+func (r Rules) role(fe *fieldErrors, v string) string {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		fe.add("role", "is required: every user has exactly one role")
+		return v
+	}
+	id, worker, ok := r.Catalogue.ResolveRole(v)
+	switch {
+	case !ok:
+		fe.add("role", "%q is not a role; see GET /roles for the roles there are", v)
+		return v
+	case worker:
+		fe.add("role", "%s", PlannerWorkerMessage)
+	}
+	return id
+}
+
+func (r Rules) permissions(fe *fieldErrors, field string, vs []string) []string {
+	var out []string
+	for _, p := range vs {
+		p = strings.ToLower(strings.TrimSpace(p))
+		if !r.Catalogue.PermissionExists(p) {
+			fe.add(field, "%q is not a permission; see GET /roles for the permissions there are", p)
+			continue
+		}
+		out = append(out, p)
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+func (r Rules) consistent(fe *fieldErrors, u *User) {
+	if !u.Type.Valid() {
+		fe.add("type", "must be %q or %q", Internal, External)
+	}
+	if u.Type == Internal {
+		if u.ExternalPlannerAccess {
+			fe.add("externalPlannerAccess", "is only for external users")
+		}
+		if u.ExternalPurchasingAccess {
+			fe.add("externalPurchasingAccess", "is only for external users")
+		}
+	}
+	for _, g := range u.Grants {
+		if slices.Contains(u.Revokes, g) {
+			fe.add("permissions", "%q cannot be both granted and revoked", g)
+		}
+	}
+}
