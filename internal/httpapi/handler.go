@@ -117,7 +117,7 @@ func (h *Handler) Handle(ctx context.Context, ev events.APIGatewayV2HTTPRequest)
 	attrs := []any{
 		slog.String("requestId", ev.RequestContext.RequestID),
 		slog.String("method", method), slog.String("path", path),
-		slog.Int("status", out.StatusCode), slog.Duration("duration", time.Since(start)),
+		slog.Int("status", out.StatusCode), slog.Float64("durationMs", float64(time.Since(start).Microseconds())/1000),
 		slog.String("actorId", r.id.UserID), slog.String("actorEmail", r.id.Email),
 	}
 	if r.userID != "" {

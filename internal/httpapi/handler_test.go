@@ -27,7 +27,7 @@ import (
 // fixture is the API handler on a fresh embedded store, with a clock and
 // ids under the test's control and the bootstrap administrator in place.
 type fixture struct {
-	t     *testing.T
+	t     testing.TB
 	h     *httpapi.Handler
 	store *embedded.Store
 	svc   *onboarding.Service
@@ -35,7 +35,7 @@ type fixture struct {
 	admin user.User
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	store, err := embedded.Open(filepath.Join(t.TempDir(), "opsos.db"))
 	if err != nil {
@@ -56,7 +56,7 @@ func newFixture(t *testing.T) *fixture {
 }
 
 // sample loads an event from events/api, the same files `make invoke` uses.
-func sample(t *testing.T, name string) events.APIGatewayV2HTTPRequest {
+func sample(t testing.TB, name string) events.APIGatewayV2HTTPRequest {
 	t.Helper()
 	raw, err := os.ReadFile(filepath.Join("..", "..", "events", "api", name))
 	if err != nil {

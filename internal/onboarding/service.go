@@ -153,8 +153,8 @@ func (s *Service) Create(ctx context.Context, actor Actor, d user.Draft, idemKey
 	if !u.HoldInvite {
 		action = "create+release"
 	}
-	err = s.store.CreateUser(ctx, u, s.audit(actor, u, action, user.Diff(user.User{}, u), now), idem)
-	if errors.Is(err, ErrIdempotencyKeyUsed) && idem != nil {
+	err = s.store.CreateUser(ctx, u, s.audit(actor, u, action, initialChanges(u), now), idem)
+	if idem != nil && (errors.Is(err, ErrIdempotencyKeyUsed) || errors.Is(err, user.ErrEmailTaken)) {
 		// A concurrent request with the same key won the race.
 		rec, ok, gerr := s.store.Idempotency(ctx, idem.Key, now)
 		if gerr == nil && ok {
@@ -390,8 +390,23 @@ func (s *Service) Bootstrap(ctx context.Context, email string) (u user.User, cre
 	// invitation: there is nobody to invite them.
 	u.Status, u.InvitedAt, u.ActivatedAt = user.StatusActive, now, now
 	actor := Actor{user: user.User{ID: system, Email: system}, source: SourceCLI}
-	if err := s.store.CreateUser(ctx, u, s.audit(actor, u, "bootstrap", user.Diff(user.User{}, u), now), nil); err != nil {
+	if err := s.store.CreateUser(ctx, u, s.audit(actor, u, "bootstrap", initialChanges(u), now), nil); err != nil {
 		return user.User{}, false, fmt.Errorf("bootstrap administrator %s: %w", email, err)
 	}
 	return u, true, nil
+}
+
+// initialChanges lists the fields a new user was given, for its first audit
+// entry: no "from" values, and Hold Invite always, whichever way it was set.
+func initialChanges(u user.User) []user.Change {
+	cs := user.Diff(user.User{}, u)
+	hold := false
+	for i := range cs {
+		cs[i].From = nil
+		hold = hold || cs[i].Field == "holdInvite"
+	}
+	if !hold {
+		cs = append(cs, user.Change{Field: "holdInvite", To: u.HoldInvite})
+	}
+	return cs
 }

@@ -12,9 +12,10 @@ import (
 type Store interface {
 	// CreateUser stores a new user, its first audit entry and, when idem is
 	// not nil, the idempotency record of the request, all or nothing.
-	// It fails with user.ErrEmailTaken when another user has the email
-	// (case-insensitively) and ErrIdempotencyKeyUsed when the key exists
-	// and has not expired.
+	// It fails with ErrIdempotencyKeyUsed when the key exists and has not
+	// expired (checked first, so a retry learns of its first attempt), and
+	// with user.ErrEmailTaken when another user has the email
+	// (case-insensitively).
 	CreateUser(ctx context.Context, u user.User, a AuditEntry, idem *Idempotency) error
 	// UpdateUser replaces the user whose stored version is expectedVersion
 	// and appends the audit entry. It fails with user.ErrVersionConflict

@@ -175,12 +175,6 @@ func (s *Store) CreateUser(ctx context.Context, u user.User, a onboarding.AuditE
 	email := user.NormalizeEmail(u.Email)
 	return s.db.Update(func(tx *bolt.Tx) error {
 		w := write{tx: tx, now: s.now().UTC()}
-		if tx.Bucket(bucketUsers).Get([]byte(u.ID)) != nil {
-			return fmt.Errorf("user id %s already exists", u.ID)
-		}
-		if tx.Bucket(bucketEmails).Get([]byte(email)) != nil {
-			return user.ErrEmailTaken
-		}
 		var oldIdem any
 		if idem != nil {
 			if old, ok, err := getIdempotency(tx, idem.Key); err != nil {
@@ -191,6 +185,14 @@ func (s *Store) CreateUser(ctx context.Context, u user.User, a onboarding.AuditE
 				}
 				oldIdem = old // expired: DynamoDB would overwrite it too
 			}
+		}
+		// After the key: a retry whose first attempt made the user must be
+		// told about the key, not about the email its own user now holds.
+		if tx.Bucket(bucketUsers).Get([]byte(u.ID)) != nil {
+			return fmt.Errorf("user id %s already exists", u.ID)
+		}
+		if tx.Bucket(bucketEmails).Get([]byte(email)) != nil {
+			return user.ErrEmailTaken
 		}
 		if err := w.putUser(u, nil); err != nil {
 			return err

@@ -378,6 +378,10 @@ func testIdempotency(t *testing.T, s onboarding.Store) {
 	if _, err := s.GetUser(ctx, other.ID); !errors.Is(err, user.ErrNotFound) {
 		t.Error("a create with a used key was stored")
 	}
+	// A retry of the very same create learns of the key, not of its email.
+	if err := s.CreateUser(ctx, u, audit(u, "create"), idem("k1", u, t0.Add(time.Minute))); !errors.Is(err, onboarding.ErrIdempotencyKeyUsed) {
+		t.Errorf("retry of the same create: err = %v, want ErrIdempotencyKeyUsed", err)
+	}
 	if _, ok, _ := s.Idempotency(ctx, "k2", t0); ok {
 		t.Error("unknown key found")
 	}
