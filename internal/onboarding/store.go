@@ -13,7 +13,8 @@ type Store interface {
 	// CreateUser stores a new user, its first audit entry and, when idem is
 	// not nil, the idempotency record of the request, all or nothing.
 	// It fails with ErrIdempotencyKeyUsed when the key exists and has not
-	// expired (checked first, so a retry learns of its first attempt), and
+	// expired at idem.CreatedAt (checked first, so a retry learns of its
+	// first attempt; expiry is kept to the second), and
 	// with user.ErrEmailTaken when another user has the email
 	// (case-insensitively).
 	CreateUser(ctx context.Context, u user.User, a AuditEntry, idem *Idempotency) error
@@ -23,7 +24,8 @@ type Store interface {
 	UpdateUser(ctx context.Context, u user.User, expectedVersion int64, a AuditEntry) error
 	// GetUser returns one user or user.ErrNotFound.
 	GetUser(ctx context.Context, id string) (user.User, error)
-	// ListUsers returns users matching q in creation order, a page at a time.
+	// ListUsers returns users matching q in id order (ids are time-ordered,
+	// so this is creation order), a page at a time.
 	ListUsers(ctx context.Context, q ListQuery) (Page, error)
 	// History returns a user's audit entries oldest first, a page at a time.
 	History(ctx context.Context, userID string, limit int, cursor string) (HistoryPage, error)

@@ -2,25 +2,32 @@
 // the same items the DynamoDB table holds (package item), written in
 // atomic, fsynced transactions.
 //
+// Items are persisted as the JSON encoding of the item structs of package
+// item (item.User, item.Audit, item.Idempotency), so the stored values and
+// the stream images are built from one shape. Buckets:
+//
+//	users        user id → item.User JSON; iterated in id order by ListUsers
+//	emails       lower-case email → user id; the uniqueness guard, and the
+//	             fast path of the Email filter
+//	audit        user id, NUL, audit sort key → item.Audit JSON
+//	idempotency  key → item.Idempotency JSON
+//	feed         big-endian sequence number → stream record JSON
+//	meta         the feed consumer's checkpoint
+//
 // Alongside the data it keeps a change feed: every item put or deleted
 // appends, in the same transaction, a record shaped exactly like a DynamoDB
 // stream record with NEW_AND_OLD_IMAGES, so the release worker can be handed
 // the feed as an events.DynamoDBEvent, just as Lambda hands it the stream.
-//
-// Buckets: users (id → item.User JSON), emails (email → user id, the
-// uniqueness guard), audit (user id, NUL, audit sort key → item.Audit
-// JSON), idempotency (key → item.Idempotency JSON), feed (big-endian
-// sequence → stream record JSON) and meta (the feed consumer's checkpoint).
 package embedded
 
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -32,29 +39,43 @@ import (
 	bolterrors "go.etcd.io/bbolt/errors"
 
 	"github.com/opsos/onboarding/internal/onboarding"
+	"github.com/opsos/onboarding/internal/store/cursor"
 	"github.com/opsos/onboarding/internal/store/item"
 	"github.com/opsos/onboarding/internal/user"
 )
 
-var (
-	bucketUsers       = []byte("users")
-	bucketEmails      = []byte("emails")
-	bucketAudit       = []byte("audit")
-	bucketIdempotency = []byte("idempotency")
-	bucketFeed        = []byte("feed")
-	bucketMeta        = []byte("meta")
-	keyCheckpoint     = []byte("feed-checkpoint")
+// Bucket names, and the meta key of the checkpoint. Strings rather than
+// []byte so that the package holds no mutable state.
+const (
+	bucketUsers       = "users"
+	bucketEmails      = "emails"
+	bucketAudit       = "audit"
+	bucketIdempotency = "idempotency"
+	bucketFeed        = "feed"
+	bucketMeta        = "meta"
+	keyCheckpoint     = "feed-checkpoint"
 )
 
 // StreamARN names the feed the way a DynamoDB stream is named.
 const StreamARN = "arn:aws:dynamodb:local:000000000000:table/opsos/stream/embedded"
 
-const defaultLimit = 50
+const (
+	// defaultLimit is the page size when a caller asks for none.
+	defaultLimit = 50
+	// defaultFeedBatch matches the default batch size of a Lambda
+	// DynamoDB event source mapping.
+	defaultFeedBatch = 100
+	// openTimeout bounds the wait for the file lock: bbolt would otherwise
+	// block forever while another process holds the file.
+	openTimeout = time.Second
+)
 
-// Store is the embedded store.
+// Store is the embedded store. It is safe for concurrent use: bbolt
+// serialises write transactions and lets reads run alongside them.
 type Store struct {
-	db  *bolt.DB
-	now func() time.Time
+	db      *bolt.DB
+	now     func() time.Time
+	cursors cursor.Codec
 }
 
 var _ onboarding.Store = (*Store)(nil)
@@ -62,25 +83,28 @@ var _ onboarding.Store = (*Store)(nil)
 // Option configures a Store.
 type Option func(*Store)
 
-// WithClock sets the clock that stamps feed records.
+// WithClock sets the clock that stamps feed records
+// (ApproximateCreationDateTime).
 func WithClock(now func() time.Time) Option { return func(s *Store) { s.now = now } }
 
-// Open opens (or creates) the store file at path.
+// Open opens, or creates, the store file at path, creating its directory
+// (mode 0700) if needed. A file held by another process is reported after
+// a second, not waited on.
 func Open(path string, opts ...Option) (*Store, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("create data directory: %w", err)
 	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: openTimeout})
 	if errors.Is(err, bolterrors.ErrTimeout) {
-		return nil, fmt.Errorf("open %s: the data directory is in use by another opsos process; stop it or set OPSOS_DATA_DIR to another directory", path)
+		return nil, fmt.Errorf("open %s: data directory is in use by another opsos process; stop it or set OPSOS_DATA_DIR to another directory: %w", path, err)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketUsers, bucketEmails, bucketAudit, bucketIdempotency, bucketFeed, bucketMeta} {
-			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
-				return err
+		for _, name := range []string{bucketUsers, bucketEmails, bucketAudit, bucketIdempotency, bucketFeed, bucketMeta} {
+			if _, err := tx.CreateBucketIfNotExists([]byte(name)); err != nil {
+				return fmt.Errorf("bucket %s: %w", name, err)
 			}
 		}
 		return nil
@@ -89,7 +113,7 @@ func Open(path string, opts ...Option) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("prepare %s: %w", path, err)
 	}
-	s := &Store{db: db, now: time.Now}
+	s := &Store{db: db, now: time.Now, cursors: cursor.New("embedded")}
 	for _, o := range opts {
 		o(s)
 	}
@@ -99,6 +123,8 @@ func Open(path string, opts ...Option) (*Store, error) {
 // Close closes the file; every committed write is already on disk.
 func (s *Store) Close() error { return s.db.Close() }
 
+func bucket(tx *bolt.Tx, name string) *bolt.Bucket { return tx.Bucket([]byte(name)) }
+
 // write is one transaction: its puts and deletes, and the feed records
 // they make.
 type write struct {
@@ -106,27 +132,36 @@ type write struct {
 	now time.Time
 }
 
-// put stores newItem (an item struct) under key in bucket, with old the
-// item it replaces (nil when new), and appends the feed record.
-func (w write) put(bucket, key []byte, value []byte, oldItem, newItem any) error {
-	if err := w.tx.Bucket(bucket).Put(key, value); err != nil {
-		return err
+// put stores value under key in the named bucket and appends the feed
+// record of the item change from oldItem (nil when the key is new) to
+// newItem, both item structs.
+func (w write) put(name string, key, value []byte, oldItem, newItem any) error {
+	b := bucket(w.tx, name)
+	// DynamoDB writes no stream record for a put that changes nothing.
+	unchanged := oldItem != nil && bytes.Equal(b.Get(key), value)
+	if err := b.Put(key, value); err != nil {
+		return fmt.Errorf("put %s %q: %w", name, key, err)
+	}
+	if unchanged {
+		return nil
 	}
 	return w.record(oldItem, newItem)
 }
 
-func (w write) del(bucket, key []byte, oldItem any) error {
-	if err := w.tx.Bucket(bucket).Delete(key); err != nil {
-		return err
+// del deletes key from the named bucket and appends the REMOVE record of
+// oldItem.
+func (w write) del(name string, key []byte, oldItem any) error {
+	if err := bucket(w.tx, name).Delete(key); err != nil {
+		return fmt.Errorf("delete %s %q: %w", name, key, err)
 	}
 	return w.record(oldItem, nil)
 }
 
 // record appends the stream record DynamoDB would emit for the change.
 func (w write) record(oldItem, newItem any) error {
-	var rec events.DynamoDBEventRecord
 	change := events.DynamoDBStreamRecord{
-		StreamViewType:              string(events.DynamoDBStreamViewTypeNewAndOldImages),
+		StreamViewType: string(events.DynamoDBStreamViewTypeNewAndOldImages),
+		// Lambda delivers this time in whole seconds.
 		ApproximateCreationDateTime: events.SecondsEpochTime{Time: w.now.Truncate(time.Second)},
 	}
 	var err error
@@ -142,6 +177,9 @@ func (w write) record(oldItem, newItem any) error {
 		}
 		change.Keys = item.Keys(change.NewImage)
 	}
+	rec := events.DynamoDBEventRecord{
+		EventSource: "aws:dynamodb", EventVersion: "1.1", AWSRegion: "local", EventSourceArn: StreamARN,
+	}
 	switch {
 	case oldItem == nil:
 		rec.EventName = string(events.DynamoDBOperationTypeInsert)
@@ -150,48 +188,62 @@ func (w write) record(oldItem, newItem any) error {
 	default:
 		rec.EventName = string(events.DynamoDBOperationTypeModify)
 	}
-	feed := w.tx.Bucket(bucketFeed)
+	// SizeBytes approximates DynamoDB's: the size of keys and images.
+	images, err := json.Marshal([]any{change.Keys, change.OldImage, change.NewImage})
+	if err != nil {
+		return fmt.Errorf("size feed record: %w", err)
+	}
+	change.SizeBytes = int64(len(images))
+	feed := bucket(w.tx, bucketFeed)
 	seq, err := feed.NextSequence()
 	if err != nil {
-		return err
+		return fmt.Errorf("next feed sequence: %w", err)
 	}
+	// Zero-padded so that sequence numbers also sort as strings, as
+	// DynamoDB's (decimal, up to 21 digits) do.
 	change.SequenceNumber = fmt.Sprintf("%021d", seq)
 	rec.EventID = strconv.FormatUint(seq, 10)
-	rec.EventSource, rec.EventVersion, rec.AWSRegion, rec.EventSourceArn = "aws:dynamodb", "1.1", "local", StreamARN
-	images, _ := json.Marshal([]any{change.Keys, change.OldImage, change.NewImage})
-	change.SizeBytes = int64(len(images))
 	rec.Change = change
 	b, err := json.Marshal(rec)
 	if err != nil {
 		return fmt.Errorf("encode feed record: %w", err)
 	}
-	return feed.Put(seqKey(seq), b)
+	if err := feed.Put(seqKey(seq), b); err != nil {
+		return fmt.Errorf("append feed record %d: %w", seq, err)
+	}
+	return nil
 }
 
 func seqKey(seq uint64) []byte { return binary.BigEndian.AppendUint64(nil, seq) }
 
 // CreateUser implements onboarding.Store.
 func (s *Store) CreateUser(ctx context.Context, u user.User, a onboarding.AuditEntry, idem *onboarding.Idempotency) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	email := user.NormalizeEmail(u.Email)
-	return s.db.Update(func(tx *bolt.Tx) error {
+	err := s.db.Update(func(tx *bolt.Tx) error {
 		w := write{tx: tx, now: s.now().UTC()}
+		// The key first: a retry whose first attempt made the user must
+		// learn of that attempt, not that its own user now holds the email.
 		var oldIdem any
 		if idem != nil {
-			if old, ok, err := getIdempotency(tx, idem.Key); err != nil {
+			old, ok, err := getIdempotency(tx, idem.Key)
+			if err != nil {
 				return err
-			} else if ok {
-				if idem.CreatedAt.Before(time.Unix(old.ExpiresAt, 0)) {
-					return onboarding.ErrIdempotencyKeyUsed
-				}
-				oldIdem = old // expired: DynamoDB would overwrite it too
+			}
+			// The port has no clock: the new record's creation time is "now".
+			if ok && idem.CreatedAt.Before(time.Unix(old.ExpiresAt, 0)) {
+				return onboarding.ErrIdempotencyKeyUsed
+			}
+			if ok {
+				oldIdem = old // expired: overwritten, as DynamoDB would
 			}
 		}
-		// After the key: a retry whose first attempt made the user must be
-		// told about the key, not about the email its own user now holds.
-		if tx.Bucket(bucketUsers).Get([]byte(u.ID)) != nil {
+		if bucket(tx, bucketUsers).Get([]byte(u.ID)) != nil {
 			return fmt.Errorf("user id %s already exists", u.ID)
 		}
-		if tx.Bucket(bucketEmails).Get([]byte(email)) != nil {
+		if bucket(tx, bucketEmails).Get([]byte(email)) != nil {
 			return user.ErrEmailTaken
 		}
 		if err := w.putUser(u, nil); err != nil {
@@ -203,26 +255,31 @@ func (s *Store) CreateUser(ctx context.Context, u user.User, a onboarding.AuditE
 		if err := w.putAudit(a); err != nil {
 			return err
 		}
-		if idem != nil {
-			it, err := item.FromIdempotency(*idem)
-			if err != nil {
-				return err
-			}
-			b, err := json.Marshal(it)
-			if err != nil {
-				return err
-			}
-			if err := w.put(bucketIdempotency, []byte(idem.Key), b, oldIdem, it); err != nil {
-				return err
-			}
+		if idem == nil {
+			return nil
 		}
-		return nil
+		it, err := item.FromIdempotency(*idem)
+		if err != nil {
+			return err
+		}
+		b, err := json.Marshal(it)
+		if err != nil {
+			return fmt.Errorf("encode idempotency record: %w", err)
+		}
+		return w.put(bucketIdempotency, []byte(idem.Key), b, oldIdem, it)
 	})
+	if err != nil {
+		return fmt.Errorf("create user %s: %w", u.ID, err)
+	}
+	return nil
 }
 
 // UpdateUser implements onboarding.Store.
 func (s *Store) UpdateUser(ctx context.Context, u user.User, expectedVersion int64, a onboarding.AuditEntry) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	err := s.db.Update(func(tx *bolt.Tx) error {
 		w := write{tx: tx, now: s.now().UTC()}
 		old, ok, err := getUser(tx, u.ID)
 		if err != nil {
@@ -236,8 +293,7 @@ func (s *Store) UpdateUser(ctx context.Context, u user.User, expectedVersion int
 		}
 		oldEmail, newEmail := user.NormalizeEmail(old.Email), user.NormalizeEmail(u.Email)
 		if oldEmail != newEmail {
-			emails := tx.Bucket(bucketEmails)
-			if emails.Get([]byte(newEmail)) != nil {
+			if bucket(tx, bucketEmails).Get([]byte(newEmail)) != nil {
 				return user.ErrEmailTaken
 			}
 			if err := w.del(bucketEmails, []byte(oldEmail), item.FromEmail(oldEmail, u.ID)); err != nil {
@@ -252,6 +308,10 @@ func (s *Store) UpdateUser(ctx context.Context, u user.User, expectedVersion int
 		}
 		return w.putAudit(a)
 	})
+	if err != nil {
+		return fmt.Errorf("update user %s: %w", u.ID, err)
+	}
+	return nil
 }
 
 func (w write) putUser(u user.User, old *item.User) error {
@@ -278,20 +338,22 @@ func (w write) putAudit(a onboarding.AuditEntry) error {
 	}
 	key := auditKey(a.UserID, it.SK)
 	var oldItem any
-	if prev := w.tx.Bucket(bucketAudit).Get(key); prev != nil {
+	if prev := bucket(w.tx, bucketAudit).Get(key); prev != nil {
 		var p item.Audit
 		if err := json.Unmarshal(prev, &p); err != nil {
-			return fmt.Errorf("decode audit entry: %w", err)
+			return fmt.Errorf("decode audit entry %q: %w", key, err)
 		}
 		oldItem = p
 	}
 	return w.put(bucketAudit, key, b, oldItem, it)
 }
 
+// auditKey keeps a user's entries together and in version order; the NUL
+// cannot occur in an id, so one user's prefix never covers another's.
 func auditKey(userID, sk string) []byte { return []byte(userID + "\x00" + sk) }
 
 func getUser(tx *bolt.Tx, id string) (item.User, bool, error) {
-	b := tx.Bucket(bucketUsers).Get([]byte(id))
+	b := bucket(tx, bucketUsers).Get([]byte(id))
 	if b == nil {
 		return item.User{}, false, nil
 	}
@@ -303,19 +365,22 @@ func getUser(tx *bolt.Tx, id string) (item.User, bool, error) {
 }
 
 func getIdempotency(tx *bolt.Tx, key string) (item.Idempotency, bool, error) {
-	b := tx.Bucket(bucketIdempotency).Get([]byte(key))
+	b := bucket(tx, bucketIdempotency).Get([]byte(key))
 	if b == nil {
 		return item.Idempotency{}, false, nil
 	}
 	var it item.Idempotency
 	if err := json.Unmarshal(b, &it); err != nil {
-		return item.Idempotency{}, false, fmt.Errorf("decode idempotency record: %w", err)
+		return item.Idempotency{}, false, fmt.Errorf("decode idempotency record %q: %w", key, err)
 	}
 	return it, true, nil
 }
 
 // GetUser implements onboarding.Store.
 func (s *Store) GetUser(ctx context.Context, id string) (user.User, error) {
+	if err := ctx.Err(); err != nil {
+		return user.User{}, err
+	}
 	var u user.User
 	err := s.db.View(func(tx *bolt.Tx) error {
 		it, ok, err := getUser(tx, id)
@@ -328,12 +393,19 @@ func (s *Store) GetUser(ctx context.Context, id string) (user.User, error) {
 		u, err = it.Domain()
 		return err
 	})
-	return u, err
+	if err != nil {
+		return user.User{}, fmt.Errorf("get user %s: %w", id, err)
+	}
+	return u, nil
 }
 
-// ListUsers implements onboarding.Store: users in id order.
+// ListUsers implements onboarding.Store: users in id order, which for the
+// service's time-ordered ids (UUIDv7) is creation order.
 func (s *Store) ListUsers(ctx context.Context, q onboarding.ListQuery) (onboarding.Page, error) {
-	after, err := decodeCursor(q.Cursor)
+	if err := ctx.Err(); err != nil {
+		return onboarding.Page{}, err
+	}
+	after, err := s.decodeCursor(cursorUsers, q.Cursor)
 	if err != nil {
 		return onboarding.Page{}, err
 	}
@@ -343,22 +415,21 @@ func (s *Store) ListUsers(ctx context.Context, q onboarding.ListQuery) (onboardi
 	}
 	var page onboarding.Page
 	err = s.db.View(func(tx *bolt.Tx) error {
-		match := matcher(q)
 		if q.Email != "" {
 			// Emails are unique: at most one user, found through the guard.
-			id := tx.Bucket(bucketEmails).Get([]byte(user.NormalizeEmail(q.Email)))
+			id := bucket(tx, bucketEmails).Get([]byte(user.NormalizeEmail(q.Email)))
 			if id == nil || string(id) <= after {
 				return nil
 			}
 			it, ok, err := getUser(tx, string(id))
-			if err != nil || !ok || !match(it) {
+			if err != nil || !ok || !it.Matches(q) {
 				return err
 			}
 			u, err := it.Domain()
 			page.Users = append(page.Users, u)
 			return err
 		}
-		c := tx.Bucket(bucketUsers).Cursor()
+		c := bucket(tx, bucketUsers).Cursor()
 		k, v := c.First()
 		if after != "" {
 			k, v = c.Seek([]byte(after))
@@ -371,12 +442,13 @@ func (s *Store) ListUsers(ctx context.Context, q onboarding.ListQuery) (onboardi
 			if err := json.Unmarshal(v, &it); err != nil {
 				return fmt.Errorf("decode user %s: %w", k, err)
 			}
-			if !match(it) {
+			if !it.Matches(q) {
 				continue
 			}
 			if len(page.Users) == limit {
-				// Another match exists: there is a next page.
-				page.NextCursor = encodeCursor(page.Users[limit-1].ID)
+				// Only announce a next page when it holds a match, so a
+				// walk never ends on an empty page.
+				page.NextCursor = s.encodeCursor(cursorUsers, page.Users[limit-1].ID)
 				return nil
 			}
 			u, err := it.Domain()
@@ -388,56 +460,43 @@ func (s *Store) ListUsers(ctx context.Context, q onboarding.ListQuery) (onboardi
 		return nil
 	})
 	if err != nil {
-		return onboarding.Page{}, err
+		return onboarding.Page{}, fmt.Errorf("list users: %w", err)
 	}
 	return page, nil
 }
 
-func matcher(q onboarding.ListQuery) func(item.User) bool {
-	needle := strings.ToLower(strings.TrimSpace(q.Q))
-	return func(it item.User) bool {
-		switch {
-		case q.Status != "" && it.Status != string(q.Status),
-			q.Role != "" && it.Role != q.Role,
-			q.Type != "" && it.Type != string(q.Type):
-			return false
-		case needle == "":
-			return true
-		}
-		for _, hay := range []string{it.FirstName + " " + it.LastName, it.Email, it.JobTitle} {
-			if strings.Contains(strings.ToLower(hay), needle) {
-				return true
-			}
-		}
-		return false
-	}
-}
-
 // History implements onboarding.Store: entries oldest first.
-func (s *Store) History(ctx context.Context, userID string, limit int, cursor string) (onboarding.HistoryPage, error) {
-	after, err := decodeCursor(cursor)
+func (s *Store) History(ctx context.Context, userID string, limit int, cur string) (onboarding.HistoryPage, error) {
+	if err := ctx.Err(); err != nil {
+		return onboarding.HistoryPage{}, err
+	}
+	prefix := auditKey(userID, "")
+	after, err := s.decodeCursor(cursorHistory, cur)
 	if err != nil {
 		return onboarding.HistoryPage{}, err
+	}
+	// A history cursor holds a whole audit key, so one handed out for
+	// another user's trail is refused rather than silently misread.
+	if after != "" && !strings.HasPrefix(after, string(prefix)) {
+		return onboarding.HistoryPage{}, onboarding.ErrBadCursor
 	}
 	if limit <= 0 {
 		limit = defaultLimit
 	}
 	var page onboarding.HistoryPage
 	err = s.db.View(func(tx *bolt.Tx) error {
-		prefix := []byte(userID + "\x00")
-		c := tx.Bucket(bucketAudit).Cursor()
+		c := bucket(tx, bucketAudit).Cursor()
 		k, v := c.Seek(prefix)
 		if after != "" {
-			start := auditKey(userID, after)
-			k, v = c.Seek(start)
-			if k != nil && bytes.Equal(k, start) {
+			k, v = c.Seek([]byte(after))
+			if k != nil && string(k) == after {
 				k, v = c.Next()
 			}
 		}
-		var last string
+		var last []byte
 		for ; k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
 			if len(page.Entries) == limit {
-				page.NextCursor = encodeCursor(last)
+				page.NextCursor = s.encodeCursor(cursorHistory, string(last))
 				return nil
 			}
 			var it item.Audit
@@ -449,15 +508,23 @@ func (s *Store) History(ctx context.Context, userID string, limit int, cursor st
 				return err
 			}
 			page.Entries = append(page.Entries, a)
-			last = it.SK
+			last = k
 		}
 		return nil
 	})
-	return page, err
+	if err != nil {
+		return onboarding.HistoryPage{}, fmt.Errorf("history of %s: %w", userID, err)
+	}
+	return page, nil
 }
 
-// Idempotency implements onboarding.Store.
+// Idempotency implements onboarding.Store. A record is expired from its
+// ExpiresAt on, as DynamoDB's TTL would have it even before the item is
+// actually deleted.
 func (s *Store) Idempotency(ctx context.Context, key string, now time.Time) (onboarding.Idempotency, bool, error) {
+	if err := ctx.Err(); err != nil {
+		return onboarding.Idempotency{}, false, err
+	}
 	var (
 		rec onboarding.Idempotency
 		ok  bool
@@ -471,53 +538,80 @@ func (s *Store) Idempotency(ctx context.Context, key string, now time.Time) (onb
 		ok = err == nil
 		return err
 	})
-	return rec, ok, err
-}
-
-// Cursors are opaque to callers but must come from this store: a tag keeps
-// hand-made ones out.
-const cursorTag = "c1:"
-
-func encodeCursor(after string) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(cursorTag + after))
-}
-
-func decodeCursor(c string) (string, error) {
-	if c == "" {
-		return "", nil
+	if err != nil {
+		return onboarding.Idempotency{}, false, fmt.Errorf("idempotency record %q: %w", key, err)
 	}
-	b, err := base64.RawURLEncoding.DecodeString(c)
-	if err != nil || !bytes.HasPrefix(b, []byte(cursorTag)) || len(b) == len(cursorTag) {
+	return rec, ok, nil
+}
+
+// Cursors go through the codec shared with the DynamoDB store, whose MAC
+// refuses hand-made and truncated ones; the kind inside keeps a list
+// cursor out of History and the other way round.
+const (
+	cursorUsers   = "users:"
+	cursorHistory = "history:"
+)
+
+func (s *Store) encodeCursor(kind, after string) string { return s.cursors.Encode(kind + after) }
+
+// decodeCursor returns the key a cursor of kind resumes after, "" for no
+// cursor, or onboarding.ErrBadCursor.
+func (s *Store) decodeCursor(kind, c string) (string, error) {
+	pos, err := s.cursors.Decode(c)
+	if err != nil || c == "" {
+		return "", err
+	}
+	after, ok := strings.CutPrefix(pos, kind)
+	if !ok || after == "" {
 		return "", onboarding.ErrBadCursor
 	}
-	return string(b[len(cursorTag):]), nil
+	return after, nil
 }
 
-// ReadFeed returns up to max feed records after sequence number after, in
-// order, as the event Lambda would deliver, and the last sequence number
-// returned (after itself when there is nothing new).
+// ReadFeed returns, in order, up to max feed records (the default Lambda
+// batch size of 100 when max ≤ 0) with sequence numbers after after, as
+// the event Lambda would deliver, and the last sequence number returned
+// (after itself when there is nothing new).
 func (s *Store) ReadFeed(ctx context.Context, after uint64, max int) (events.DynamoDBEvent, uint64, error) {
+	if err := ctx.Err(); err != nil {
+		return events.DynamoDBEvent{}, after, err
+	}
+	if max <= 0 {
+		max = defaultFeedBatch
+	}
 	var ev events.DynamoDBEvent
 	last := after
+	if after == math.MaxUint64 {
+		return ev, last, nil
+	}
 	err := s.db.View(func(tx *bolt.Tx) error {
-		c := tx.Bucket(bucketFeed).Cursor()
+		c := bucket(tx, bucketFeed).Cursor()
 		for k, v := c.Seek(seqKey(after + 1)); k != nil && len(ev.Records) < max; k, v = c.Next() {
+			seq := binary.BigEndian.Uint64(k)
 			var rec events.DynamoDBEventRecord
 			if err := json.Unmarshal(v, &rec); err != nil {
-				return fmt.Errorf("decode feed record %d: %w", binary.BigEndian.Uint64(k), err)
+				return fmt.Errorf("decode feed record %d: %w", seq, err)
 			}
 			ev.Records = append(ev.Records, rec)
-			last = binary.BigEndian.Uint64(k)
+			last = seq
 		}
 		return nil
 	})
-	return ev, last, err
+	if err != nil {
+		return events.DynamoDBEvent{}, after, fmt.Errorf("read feed: %w", err)
+	}
+	return ev, last, nil
 }
 
-// TrimFeed deletes the records up to and including sequence number through.
+// TrimFeed deletes the records up to and including sequence number
+// through, once the consumer no longer needs them. Sequence numbers are
+// never reused.
 func (s *Store) TrimFeed(ctx context.Context, through uint64) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
-		c := tx.Bucket(bucketFeed).Cursor()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		c := bucket(tx, bucketFeed).Cursor()
 		for k, _ := c.First(); k != nil && binary.BigEndian.Uint64(k) <= through; k, _ = c.First() {
 			if err := c.Delete(); err != nil {
 				return err
@@ -525,23 +619,47 @@ func (s *Store) TrimFeed(ctx context.Context, through uint64) error {
 		}
 		return nil
 	})
+	if err != nil {
+		return fmt.Errorf("trim feed through %d: %w", through, err)
+	}
+	return nil
 }
 
-// Checkpoint returns the last feed sequence number the consumer finished.
+// Checkpoint returns the last feed sequence number the consumer saved as
+// finished, 0 when it never saved one.
 func (s *Store) Checkpoint(ctx context.Context) (uint64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
 	var seq uint64
 	err := s.db.View(func(tx *bolt.Tx) error {
-		if b := tx.Bucket(bucketMeta).Get(keyCheckpoint); len(b) == 8 {
+		b := bucket(tx, bucketMeta).Get([]byte(keyCheckpoint))
+		switch len(b) {
+		case 0:
+		case 8:
 			seq = binary.BigEndian.Uint64(b)
+		default:
+			return fmt.Errorf("checkpoint of %d bytes", len(b))
 		}
 		return nil
 	})
-	return seq, err
+	if err != nil {
+		return 0, fmt.Errorf("read feed checkpoint: %w", err)
+	}
+	return seq, nil
 }
 
-// SaveCheckpoint records that the consumer finished every record up to seq.
+// SaveCheckpoint records, durably, that the consumer finished every record
+// up to and including seq, so that a restarted consumer resumes after it.
 func (s *Store) SaveCheckpoint(ctx context.Context, seq uint64) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketMeta).Put(keyCheckpoint, seqKey(seq))
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		return bucket(tx, bucketMeta).Put([]byte(keyCheckpoint), seqKey(seq))
 	})
+	if err != nil {
+		return fmt.Errorf("save feed checkpoint %d: %w", seq, err)
+	}
+	return nil
 }

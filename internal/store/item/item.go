@@ -160,6 +160,29 @@ func (it User) Domain() (user.User, error) {
 	return u, nil
 }
 
+// Matches reports whether the user passes q's filters (the cursor and
+// the limit aside). Q is a case-insensitive substring of the full name,
+// the email or the job title.
+func (it User) Matches(q onboarding.ListQuery) bool {
+	switch {
+	case q.Status != "" && it.Status != string(q.Status),
+		q.Role != "" && it.Role != q.Role,
+		q.Type != "" && it.Type != string(q.Type),
+		q.Email != "" && user.NormalizeEmail(it.Email) != user.NormalizeEmail(q.Email):
+		return false
+	}
+	needle := strings.ToLower(strings.TrimSpace(q.Q))
+	if needle == "" {
+		return true
+	}
+	for _, hay := range []string{it.FirstName + " " + it.LastName, it.Email, it.JobTitle} {
+		if strings.Contains(strings.ToLower(hay), needle) {
+			return true
+		}
+	}
+	return false
+}
+
 // FromAudit returns the item of an audit entry.
 func FromAudit(a onboarding.AuditEntry) (Audit, error) {
 	changes, err := json.Marshal(a.Changes)

@@ -1,6 +1,7 @@
 // Package storetest is the contract every onboarding.Store adapter must
-// keep. Each adapter's tests call Run with a constructor of fresh stores,
-// so the embedded store and DynamoDB are held to the same cases.
+// keep, in the manner of go-cloud's docstore/drivertest. Each adapter's
+// tests call Run with a constructor of fresh stores, so the embedded store
+// and DynamoDB are held to the same cases. It uses nothing but the port.
 package storetest
 
 import (
@@ -18,13 +19,10 @@ import (
 	"github.com/opsos/onboarding/internal/user"
 )
 
-// NewStore returns an empty store for one test case.
-type NewStore func(t *testing.T) onboarding.Store
-
-var t0 = time.Date(2026, 11, 28, 9, 30, 15, 123456789, time.UTC)
-
-// Run runs every contract case against stores made by newStore.
-func Run(t *testing.T, newStore NewStore) {
+// Run runs every contract case as a subtest, each against a fresh, empty
+// store made by newStore. newStore should register the store's cleanup
+// with t.Cleanup.
+func Run(t *testing.T, newStore func(t *testing.T) onboarding.Store) {
 	cases := []struct {
 		name string
 		fn   func(t *testing.T, s onboarding.Store)
@@ -51,47 +49,45 @@ func Run(t *testing.T, newStore NewStore) {
 	}
 }
 
-// User returns a valid user in Introduction Mode with id n.
+// At returns the suite's fixed time plus d. The base time has nanoseconds,
+// so a store that rounds them off fails the comparisons.
+func At(d time.Duration) time.Time {
+	return time.Date(2026, 11, 28, 9, 30, 15, 123456789, time.UTC).Add(d)
+}
+
+// User returns a valid user in Introduction Mode with the sortable id
+// "u-%04d" of n, created at At(0).
 func User(n int, email string) user.User {
 	return user.User{
 		ID: fmt.Sprintf("u-%04d", n), Type: user.Internal, FirstName: "First", LastName: fmt.Sprintf("Last%04d", n),
 		Email: email, Phone: "+447911123456", JobTitle: "Shift Lead", Role: "staff",
 		HoldInvite: true, Status: user.StatusIntroduction, Version: 1,
-		CreatedAt: t0, CreatedBy: "admin@example.com", UpdatedAt: t0, UpdatedBy: "admin@example.com",
+		CreatedAt: At(0), CreatedBy: "admin@example.com", UpdatedAt: At(0), UpdatedBy: "admin@example.com",
 	}
 }
 
-func audit(u user.User, action string) onboarding.AuditEntry {
+// Audit returns the audit entry of u's current version.
+func Audit(u user.User, action string) onboarding.AuditEntry {
 	return onboarding.AuditEntry{
 		UserID: u.ID, Version: u.Version, At: u.UpdatedAt, ActorID: "admin", ActorEmail: "admin@example.com",
 		Source: onboarding.SourceAPI, Action: action,
+		// float64: what change values read back as from JSON.
 		Changes: []user.Change{{Field: "version", From: float64(u.Version - 1), To: float64(u.Version)}},
 	}
 }
 
-func mustCreate(t *testing.T, s onboarding.Store, u user.User) {
+// SameUser reports a test error unless got and want are the same user:
+// every field, times by instant, and empty permission lists alike
+// whether nil or not (DynamoDB drops empty lists).
+func SameUser(t testing.TB, got, want user.User) {
 	t.Helper()
-	if err := s.CreateUser(context.Background(), u, audit(u, "create"), nil); err != nil {
-		t.Fatalf("create %s: %v", u.ID, err)
-	}
-}
-
-func mustGet(t *testing.T, s onboarding.Store, id string) user.User {
-	t.Helper()
-	u, err := s.GetUser(context.Background(), id)
-	if err != nil {
-		t.Fatalf("get %s: %v", id, err)
-	}
-	return u
-}
-
-// equal compares users field by field, times by instant.
-func equal(t *testing.T, got, want user.User) {
-	t.Helper()
-	for _, tm := range []struct{ g, w time.Time }{{got.CreatedAt, want.CreatedAt}, {got.UpdatedAt, want.UpdatedAt},
-		{got.InvitedAt, want.InvitedAt}, {got.ActivatedAt, want.ActivatedAt}} {
+	for _, tm := range []struct {
+		name string
+		g, w time.Time
+	}{{"CreatedAt", got.CreatedAt, want.CreatedAt}, {"UpdatedAt", got.UpdatedAt, want.UpdatedAt},
+		{"InvitedAt", got.InvitedAt, want.InvitedAt}, {"ActivatedAt", got.ActivatedAt, want.ActivatedAt}} {
 		if !tm.g.Equal(tm.w) {
-			t.Errorf("time %v, want %v", tm.g, tm.w)
+			t.Errorf("user %s: %s %v, want %v", want.ID, tm.name, tm.g, tm.w)
 		}
 	}
 	got.CreatedAt, got.UpdatedAt, got.InvitedAt, got.ActivatedAt = want.CreatedAt, want.UpdatedAt, want.InvitedAt, want.ActivatedAt
@@ -106,6 +102,29 @@ func equal(t *testing.T, got, want user.User) {
 	}
 }
 
+func mustCreate(t *testing.T, s onboarding.Store, u user.User) {
+	t.Helper()
+	if err := s.CreateUser(context.Background(), u, Audit(u, "create"), nil); err != nil {
+		t.Fatalf("create %s: %v", u.ID, err)
+	}
+}
+
+func mustUpdate(t *testing.T, s onboarding.Store, u user.User, expected int64) {
+	t.Helper()
+	if err := s.UpdateUser(context.Background(), u, expected, Audit(u, "edit")); err != nil {
+		t.Fatalf("update %s to v%d: %v", u.ID, u.Version, err)
+	}
+}
+
+func mustGet(t *testing.T, s onboarding.Store, id string) user.User {
+	t.Helper()
+	u, err := s.GetUser(context.Background(), id)
+	if err != nil {
+		t.Fatalf("get %s: %v", id, err)
+	}
+	return u
+}
+
 func ids(us []user.User) []string {
 	out := make([]string, len(us))
 	for i, u := range us {
@@ -114,133 +133,29 @@ func ids(us []user.User) []string {
 	return out
 }
 
-func historyLen(t *testing.T, s onboarding.Store, id string) int {
+func history(t *testing.T, s onboarding.Store, id string) []onboarding.AuditEntry {
 	t.Helper()
 	p, err := s.History(context.Background(), id, 100, "")
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("history of %s: %v", id, err)
 	}
-	return len(p.Entries)
+	return p.Entries
 }
 
-func testCreateThenGet(t *testing.T, s onboarding.Store) {
-	u := User(1, "ann@example.com")
-	u.Grants, u.Revokes = []string{"reports.view"}, []string{"planner.view"}
-	u.Type, u.ExternalPlannerAccess = user.External, true
-	u.HoldInvite, u.Status, u.StatusReason, u.InviteGeneration = false, user.StatusReleaseFailed, "address rejected", 3
-	u.InvitedAt, u.ActivatedAt = t0.Add(time.Hour), t0.Add(2*time.Hour)
-	mustCreate(t, s, u)
-	equal(t, mustGet(t, s, u.ID), u)
-	if n := historyLen(t, s, u.ID); n != 1 {
-		t.Errorf("history after create has %d entries, want 1", n)
-	}
-}
-
-func testGetUnknown(t *testing.T, s onboarding.Store) {
-	if _, err := s.GetUser(context.Background(), "u-9999"); !errors.Is(err, user.ErrNotFound) {
-		t.Errorf("err = %v, want ErrNotFound", err)
-	}
-}
-
-func testEmailTaken(t *testing.T, s onboarding.Store) {
-	ctx := context.Background()
-	mustCreate(t, s, User(1, "ann@example.com"))
-	second := User(2, "ANN@Example.com")
-	if err := s.CreateUser(ctx, second, audit(second, "create"), nil); !errors.Is(err, user.ErrEmailTaken) {
-		t.Fatalf("err = %v, want ErrEmailTaken", err)
-	}
-	if _, err := s.GetUser(ctx, second.ID); !errors.Is(err, user.ErrNotFound) {
-		t.Errorf("the refused user was stored: %v", err)
-	}
-	if n := historyLen(t, s, second.ID); n != 0 {
-		t.Errorf("the refused user has %d audit entries", n)
-	}
-}
-
-func testUpdate(t *testing.T, s onboarding.Store) {
-	u := User(1, "ann@example.com")
-	mustCreate(t, s, u)
-	n := u
-	n.Role, n.Version, n.UpdatedAt, n.UpdatedBy = "planner", 2, t0.Add(time.Minute), "boss@example.com"
-	if err := s.UpdateUser(context.Background(), n, 1, audit(n, "edit")); err != nil {
-		t.Fatal(err)
-	}
-	equal(t, mustGet(t, s, u.ID), n)
-	p, _ := s.History(context.Background(), u.ID, 10, "")
-	if len(p.Entries) != 2 || p.Entries[1].Action != "edit" || p.Entries[1].Version != 2 {
-		t.Errorf("history: %+v", p.Entries)
-	}
-}
-
-func testUpdateStale(t *testing.T, s onboarding.Store) {
-	u := User(1, "ann@example.com")
-	mustCreate(t, s, u)
-	n := u
-	n.Role, n.Version = "planner", 2
-	if err := s.UpdateUser(context.Background(), n, 7, audit(n, "edit")); !errors.Is(err, user.ErrVersionConflict) {
-		t.Fatalf("err = %v, want ErrVersionConflict", err)
-	}
-	equal(t, mustGet(t, s, u.ID), u)
-	if n := historyLen(t, s, u.ID); n != 1 {
-		t.Errorf("a stale update added audit entries: %d", n)
-	}
-}
-
-func testUpdateUnknown(t *testing.T, s onboarding.Store) {
-	u := User(1, "ann@example.com")
-	u.Version = 2
-	if err := s.UpdateUser(context.Background(), u, 1, audit(u, "edit")); !errors.Is(err, user.ErrNotFound) {
-		t.Errorf("err = %v, want ErrNotFound", err)
-	}
-}
-
-func testUpdateMovesEmail(t *testing.T, s onboarding.Store) {
-	ctx := context.Background()
-	u := User(1, "old@example.com")
-	mustCreate(t, s, u)
-	n := u
-	n.Email, n.Version = "new@example.com", 2
-	if err := s.UpdateUser(ctx, n, 1, audit(n, "edit")); err != nil {
-		t.Fatal(err)
-	}
-	mustCreate(t, s, User(2, "old@example.com")) // freed
-	third := User(3, "NEW@example.com")
-	if err := s.CreateUser(ctx, third, audit(third, "create"), nil); !errors.Is(err, user.ErrEmailTaken) {
-		t.Errorf("new address not guarded: %v", err)
-	}
-	p, err := s.ListUsers(ctx, onboarding.ListQuery{Email: "new@example.com"})
-	if err != nil || !slices.Equal(ids(p.Users), []string{"u-0001"}) {
-		t.Errorf("list by new email: %v %v", ids(p.Users), err)
-	}
-}
-
-func testUpdateToTakenEmail(t *testing.T, s onboarding.Store) {
-	u := User(1, "ann@example.com")
-	mustCreate(t, s, u)
-	mustCreate(t, s, User(2, "bob@example.com"))
-	n := u
-	n.Email, n.Version = "bob@example.com", 2
-	if err := s.UpdateUser(context.Background(), n, 1, audit(n, "edit")); !errors.Is(err, user.ErrEmailTaken) {
-		t.Fatalf("err = %v, want ErrEmailTaken", err)
-	}
-	equal(t, mustGet(t, s, u.ID), u)
-	// The old address is still guarded.
-	third := User(3, "ann@example.com")
-	if err := s.CreateUser(context.Background(), third, audit(third, "create"), nil); !errors.Is(err, user.ErrEmailTaken) {
-		t.Errorf("old address lost its guard: %v", err)
-	}
-}
-
+// walk lists every page of q and returns the ids in the order served.
 func walk(t *testing.T, s onboarding.Store, q onboarding.ListQuery) []string {
 	t.Helper()
 	var all []string
 	for pages := 0; ; pages++ {
 		p, err := s.ListUsers(context.Background(), q)
 		if err != nil {
-			t.Fatal(err)
+			t.Fatalf("list %+v: %v", q, err)
 		}
 		if q.Limit > 0 && len(p.Users) > q.Limit {
 			t.Fatalf("page of %d over limit %d", len(p.Users), q.Limit)
+		}
+		if p.NextCursor != "" && len(p.Users) == 0 {
+			t.Fatalf("an empty page announces another")
 		}
 		all = append(all, ids(p.Users)...)
 		if p.NextCursor == "" {
@@ -253,22 +168,168 @@ func walk(t *testing.T, s onboarding.Store, q onboarding.ListQuery) []string {
 	}
 }
 
-func testListPages(t *testing.T, s onboarding.Store) {
-	var want []string
-	for i := 1; i <= 12; i++ {
-		u := User(i, fmt.Sprintf("u%d@example.com", i))
-		mustCreate(t, s, u)
-		want = append(want, u.ID)
+func testCreateThenGet(t *testing.T, s onboarding.Store) {
+	u := User(1, "ann@example.com")
+	u.Grants, u.Revokes = []string{"reports.view", "users.manage"}, []string{"planner.view"}
+	u.Type, u.ExternalPlannerAccess, u.ExternalPurchasingAccess = user.External, true, true
+	u.HoldInvite, u.Status, u.StatusReason, u.InviteGeneration = false, user.StatusReleaseFailed, "address rejected", 3
+	// A time given in another zone comes back as the same instant, in UTC.
+	u.InvitedAt = At(time.Hour).In(time.FixedZone("CET", 3600))
+	u.ActivatedAt = At(2 * time.Hour)
+	mustCreate(t, s, u)
+	got := mustGet(t, s, u.ID)
+	SameUser(t, got, u)
+	for _, tm := range []time.Time{got.CreatedAt, got.UpdatedAt, got.InvitedAt, got.ActivatedAt} {
+		if tm.Location() != time.UTC {
+			t.Errorf("time %v is not in UTC", tm)
+		}
 	}
-	for _, limit := range []int{1, 5, 6, 12, 50} {
+	h := history(t, s, u.ID)
+	if len(h) != 1 {
+		t.Fatalf("history after create has %d entries, want 1", len(h))
+	}
+	want := Audit(u, "create")
+	if !h[0].At.Equal(want.At) {
+		t.Errorf("audit time %v, want %v", h[0].At, want.At)
+	}
+	h[0].At = want.At
+	if !reflect.DeepEqual(h[0], want) {
+		t.Errorf("audit entry:\n got %+v\nwant %+v", h[0], want)
+	}
+}
+
+func testGetUnknown(t *testing.T, s onboarding.Store) {
+	if _, err := s.GetUser(context.Background(), "u-9999"); !errors.Is(err, user.ErrNotFound) {
+		t.Errorf("err = %v, want ErrNotFound", err)
+	}
+}
+
+func testEmailTaken(t *testing.T, s onboarding.Store) {
+	ctx := context.Background()
+	first := User(1, "ann@example.com")
+	mustCreate(t, s, first)
+	second := User(2, "ANN@Example.com")
+	if err := s.CreateUser(ctx, second, Audit(second, "create"), nil); !errors.Is(err, user.ErrEmailTaken) {
+		t.Fatalf("err = %v, want ErrEmailTaken", err)
+	}
+	if _, err := s.GetUser(ctx, second.ID); !errors.Is(err, user.ErrNotFound) {
+		t.Errorf("the refused user was stored: %v", err)
+	}
+	if n := len(history(t, s, second.ID)); n != 0 {
+		t.Errorf("the refused user has %d audit entries", n)
+	}
+	SameUser(t, mustGet(t, s, first.ID), first)
+}
+
+func testUpdate(t *testing.T, s onboarding.Store) {
+	u := User(1, "ann@example.com")
+	mustCreate(t, s, u)
+	n := u
+	n.Role, n.Version, n.UpdatedAt, n.UpdatedBy = "planner", 2, At(time.Minute), "boss@example.com"
+	n.Grants = []string{"reports.view"}
+	mustUpdate(t, s, n, 1)
+	SameUser(t, mustGet(t, s, u.ID), n)
+	h := history(t, s, u.ID)
+	if len(h) != 2 || h[1].Action != "edit" || h[1].Version != 2 || !h[1].At.Equal(n.UpdatedAt) {
+		t.Errorf("history: %+v", h)
+	}
+}
+
+func testUpdateStale(t *testing.T, s onboarding.Store) {
+	u := User(1, "ann@example.com")
+	mustCreate(t, s, u)
+	n := u
+	n.Role, n.Version = "planner", 2
+	mustUpdate(t, s, n, 1)
+	stale := n
+	stale.Role, stale.Version = "supervisor", 2
+	for _, expected := range []int64{1, 3} { // behind and ahead
+		if err := s.UpdateUser(context.Background(), stale, expected, Audit(stale, "edit")); !errors.Is(err, user.ErrVersionConflict) {
+			t.Errorf("expected version %d: err = %v, want ErrVersionConflict", expected, err)
+		}
+	}
+	SameUser(t, mustGet(t, s, u.ID), n)
+	if h := history(t, s, u.ID); len(h) != 2 || h[1].Version != 2 {
+		t.Errorf("a stale update changed the history: %+v", h)
+	}
+}
+
+func testUpdateUnknown(t *testing.T, s onboarding.Store) {
+	u := User(1, "ann@example.com")
+	u.Version = 2
+	if err := s.UpdateUser(context.Background(), u, 1, Audit(u, "edit")); !errors.Is(err, user.ErrNotFound) {
+		t.Errorf("err = %v, want ErrNotFound", err)
+	}
+	if _, err := s.GetUser(context.Background(), u.ID); !errors.Is(err, user.ErrNotFound) {
+		t.Errorf("an update created the user: %v", err)
+	}
+}
+
+func testUpdateMovesEmail(t *testing.T, s onboarding.Store) {
+	ctx := context.Background()
+	u := User(1, "old@example.com")
+	mustCreate(t, s, u)
+	n := u
+	n.Email, n.Version = "new@example.com", 2
+	mustUpdate(t, s, n, 1)
+	mustCreate(t, s, User(2, "old@example.com")) // freed
+	third := User(3, "NEW@example.com")
+	if err := s.CreateUser(ctx, third, Audit(third, "create"), nil); !errors.Is(err, user.ErrEmailTaken) {
+		t.Errorf("new address not guarded: %v", err)
+	}
+	for email, want := range map[string][]string{"new@example.com": {"u-0001"}, "old@example.com": {"u-0002"}} {
+		if got := walk(t, s, onboarding.ListQuery{Email: email}); !slices.Equal(got, want) {
+			t.Errorf("list by %s: %v, want %v", email, got, want)
+		}
+	}
+	// A change of letter case only is no change of address.
+	m := n
+	m.Email, m.Version = "New@Example.com", 3
+	mustUpdate(t, s, m, 2)
+	if err := s.CreateUser(ctx, third, Audit(third, "create"), nil); !errors.Is(err, user.ErrEmailTaken) {
+		t.Errorf("address unguarded after a change of case: %v", err)
+	}
+}
+
+func testUpdateToTakenEmail(t *testing.T, s onboarding.Store) {
+	u := User(1, "ann@example.com")
+	mustCreate(t, s, u)
+	mustCreate(t, s, User(2, "bob@example.com"))
+	n := u
+	n.Email, n.Version = "BOB@example.com", 2
+	if err := s.UpdateUser(context.Background(), n, 1, Audit(n, "edit")); !errors.Is(err, user.ErrEmailTaken) {
+		t.Fatalf("err = %v, want ErrEmailTaken", err)
+	}
+	SameUser(t, mustGet(t, s, u.ID), u)
+	if n := len(history(t, s, u.ID)); n != 1 {
+		t.Errorf("a refused update added audit entries: %d", n)
+	}
+	// The old address is still guarded.
+	third := User(3, "ann@example.com")
+	if err := s.CreateUser(context.Background(), third, Audit(third, "create"), nil); !errors.Is(err, user.ErrEmailTaken) {
+		t.Errorf("old address lost its guard: %v", err)
+	}
+}
+
+func testListPages(t *testing.T, s onboarding.Store) {
+	// Created out of id order, so that id order is what is tested.
+	order := []int{7, 2, 12, 1, 9, 4, 11, 3, 6, 10, 5, 8}
+	want := make([]string, len(order))
+	for i, n := range order {
+		mustCreate(t, s, User(n, fmt.Sprintf("u%d@example.com", n)))
+		want[i] = fmt.Sprintf("u-%04d", i+1)
+	}
+	for _, limit := range []int{1, 5, 6, 11, 12, 13, 50} {
 		if got := walk(t, s, onboarding.ListQuery{Limit: limit}); !slices.Equal(got, want) {
 			t.Errorf("limit %d: %v, want %v", limit, got, want)
 		}
 	}
-	p, _ := s.ListUsers(context.Background(), onboarding.ListQuery{Limit: 12})
-	if p.NextCursor != "" {
-		t.Error("an exact last page announces another")
+	p, err := s.ListUsers(context.Background(), onboarding.ListQuery{Limit: 12})
+	if err != nil || len(p.Users) != 12 || p.NextCursor != "" {
+		t.Errorf("an exact last page: %d users, next cursor %q, %v", len(p.Users), p.NextCursor, err)
 	}
+	// A page holds whole users, not just ids.
+	SameUser(t, p.Users[0], User(1, "u1@example.com"))
 }
 
 func testListFilters(t *testing.T, s onboarding.Store) {
@@ -284,21 +345,33 @@ func testListFilters(t *testing.T, s onboarding.Store) {
 	mk(3, "jo@example.com", func(u *user.User) { u.Role, u.JobTitle = "supervisor", "Night Supervisor" })
 	mk(4, "kim@example.com", func(u *user.User) { u.HoldInvite, u.Status = false, user.StatusActive })
 	mk(5, "lee@example.com", func(u *user.User) { u.Role = "supervisor" })
+	mk(6, "max@contractor.io", func(u *user.User) {
+		u.Type, u.Role, u.HoldInvite, u.Status = user.External, "supervisor", false, user.StatusActive
+	})
+	mk(7, "eve@example.com", func(u *user.User) { u.Role, u.JobTitle = "supervisor", "Supervisor" })
 	tests := []struct {
 		name string
 		q    onboarding.ListQuery
 		want []string
 	}{
-		{"status", onboarding.ListQuery{Status: user.StatusIntroduction}, []string{"u-0001", "u-0003", "u-0005"}},
-		{"role", onboarding.ListQuery{Role: "supervisor"}, []string{"u-0001", "u-0003", "u-0005"}},
-		{"type", onboarding.ListQuery{Type: user.External}, []string{"u-0002"}},
+		{"status", onboarding.ListQuery{Status: user.StatusIntroduction}, []string{"u-0001", "u-0003", "u-0005", "u-0007"}},
+		{"role", onboarding.ListQuery{Role: "supervisor"}, []string{"u-0001", "u-0003", "u-0005", "u-0006", "u-0007"}},
+		{"type", onboarding.ListQuery{Type: user.External}, []string{"u-0002", "u-0006"}},
 		{"email", onboarding.ListQuery{Email: "kim@example.com"}, []string{"u-0004"}},
+		{"email unknown", onboarding.ListQuery{Email: "nobody@example.com"}, nil},
 		{"email and other status", onboarding.ListQuery{Email: "kim@example.com", Status: user.StatusIntroduction}, nil},
-		{"q in name", onboarding.ListQuery{Q: "priya sh"}, []string{"u-0001"}},
-		{"q in email", onboarding.ListQuery{Q: "CONTRACTOR"}, []string{"u-0002"}},
-		{"q in job title", onboarding.ListQuery{Q: "supervisor"}, []string{"u-0003"}},
-		{"combined", onboarding.ListQuery{Status: user.StatusIntroduction, Role: "supervisor", Q: "example"}, []string{"u-0001", "u-0003", "u-0005"}},
-		{"combined, paged", onboarding.ListQuery{Status: user.StatusIntroduction, Role: "supervisor", Limit: 2}, []string{"u-0001", "u-0003", "u-0005"}},
+		{"email and its status", onboarding.ListQuery{Email: "kim@example.com", Status: user.StatusActive}, []string{"u-0004"}},
+		{"q across first and last name", onboarding.ListQuery{Q: "PRIYA sh"}, []string{"u-0001"}},
+		{"q in email", onboarding.ListQuery{Q: "Contractor"}, []string{"u-0002", "u-0006"}},
+		{"q in job title", onboarding.ListQuery{Q: "supervisor"}, []string{"u-0003", "u-0007"}},
+		{"q not in role", onboarding.ListQuery{Q: "staff"}, nil},
+		{"type and status", onboarding.ListQuery{Type: user.External, Status: user.StatusActive}, []string{"u-0006"}},
+		{"status, role and q", onboarding.ListQuery{Status: user.StatusIntroduction, Role: "supervisor", Q: "example"},
+			[]string{"u-0001", "u-0003", "u-0005", "u-0007"}},
+		{"status and role, paged by 1", onboarding.ListQuery{Status: user.StatusIntroduction, Role: "supervisor", Limit: 1},
+			[]string{"u-0001", "u-0003", "u-0005", "u-0007"}},
+		{"role, paged by 2", onboarding.ListQuery{Role: "supervisor", Limit: 2}, []string{"u-0001", "u-0003", "u-0005", "u-0006", "u-0007"}},
+		{"q, paged by 1", onboarding.ListQuery{Q: "contractor", Limit: 1}, []string{"u-0002", "u-0006"}},
 		{"nothing", onboarding.ListQuery{Status: user.StatusSuspended}, nil},
 	}
 	for _, tt := range tests {
@@ -312,9 +385,12 @@ func testListFilters(t *testing.T, s onboarding.Store) {
 
 func testListBadCursor(t *testing.T, s onboarding.Store) {
 	mustCreate(t, s, User(1, "ann@example.com"))
-	for _, c := range []string{"garbage!", "dGFtcGVyZWQ", strings.Repeat("A", 40)} {
-		if _, err := s.ListUsers(context.Background(), onboarding.ListQuery{Cursor: c}); !errors.Is(err, onboarding.ErrBadCursor) {
-			t.Errorf("cursor %q: err = %v, want ErrBadCursor", c, err)
+	mustCreate(t, s, User(2, "bob@example.com"))
+	for _, c := range []string{"garbage!", "dGFtcGVyZWQ", strings.Repeat("A", 40), "u-0001"} {
+		for _, q := range []onboarding.ListQuery{{Cursor: c}, {Cursor: c, Status: user.StatusIntroduction}, {Cursor: c, Email: "bob@example.com"}} {
+			if _, err := s.ListUsers(context.Background(), q); !errors.Is(err, onboarding.ErrBadCursor) {
+				t.Errorf("list %+v: err = %v, want ErrBadCursor", q, err)
+			}
 		}
 	}
 }
@@ -324,32 +400,51 @@ func testHistory(t *testing.T, s onboarding.Store) {
 	u := User(1, "ann@example.com")
 	mustCreate(t, s, u)
 	mustCreate(t, s, User(2, "other@example.com"))
-	for v := int64(2); v <= 7; v++ {
+	// Ten versions, so that string order of unpadded versions would fail.
+	for v := int64(2); v <= 10; v++ {
 		n := u
-		n.Version, n.JobTitle = v, fmt.Sprintf("Title %d", v)
-		if err := s.UpdateUser(ctx, n, v-1, audit(n, "edit")); err != nil {
-			t.Fatal(err)
-		}
+		n.Version, n.JobTitle, n.UpdatedAt = v, fmt.Sprintf("Title %d", v), At(time.Duration(v)*time.Minute)
+		mustUpdate(t, s, n, v-1)
 	}
-	var versions []int64
+	var got []onboarding.AuditEntry
 	cursor := ""
-	for {
+	for pages := 0; ; pages++ {
 		p, err := s.History(ctx, u.ID, 3, cursor)
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, e := range p.Entries {
-			versions = append(versions, e.Version)
-			if e.UserID != u.ID || e.Source != onboarding.SourceAPI || e.ActorEmail != "admin@example.com" || len(e.Changes) != 1 {
-				t.Errorf("entry %+v", e)
-			}
+		if len(p.Entries) > 3 {
+			t.Fatalf("page of %d over limit 3", len(p.Entries))
 		}
+		got = append(got, p.Entries...)
 		if cursor = p.NextCursor; cursor == "" {
 			break
 		}
+		if pages > 20 {
+			t.Fatal("paging does not end")
+		}
 	}
-	if !slices.Equal(versions, []int64{1, 2, 3, 4, 5, 6, 7}) {
-		t.Errorf("versions %v, want 1..7 oldest first", versions)
+	if len(got) != 10 {
+		t.Fatalf("%d entries, want 10", len(got))
+	}
+	for i, e := range got {
+		v := int64(i + 1)
+		want := Audit(User(1, ""), "edit")
+		want.Version, want.At = v, At(time.Duration(v)*time.Minute)
+		want.Changes = []user.Change{{Field: "version", From: float64(v - 1), To: float64(v)}}
+		if v == 1 {
+			want.Action, want.At = "create", At(0)
+		}
+		if !e.At.Equal(want.At) {
+			t.Errorf("entry %d at %v, want %v", v, e.At, want.At)
+		}
+		e.At = want.At
+		if !reflect.DeepEqual(e, want) {
+			t.Errorf("entry %d (oldest first):\n got %+v\nwant %+v", i, e, want)
+		}
+	}
+	if n := len(history(t, s, "u-0002")); n != 1 {
+		t.Errorf("the other user's history has %d entries, want 1", n)
 	}
 	if _, err := s.History(ctx, u.ID, 3, "not a cursor"); !errors.Is(err, onboarding.ErrBadCursor) {
 		t.Errorf("bad history cursor: %v", err)
@@ -363,83 +458,106 @@ func idem(key string, u user.User, at time.Time) *onboarding.Idempotency {
 func testIdempotency(t *testing.T, s onboarding.Store) {
 	ctx := context.Background()
 	u := User(1, "ann@example.com")
-	if err := s.CreateUser(ctx, u, audit(u, "create"), idem("k1", u, t0)); err != nil {
+	if err := s.CreateUser(ctx, u, Audit(u, "create"), idem("k1", u, At(0))); err != nil {
 		t.Fatal(err)
 	}
-	rec, ok, err := s.Idempotency(ctx, "k1", t0.Add(time.Hour))
-	if err != nil || !ok || rec.Fingerprint != "fp-u-0001" || rec.Key != "k1" || !rec.ExpiresAt.Equal(t0.Add(24*time.Hour).Truncate(time.Second)) {
-		t.Fatalf("record: %+v ok=%v err=%v", rec, ok, err)
+	check := func(when string) {
+		t.Helper()
+		rec, ok, err := s.Idempotency(ctx, "k1", At(time.Hour))
+		// ExpiresAt is a TTL attribute, kept to the second.
+		if err != nil || !ok || rec.Key != "k1" || rec.Fingerprint != "fp-u-0001" ||
+			!rec.CreatedAt.Equal(At(0)) || !rec.ExpiresAt.Equal(At(24*time.Hour).Truncate(time.Second)) {
+			t.Fatalf("record %s: %+v ok=%v err=%v", when, rec, ok, err)
+		}
+		SameUser(t, rec.User, u)
 	}
-	equal(t, rec.User, u)
+	check("after create")
 	other := User(2, "bob@example.com")
-	if err := s.CreateUser(ctx, other, audit(other, "create"), idem("k1", other, t0.Add(time.Hour))); !errors.Is(err, onboarding.ErrIdempotencyKeyUsed) {
-		t.Fatalf("reused key: err = %v", err)
+	if err := s.CreateUser(ctx, other, Audit(other, "create"), idem("k1", other, At(time.Hour))); !errors.Is(err, onboarding.ErrIdempotencyKeyUsed) {
+		t.Fatalf("reused key: err = %v, want ErrIdempotencyKeyUsed", err)
 	}
 	if _, err := s.GetUser(ctx, other.ID); !errors.Is(err, user.ErrNotFound) {
 		t.Error("a create with a used key was stored")
 	}
+	if n := len(history(t, s, other.ID)); n != 0 {
+		t.Errorf("a create with a used key left %d audit entries", n)
+	}
+	mustCreate(t, s, User(3, "bob@example.com")) // its email was not taken either
 	// A retry of the very same create learns of the key, not of its email.
-	if err := s.CreateUser(ctx, u, audit(u, "create"), idem("k1", u, t0.Add(time.Minute))); !errors.Is(err, onboarding.ErrIdempotencyKeyUsed) {
+	if err := s.CreateUser(ctx, u, Audit(u, "create"), idem("k1", u, At(time.Minute))); !errors.Is(err, onboarding.ErrIdempotencyKeyUsed) {
 		t.Errorf("retry of the same create: err = %v, want ErrIdempotencyKeyUsed", err)
 	}
-	if _, ok, _ := s.Idempotency(ctx, "k2", t0); ok {
-		t.Error("unknown key found")
+	check("after refused reuses")
+	if _, ok, err := s.Idempotency(ctx, "k2", At(0)); ok || err != nil {
+		t.Errorf("unknown key: found %v, err %v", ok, err)
 	}
 }
 
 func testIdempotencyExpires(t *testing.T, s onboarding.Store) {
 	ctx := context.Background()
 	u := User(1, "ann@example.com")
-	if err := s.CreateUser(ctx, u, audit(u, "create"), idem("k1", u, t0)); err != nil {
+	if err := s.CreateUser(ctx, u, Audit(u, "create"), idem("k1", u, At(0))); err != nil {
 		t.Fatal(err)
 	}
-	later := t0.Add(25 * time.Hour)
-	if _, ok, _ := s.Idempotency(ctx, "k1", later); ok {
-		t.Error("expired record reported")
+	for _, d := range []time.Duration{24*time.Hour + time.Second, 25 * time.Hour} { // after ExpiresAt
+		if _, ok, err := s.Idempotency(ctx, "k1", At(d)); ok || err != nil {
+			t.Errorf("record at +%v: found %v, err %v; want expired", d, ok, err)
+		}
 	}
+	later := At(25 * time.Hour)
 	other := User(2, "bob@example.com")
-	if err := s.CreateUser(ctx, other, audit(other, "create"), idem("k1", other, later)); err != nil {
+	if err := s.CreateUser(ctx, other, Audit(other, "create"), idem("k1", other, later)); err != nil {
 		t.Fatalf("reusing an expired key: %v", err)
 	}
-	if rec, ok, _ := s.Idempotency(ctx, "k1", later); !ok || rec.User.ID != other.ID {
-		t.Errorf("record after reuse: %+v %v", rec, ok)
+	rec, ok, err := s.Idempotency(ctx, "k1", later)
+	if err != nil || !ok || rec.User.ID != other.ID || rec.Fingerprint != "fp-u-0002" {
+		t.Errorf("record after reuse: %+v %v %v", rec, ok, err)
 	}
+	SameUser(t, mustGet(t, s, other.ID), other)
+}
+
+// mixedCase spells email in the letter case picked by the bits of n.
+func mixedCase(email string, n int) string {
+	b := []byte(email)
+	for j, c := range b {
+		if c >= 'a' && c <= 'z' && (n>>(j%6))&1 == 1 {
+			b[j] = c - 'a' + 'A'
+		}
+	}
+	return string(b)
 }
 
 func testConcurrentCreates(t *testing.T, s onboarding.Store) {
 	ctx := context.Background()
 	const n = 50
+	const email = "race.winner@example.com"
 	var wg sync.WaitGroup
 	errs := make([]error, n)
 	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			email := []byte("race.winner@example.com")
-			for j := range email {
-				if (i>>(j%6))&1 == 1 {
-					email[j] = strings.ToUpper(string(email[j]))[0]
-				}
-			}
-			u := User(i+1, user.NormalizeEmail(string(email)))
-			u.Email = string(email) // the store must not rely on the caller's case
-			errs[i] = s.CreateUser(ctx, u, audit(u, "create"), nil)
-		}()
+		wg.Go(func() {
+			// The domain stores emails lower-case; the store must not
+			// rely on it.
+			u := User(i+1, mixedCase(email, i))
+			errs[i] = s.CreateUser(ctx, u, Audit(u, "create"), nil)
+		})
 	}
 	wg.Wait()
 	won, taken := 0, 0
-	for _, err := range errs {
+	for i, err := range errs {
 		switch {
 		case err == nil:
 			won++
 		case errors.Is(err, user.ErrEmailTaken):
 			taken++
 		default:
-			t.Errorf("unexpected error: %v", err)
+			t.Errorf("create %d: unexpected error: %v", i+1, err)
 		}
 	}
 	if won != 1 || taken != n-1 {
 		t.Errorf("%d created, %d refused; want 1 and %d", won, taken, n-1)
+	}
+	if got := walk(t, s, onboarding.ListQuery{Email: email}); len(got) != 1 {
+		t.Errorf("list by email: %v, want one user", got)
 	}
 	if got := walk(t, s, onboarding.ListQuery{}); len(got) != 1 {
 		t.Errorf("store holds %d users, want 1", len(got))
@@ -453,27 +571,31 @@ func testConcurrentUpdates(t *testing.T, s onboarding.Store) {
 	var wg sync.WaitGroup
 	errs := make([]error, n)
 	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			m := u
 			m.Version, m.JobTitle = 2, fmt.Sprintf("Title %d", i)
-			errs[i] = s.UpdateUser(context.Background(), m, 1, audit(m, "edit"))
-		}()
+			errs[i] = s.UpdateUser(context.Background(), m, 1, Audit(m, "edit"))
+		})
 	}
 	wg.Wait()
-	won := 0
-	for _, err := range errs {
-		if err == nil {
-			won++
-		} else if !errors.Is(err, user.ErrVersionConflict) {
-			t.Errorf("unexpected error: %v", err)
+	winner := -1
+	for i, err := range errs {
+		switch {
+		case err == nil && winner >= 0:
+			t.Errorf("updates %d and %d both won", winner, i)
+		case err == nil:
+			winner = i
+		case !errors.Is(err, user.ErrVersionConflict):
+			t.Errorf("update %d: unexpected error: %v", i, err)
 		}
 	}
-	if won != 1 {
-		t.Errorf("%d updates won, want 1", won)
+	if winner < 0 {
+		t.Fatal("no update won")
 	}
-	if n := historyLen(t, s, u.ID); n != 2 {
+	if got := mustGet(t, s, u.ID); got.Version != 2 || got.JobTitle != fmt.Sprintf("Title %d", winner) {
+		t.Errorf("stored %d %q, want the winner's version 2 %q", got.Version, got.JobTitle, fmt.Sprintf("Title %d", winner))
+	}
+	if n := len(history(t, s, u.ID)); n != 2 {
 		t.Errorf("history has %d entries, want 2", n)
 	}
 }

@@ -1,0 +1,433 @@
+// Package dynamo is the onboarding store on Amazon DynamoDB: one table in
+// the single-table layout of package item, whose stream
+// (NEW_AND_OLD_IMAGES) drives the release worker.
+//
+// Keys and indexes:
+//
+//	table     PK, SK            users (USER#id, PROFILE), audit entries
+//	                            (USER#id, AUDIT#version), email guards
+//	                            (EMAIL#email, EMAIL), idempotency records
+//	                            (IDEMPOTENCY#key, IDEMPOTENCY; TTL expiresAt)
+//	byEntity  entity, id        every user in id order (only user items
+//	                            carry "id", so the index holds nothing else)
+//	byStatus  status, id        the users of one status, without a scan
+//
+// A create writes the user, its email guard, its first audit entry and the
+// idempotency record in one TransactWriteItems, each put conditional on
+// its key being new; an update puts the user on the condition that its
+// version is the one read, moves the email guard if the email changed and
+// appends the audit entry, in one transaction too. A cancelled
+// transaction's reasons map to the domain's errors.
+package dynamo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/opsos/onboarding/internal/onboarding"
+	"github.com/opsos/onboarding/internal/store/cursor"
+	"github.com/opsos/onboarding/internal/store/item"
+	"github.com/opsos/onboarding/internal/user"
+)
+
+// Index names.
+const (
+	IndexByEntity = "byEntity"
+	IndexByStatus = "byStatus"
+)
+
+const (
+	defaultLimit = 50
+	// queryBatch is how many index items a list reads per request while
+	// it filters for a page.
+	queryBatch = 100
+)
+
+// Store is the DynamoDB store.
+type Store struct {
+	db      *dynamodb.Client
+	table   string
+	cursors cursor.Codec
+}
+
+var _ onboarding.Store = (*Store)(nil)
+
+// New returns the store on table.
+func New(db *dynamodb.Client, table string) *Store {
+	return &Store{db: db, table: table, cursors: cursor.New(table)}
+}
+
+// Table returns the table's name.
+func (s *Store) Table() string { return s.table }
+
+func marshal(v any) (map[string]types.AttributeValue, error) {
+	m, err := attributevalue.MarshalMap(v)
+	if err != nil {
+		return nil, fmt.Errorf("marshal %T: %w", v, err)
+	}
+	return m, nil
+}
+
+func key(pk, sk string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{
+		"PK": &types.AttributeValueMemberS{Value: pk},
+		"SK": &types.AttributeValueMemberS{Value: sk},
+	}
+}
+
+// putNew is a transactional put of an item whose key must not exist.
+func (s *Store) putNew(v any) (types.TransactWriteItem, error) {
+	m, err := marshal(v)
+	if err != nil {
+		return types.TransactWriteItem{}, err
+	}
+	cond := expression.AttributeNotExists(expression.Name("PK"))
+	return s.conditionalPut(m, cond)
+}
+
+func (s *Store) conditionalPut(m map[string]types.AttributeValue, cond expression.ConditionBuilder) (types.TransactWriteItem, error) {
+	expr, err := expression.NewBuilder().WithCondition(cond).Build()
+	if err != nil {
+		return types.TransactWriteItem{}, fmt.Errorf("build condition: %w", err)
+	}
+	return types.TransactWriteItem{Put: &types.Put{
+		TableName: &s.table, Item: m, ConditionExpression: expr.Condition(),
+		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
+	}}, nil
+}
+
+// CreateUser implements onboarding.Store.
+func (s *Store) CreateUser(ctx context.Context, u user.User, a onboarding.AuditEntry, idem *onboarding.Idempotency) error {
+	email := user.NormalizeEmail(u.Email)
+	var items []types.TransactWriteItem
+	// Order matters for the cancellation reasons: the idempotency key is
+	// read first, so a retry learns of its first attempt.
+	const (
+		reasonIdem = iota
+		reasonUser
+		reasonEmail
+	)
+	offset := 1
+	if idem != nil {
+		it, err := item.FromIdempotency(*idem)
+		if err != nil {
+			return err
+		}
+		m, err := marshal(it)
+		if err != nil {
+			return err
+		}
+		// An expired record that TTL has not yet deleted may be replaced.
+		cond := expression.AttributeNotExists(expression.Name("PK")).
+			Or(expression.Name("expiresAt").LessThanEqual(expression.Value(idem.CreatedAt.Unix())))
+		put, err := s.conditionalPut(m, cond)
+		if err != nil {
+			return err
+		}
+		items = append(items, put)
+		offset = 0
+	}
+	aud, err := item.FromAudit(a)
+	if err != nil {
+		return err
+	}
+	for _, v := range []any{item.FromUser(u), item.FromEmail(email, u.ID), aud} {
+		put, err := s.putNew(v)
+		if err != nil {
+			return err
+		}
+		items = append(items, put)
+	}
+	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+	if failed, ok := cancelled(err); ok {
+		switch {
+		case idem != nil && failed[reasonIdem]:
+			return onboarding.ErrIdempotencyKeyUsed
+		case failed[reasonUser-offset]:
+			return fmt.Errorf("user id %s already exists", u.ID)
+		case failed[reasonEmail-offset]:
+			return user.ErrEmailTaken
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("create user %s: %w", u.ID, err)
+	}
+	return nil
+}
+
+// cancelled reports which items of a cancelled transaction failed their
+// condition.
+func cancelled(err error) (map[int]bool, bool) {
+	var tce *types.TransactionCanceledException
+	if !errors.As(err, &tce) {
+		return nil, false
+	}
+	failed := map[int]bool{}
+	for i, r := range tce.CancellationReasons {
+		if aws.ToString(r.Code) == "ConditionalCheckFailed" {
+			failed[i] = true
+		}
+	}
+	return failed, len(failed) > 0
+}
+
+// UpdateUser implements onboarding.Store.
+func (s *Store) UpdateUser(ctx context.Context, u user.User, expectedVersion int64, a onboarding.AuditEntry) error {
+	old, err := s.getUserItem(ctx, u.ID)
+	if err != nil {
+		return err
+	}
+	if old.Version != expectedVersion {
+		return user.ErrVersionConflict
+	}
+	m, err := marshal(item.FromUser(u))
+	if err != nil {
+		return err
+	}
+	putUser, err := s.conditionalPut(m, expression.Name("version").Equal(expression.Value(expectedVersion)))
+	if err != nil {
+		return err
+	}
+	items := []types.TransactWriteItem{putUser}
+	oldEmail, newEmail := user.NormalizeEmail(old.Email), user.NormalizeEmail(u.Email)
+	newGuard := -1
+	if oldEmail != newEmail {
+		expr, err := expression.NewBuilder().WithCondition(expression.Name("userId").Equal(expression.Value(u.ID))).Build()
+		if err != nil {
+			return err
+		}
+		items = append(items, types.TransactWriteItem{Delete: &types.Delete{
+			TableName: &s.table, Key: key(item.EmailPK(oldEmail), item.EmailSK),
+			ConditionExpression: expr.Condition(), ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
+		}})
+		put, err := s.putNew(item.FromEmail(newEmail, u.ID))
+		if err != nil {
+			return err
+		}
+		newGuard = len(items)
+		items = append(items, put)
+	}
+	aud, err := item.FromAudit(a)
+	if err != nil {
+		return err
+	}
+	put, err := s.putNew(aud)
+	if err != nil {
+		return err
+	}
+	items = append(items, put)
+
+	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+	if failed, ok := cancelled(err); ok {
+		switch {
+		case failed[0]:
+			// Written since we read it, or deleted.
+			if _, gerr := s.getUserItem(ctx, u.ID); errors.Is(gerr, user.ErrNotFound) {
+				return user.ErrNotFound
+			}
+			return user.ErrVersionConflict
+		case newGuard >= 0 && failed[newGuard]:
+			return user.ErrEmailTaken
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("update user %s: %w", u.ID, err)
+	}
+	return nil
+}
+
+func (s *Store) getUserItem(ctx context.Context, id string) (item.User, error) {
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: &s.table, Key: key(item.UserPK(id), item.ProfileSK), ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return item.User{}, fmt.Errorf("get user %s: %w", id, err)
+	}
+	if out.Item == nil {
+		return item.User{}, user.ErrNotFound
+	}
+	var it item.User
+	if err := attributevalue.UnmarshalMap(out.Item, &it); err != nil {
+		return item.User{}, fmt.Errorf("decode user %s: %w", id, err)
+	}
+	return it, nil
+}
+
+// GetUser implements onboarding.Store.
+func (s *Store) GetUser(ctx context.Context, id string) (user.User, error) {
+	it, err := s.getUserItem(ctx, id)
+	if err != nil {
+		return user.User{}, err
+	}
+	return it.Domain()
+}
+
+// ListUsers implements onboarding.Store: users in id order, from the
+// byStatus index when a status is asked for, else from byEntity.
+func (s *Store) ListUsers(ctx context.Context, q onboarding.ListQuery) (onboarding.Page, error) {
+	after, err := s.cursors.Decode(q.Cursor)
+	if err != nil {
+		return onboarding.Page{}, err
+	}
+	limit := q.Limit
+	if limit <= 0 {
+		limit = defaultLimit
+	}
+	if q.Email != "" {
+		return s.listByEmail(ctx, q, after)
+	}
+	index, hash := IndexByEntity, expression.Key("entity").Equal(expression.Value(item.EntityUser))
+	if q.Status != "" {
+		index, hash = IndexByStatus, expression.Key("status").Equal(expression.Value(string(q.Status)))
+	}
+	cond := hash
+	if after != "" {
+		cond = hash.And(expression.Key("id").GreaterThan(expression.Value(after)))
+	}
+	expr, err := expression.NewBuilder().WithKeyCondition(cond).Build()
+	if err != nil {
+		return onboarding.Page{}, fmt.Errorf("build list query: %w", err)
+	}
+	in := &dynamodb.QueryInput{
+		TableName: &s.table, IndexName: aws.String(index), KeyConditionExpression: expr.KeyCondition(),
+		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(), Limit: aws.Int32(queryBatch),
+	}
+	var page onboarding.Page
+	for {
+		out, err := s.db.Query(ctx, in)
+		if err != nil {
+			return onboarding.Page{}, fmt.Errorf("list users: %w", err)
+		}
+		for _, m := range out.Items {
+			var it item.User
+			if err := attributevalue.UnmarshalMap(m, &it); err != nil {
+				return onboarding.Page{}, fmt.Errorf("decode user: %w", err)
+			}
+			if !it.Matches(q) {
+				continue
+			}
+			if len(page.Users) == limit {
+				page.NextCursor = s.cursors.Encode(page.Users[limit-1].ID)
+				return page, nil
+			}
+			u, err := it.Domain()
+			if err != nil {
+				return onboarding.Page{}, err
+			}
+			page.Users = append(page.Users, u)
+		}
+		if out.LastEvaluatedKey == nil {
+			return page, nil
+		}
+		in.ExclusiveStartKey = out.LastEvaluatedKey
+	}
+}
+
+// listByEmail finds the one user an email can belong to through its guard.
+func (s *Store) listByEmail(ctx context.Context, q onboarding.ListQuery, after string) (onboarding.Page, error) {
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: &s.table, Key: key(item.EmailPK(user.NormalizeEmail(q.Email)), item.EmailSK), ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return onboarding.Page{}, fmt.Errorf("find email: %w", err)
+	}
+	var guard item.Email
+	if out.Item == nil {
+		return onboarding.Page{}, nil
+	}
+	if err := attributevalue.UnmarshalMap(out.Item, &guard); err != nil {
+		return onboarding.Page{}, fmt.Errorf("decode email guard: %w", err)
+	}
+	if guard.UserID <= after {
+		return onboarding.Page{}, nil
+	}
+	it, err := s.getUserItem(ctx, guard.UserID)
+	if errors.Is(err, user.ErrNotFound) {
+		return onboarding.Page{}, nil
+	}
+	if err != nil || !it.Matches(q) {
+		return onboarding.Page{}, err
+	}
+	u, err := it.Domain()
+	if err != nil {
+		return onboarding.Page{}, err
+	}
+	return onboarding.Page{Users: []user.User{u}}, nil
+}
+
+// History implements onboarding.Store: entries oldest first.
+func (s *Store) History(ctx context.Context, userID string, limit int, cur string) (onboarding.HistoryPage, error) {
+	after, err := s.cursors.Decode(cur)
+	if err != nil {
+		return onboarding.HistoryPage{}, err
+	}
+	if limit <= 0 {
+		limit = defaultLimit
+	}
+	expr, err := expression.NewBuilder().WithKeyCondition(
+		expression.Key("PK").Equal(expression.Value(item.UserPK(userID))).
+			And(expression.Key("SK").BeginsWith(item.AuditSK(0)[:len("AUDIT#")])),
+	).Build()
+	if err != nil {
+		return onboarding.HistoryPage{}, fmt.Errorf("build history query: %w", err)
+	}
+	in := &dynamodb.QueryInput{
+		TableName: &s.table, KeyConditionExpression: expr.KeyCondition(), ConsistentRead: aws.Bool(true),
+		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(), Limit: aws.Int32(int32(limit + 1)),
+	}
+	if after != "" {
+		in.ExclusiveStartKey = key(item.UserPK(userID), after)
+	}
+	out, err := s.db.Query(ctx, in)
+	if err != nil {
+		return onboarding.HistoryPage{}, fmt.Errorf("history of %s: %w", userID, err)
+	}
+	var page onboarding.HistoryPage
+	for i, m := range out.Items {
+		if i == limit {
+			page.NextCursor = s.cursors.Encode(item.AuditSK(page.Entries[limit-1].Version))
+			break
+		}
+		var it item.Audit
+		if err := attributevalue.UnmarshalMap(m, &it); err != nil {
+			return onboarding.HistoryPage{}, fmt.Errorf("decode audit entry: %w", err)
+		}
+		a, err := it.Domain()
+		if err != nil {
+			return onboarding.HistoryPage{}, err
+		}
+		page.Entries = append(page.Entries, a)
+	}
+	return page, nil
+}
+
+// Idempotency implements onboarding.Store.
+func (s *Store) Idempotency(ctx context.Context, k string, now time.Time) (onboarding.Idempotency, bool, error) {
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: &s.table, Key: key(item.IdempotencyPK(k), item.IdempotencySK), ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return onboarding.Idempotency{}, false, fmt.Errorf("get idempotency record: %w", err)
+	}
+	if out.Item == nil {
+		return onboarding.Idempotency{}, false, nil
+	}
+	var it item.Idempotency
+	if err := attributevalue.UnmarshalMap(out.Item, &it); err != nil {
+		return onboarding.Idempotency{}, false, fmt.Errorf("decode idempotency record: %w", err)
+	}
+	// TTL deletes within days, not at once: an expired record is absent.
+	if now.Unix() >= it.ExpiresAt {
+		return onboarding.Idempotency{}, false, nil
+	}
+	rec, err := it.Domain()
+	return rec, err == nil, err
+}
