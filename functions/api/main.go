@@ -2,6 +2,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 
@@ -17,7 +18,7 @@ func main() {
 		os.Exit(1)
 	}
 	log := cfg.Logger()
-	a, err := app.Open(cfg, log)
+	a, err := app.Open(context.Background(), cfg, log)
 	if err != nil {
 		log.Error("api: start", "error", err.Error())
 		os.Exit(1)

@@ -4,22 +4,28 @@
 package app
 
 import (
+	"context"
 	"crypto/rand"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/google/uuid"
 	"github.com/nyaruka/phonenumbers"
 
 	"github.com/opsos/onboarding/internal/access"
 	"github.com/opsos/onboarding/internal/httpapi"
 	"github.com/opsos/onboarding/internal/onboarding"
+	"github.com/opsos/onboarding/internal/store/dynamo"
 	"github.com/opsos/onboarding/internal/store/embedded"
+	"github.com/opsos/onboarding/internal/stream"
 )
 
 // Config is the settings shared by every entry point, read from the
@@ -35,7 +41,17 @@ type Config struct {
 	TempPasswordValidity time.Duration
 	// LogLevel is the minimum level logged (OPSOS_LOG_LEVEL: debug, info, warn, error).
 	LogLevel slog.Level
+	// DynamoDBEndpoint, when set, puts the data in DynamoDB Local (or any
+	// DynamoDB-compatible endpoint) instead of the embedded store
+	// (OPSOS_DYNAMODB_ENDPOINT); the table is created if missing.
+	DynamoDBEndpoint string
+	// TableName is the DynamoDB table (OPSOS_TABLE_NAME). Set without an
+	// endpoint, it selects DynamoDB in AWS with the default credentials.
+	TableName string
 }
+
+// UsesDynamoDB reports whether the data lives in DynamoDB.
+func (c Config) UsesDynamoDB() bool { return c.DynamoDBEndpoint != "" || c.TableName != "" }
 
 // ConfigFromEnv reads and validates the configuration; an error names the
 // variable at fault.
@@ -47,6 +63,19 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	}
 	if c.DataDir == "" {
 		c.DataDir = ".opsos"
+	}
+	c.DynamoDBEndpoint = strings.TrimSpace(getenv("OPSOS_DYNAMODB_ENDPOINT"))
+	if c.DynamoDBEndpoint != "" {
+		if u, err := url.Parse(c.DynamoDBEndpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return Config{}, fmt.Errorf("OPSOS_DYNAMODB_ENDPOINT=%q must be a URL such as http://127.0.0.1:8000", c.DynamoDBEndpoint)
+		}
+	}
+	c.TableName = strings.TrimSpace(getenv("OPSOS_TABLE_NAME"))
+	if c.TableName == "" && c.DynamoDBEndpoint != "" {
+		c.TableName = "opsos"
+	}
+	if c.TableName != "" && !validTableName(c.TableName) {
+		return Config{}, fmt.Errorf("OPSOS_TABLE_NAME=%q must be 3 to 255 letters, digits, '_', '-' or '.'", c.TableName)
 	}
 	if c.PhoneRegion == "" {
 		c.PhoneRegion = "GB"
@@ -69,6 +98,18 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	return c, nil
 }
 
+func validTableName(s string) bool {
+	if len(s) < 3 || len(s) > 255 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-' || r == '.') {
+			return false
+		}
+	}
+	return true
+}
+
 // Logger returns the JSON logger every entry point uses.
 func (c Config) Logger() *slog.Logger {
 	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: c.LogLevel}))
@@ -77,28 +118,76 @@ func (c Config) Logger() *slog.Logger {
 // App is the built product: its store, service and handlers.
 type App struct {
 	Config  Config
-	Store   *embedded.Store
+	Store   onboarding.Store
 	Service *onboarding.Service
 	API     *httpapi.Handler
 	Log     *slog.Logger
+	// Changes delivers the table's changes to a stream handler in local
+	// mode: the embedded feed, or DynamoDB Local's stream. In Lambda the
+	// event source mapping does this instead.
+	Changes func(ctx context.Context, h stream.Handler) error
+	close   func() error
 }
 
-// Open builds the product on the embedded store in cfg.DataDir.
-func Open(cfg Config, log *slog.Logger) (*App, error) {
-	store, err := embedded.Open(filepath.Join(cfg.DataDir, "opsos.db"))
-	if err != nil {
+// Open builds the product on the store cfg selects: DynamoDB when a table
+// or endpoint is configured, else the embedded store in cfg.DataDir.
+func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
+	a := &App{Config: cfg, Log: log}
+	if err := a.openStore(ctx); err != nil {
 		return nil, err
 	}
 	now := func() time.Time { return time.Now().UTC() }
-	svc := onboarding.New(store, access.DefaultCatalogue(), onboarding.Config{PhoneRegion: cfg.PhoneRegion}, now, NewID)
-	return &App{
-		Config: cfg, Store: store, Service: svc, Log: log,
-		API: httpapi.New(svc, log, now, cfg.TempPasswordValidity),
-	}, nil
+	a.Service = onboarding.New(a.Store, access.DefaultCatalogue(), onboarding.Config{PhoneRegion: cfg.PhoneRegion}, now, NewID)
+	a.API = httpapi.New(a.Service, log, now, cfg.TempPasswordValidity)
+	return a, nil
+}
+
+// idle is how long local mode's change pump rests when nothing is new.
+const idle = 200 * time.Millisecond
+
+func (a *App) openStore(ctx context.Context) error {
+	cfg := a.Config
+	switch {
+	case cfg.DynamoDBEndpoint != "":
+		db := dynamo.NewLocalClient(cfg.DynamoDBEndpoint)
+		if err := dynamo.CreateTable(ctx, db, cfg.TableName); err != nil {
+			return fmt.Errorf("OPSOS_DYNAMODB_ENDPOINT=%s: %w", cfg.DynamoDBEndpoint, err)
+		}
+		a.Store, a.close = dynamo.New(db, cfg.TableName), func() error { return nil }
+		streams := dynamo.NewLocalStreamsClient(cfg.DynamoDBEndpoint)
+		checkpoints := dynamo.FileCheckpoints{Path: filepath.Join(cfg.DataDir, "stream-checkpoints.json")}
+		a.Changes = func(ctx context.Context, h stream.Handler) error {
+			p, err := dynamo.NewPoller(ctx, db, streams, cfg.TableName, h, checkpoints, a.Log)
+			if err != nil {
+				return err
+			}
+			return p.Run(ctx, idle)
+		}
+	case cfg.TableName != "":
+		awsCfg, err := config.LoadDefaultConfig(ctx)
+		if err != nil {
+			return fmt.Errorf("AWS configuration: %w", err)
+		}
+		a.Store, a.close = dynamo.New(dynamodb.NewFromConfig(awsCfg), cfg.TableName), func() error { return nil }
+		a.Changes = func(ctx context.Context, h stream.Handler) error {
+			return fmt.Errorf("in AWS the table's stream reaches the release function through its event source mapping")
+		}
+	default:
+		store, err := embedded.Open(filepath.Join(cfg.DataDir, "opsos.db"))
+		if err != nil {
+			return err
+		}
+		a.Store, a.close = store, store.Close
+		a.Changes = func(ctx context.Context, h stream.Handler) error {
+			store.Pump(ctx, h, idle, func(err error) { a.Log.Warn("change feed", "error", err.Error()) })
+			return nil
+		}
+	}
+	return nil
 }
 
 // Close releases the store.
-func (a *App) Close() error { return a.Store.Close() }
+func (a *App) Close() error { return a.close() }
 
 // NewID returns a new user id: a UUIDv7, so ids sort in creation order.
 func NewID() string {

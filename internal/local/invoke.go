@@ -27,7 +27,7 @@ func Invoke(ctx context.Context, cfg Config, file string, out io.Writer) error {
 		return fmt.Errorf("%s is not an API Gateway HTTP API event: %w", file, err)
 	}
 	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
-	a, err := app.Open(cfg.App, log)
+	a, err := app.Open(ctx, cfg.App, log)
 	if err != nil {
 		return err
 	}

@@ -63,12 +63,15 @@ type Server struct {
 	http *http.Server
 	ln   net.Listener
 	done chan error
+	// stopChanges ends the change pump; changesDone closes when it has.
+	stopChanges context.CancelFunc
+	changesDone chan struct{}
 }
 
 // Start opens the store, makes sure the administrator exists, and starts
 // serving. It prints where and how to connect to out.
 func Start(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (*Server, error) {
-	a, err := app.Open(cfg.App, log)
+	a, err := app.Open(ctx, cfg.App, log)
 	if err != nil {
 		return nil, err
 	}
@@ -105,7 +108,22 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (*S
 	}
 	go func() { s.done <- s.http.Serve(ln) }()
 
-	fmt.Fprintf(out, "OpsOS local mode: http://%s (data in %s)\n", ln.Addr(), cfg.App.DataDir)
+	// The table's changes go to the stream handler, as the stream goes to
+	// the release function in AWS.
+	pumpCtx, stopChanges := context.WithCancel(context.Background())
+	s.stopChanges, s.changesDone = stopChanges, make(chan struct{})
+	go func() {
+		defer close(s.changesDone)
+		if err := a.Changes(pumpCtx, activityLog(log)); err != nil {
+			log.Error("change feed stopped", "error", err.Error())
+		}
+	}()
+
+	where := "data in " + cfg.App.DataDir
+	if cfg.App.DynamoDBEndpoint != "" {
+		where = fmt.Sprintf("data in DynamoDB table %s at %s", cfg.App.TableName, cfg.App.DynamoDBEndpoint)
+	}
+	fmt.Fprintf(out, "OpsOS local mode: http://%s (%s)\n", ln.Addr(), where)
 	if created {
 		fmt.Fprintf(out, "Created the administrator %s.\n", admin.Email)
 	}
@@ -127,6 +145,8 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	if serr := <-s.done; serr != nil && !errors.Is(serr, http.ErrServerClosed) && err == nil {
 		err = serr
 	}
+	s.stopChanges()
+	<-s.changesDone
 	if cerr := s.app.Close(); cerr != nil && err == nil {
 		err = cerr
 	}

@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -16,9 +19,12 @@ import (
 
 const token = "test-token-0123456789"
 
-func config(t *testing.T, dir string) local.Config {
+func config(t *testing.T, dir string, extra ...string) local.Config {
 	t.Helper()
 	env := map[string]string{"OPSOS_DATA_DIR": dir, "OPSOS_ADDR": "127.0.0.1:0", "OPSOS_ADMIN_TOKEN": token}
+	for i := 0; i+1 < len(extra); i += 2 {
+		env[extra[i]] = extra[i+1]
+	}
 	cfg, err := local.ConfigFromEnv(func(k string) string { return env[k] })
 	if err != nil {
 		t.Fatal(err)
@@ -26,14 +32,39 @@ func config(t *testing.T, dir string) local.Config {
 	return cfg
 }
 
+// syncBuffer is a log the server writes from its goroutines while the
+// test reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
 func start(t *testing.T, cfg local.Config) (*local.Server, *bytes.Buffer) {
+	s, out, _ := startLogged(t, cfg)
+	return s, out
+}
+
+func startLogged(t *testing.T, cfg local.Config) (*local.Server, *bytes.Buffer, *syncBuffer) {
 	t.Helper()
 	var out bytes.Buffer
-	s, err := local.Start(context.Background(), cfg, slog.New(slog.NewJSONHandler(io.Discard, nil)), &out)
+	logs := &syncBuffer{}
+	s, err := local.Start(context.Background(), cfg, slog.New(slog.NewJSONHandler(logs, nil)), &out)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return s, &out
+	return s, &out, logs
 }
 
 func stop(t *testing.T, s *local.Server) {
@@ -77,11 +108,28 @@ func call(t *testing.T, s *local.Server, method, path, tok, body string, headers
 	return r
 }
 
+// stores are the two places local mode keeps its data: the embedded store,
+// and DynamoDB Local when `make test` has started it.
+func stores(t *testing.T) map[string][]string {
+	m := map[string][]string{"embedded": nil}
+	if ep := os.Getenv("OPSOS_TEST_DYNAMODB_ENDPOINT"); ep != "" {
+		m["dynamodb"] = []string{"OPSOS_DYNAMODB_ENDPOINT", ep, "OPSOS_TABLE_NAME", fmt.Sprintf("opsos-local-%d", time.Now().UnixNano())}
+	} else if os.Getenv("CI") != "" {
+		t.Fatal("OPSOS_TEST_DYNAMODB_ENDPOINT is not set: run the tests with `make test`")
+	}
+	return m
+}
+
 // TestWalkthrough follows the README's curl walkthrough against a real
-// server, then restarts it and finds everything still there.
+// server on each store, then restarts it and finds everything still there.
 func TestWalkthrough(t *testing.T) {
-	cfg := config(t, t.TempDir())
-	s, out := start(t, cfg)
+	for name, env := range stores(t) {
+		t.Run(name, func(t *testing.T) { walkthrough(t, config(t, t.TempDir(), env...)) })
+	}
+}
+
+func walkthrough(t *testing.T, cfg local.Config) {
+	s, out, logs := startLogged(t, cfg)
 	if !strings.Contains(out.String(), "Created the administrator admin@localhost") {
 		t.Errorf("start output: %s", out)
 	}
@@ -128,6 +176,14 @@ func TestWalkthrough(t *testing.T) {
 	h := call(t, s, "GET", "/users/"+id+"/history", token, "")
 	if items := h.body["items"].([]any); len(items) != 2 {
 		t.Errorf("history: %v", h.body)
+	}
+	// The change reached the stream handler through the store's feed.
+	want := `"msg":"user changed","event":"MODIFY","userId":"` + id + `","statusFrom":"introduction","statusTo":"introduction","version":2`
+	for deadline := time.Now().Add(20 * time.Second); !strings.Contains(logs.String(), want); {
+		if time.Now().After(deadline) {
+			t.Fatalf("no change record for the edit in the log:\n%s", logs)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 
 	stop(t, s)

@@ -16,14 +16,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 	streamtypes "github.com/aws/aws-sdk-go-v2/service/dynamodbstreams/types"
+
+	"github.com/opsos/onboarding/internal/stream"
 )
 
-// StreamHandler is the entry point Lambda's event source mapping calls: a
-// batch of stream records in, the records to retry out.
-type StreamHandler func(ctx context.Context, ev events.DynamoDBEvent) (events.DynamoDBEventResponse, error)
-
-// Checkpoints remember, per shard, the sequence number of the last record
-// handled, so that a restarted poller resumes instead of replaying.
+// Checkpoints remember, per stream and shard ("<stream ARN>|<shard id>"),
+// the sequence number of the last record handled, so that a restarted poller resumes instead of replaying.
 type Checkpoints interface {
 	Load(ctx context.Context) (map[string]string, error)
 	Save(ctx context.Context, shards map[string]string) error
@@ -36,7 +34,7 @@ type Checkpoints interface {
 type Poller struct {
 	streams *dynamodbstreams.Client
 	arn     string
-	handle  StreamHandler
+	handle  stream.Handler
 	cp      Checkpoints
 	log     *slog.Logger
 	batch   int32
@@ -49,7 +47,7 @@ type Poller struct {
 }
 
 // NewPoller returns a poller of the stream of table.
-func NewPoller(ctx context.Context, db *dynamodb.Client, streams *dynamodbstreams.Client, table string, h StreamHandler, cp Checkpoints, log *slog.Logger) (*Poller, error) {
+func NewPoller(ctx context.Context, db *dynamodb.Client, streams *dynamodbstreams.Client, table string, h stream.Handler, cp Checkpoints, log *slog.Logger) (*Poller, error) {
 	out, err := db.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(table)})
 	if err != nil {
 		return nil, fmt.Errorf("describe table %s: %w", table, err)
@@ -148,7 +146,7 @@ func (p *Poller) iterator(ctx context.Context, shard string) (*string, error) {
 		return it, nil
 	}
 	in := &dynamodbstreams.GetShardIteratorInput{StreamArn: &p.arn, ShardId: &shard, ShardIteratorType: streamtypes.ShardIteratorTypeTrimHorizon}
-	if seq := p.seqs[shard]; seq != "" {
+	if seq := p.seqs[p.arn+"|"+shard]; seq != "" {
 		in.ShardIteratorType, in.SequenceNumber = streamtypes.ShardIteratorTypeAfterSequenceNumber, &seq
 	}
 	out, err := p.streams.GetShardIterator(ctx, in)
@@ -193,9 +191,9 @@ func (p *Poller) pollShard(ctx context.Context, shard string) (int, error) {
 			delete(p.iterators, shard)
 			return finished, fmt.Errorf("handler: %w", err)
 		}
-		last, failed := lastGood(ev.Records, resp)
+		last, failed := stream.Handled(ev.Records, resp)
 		if last != "" {
-			p.seqs[shard] = last
+			p.seqs[p.arn+"|"+shard] = last
 			if err := p.cp.Save(ctx, p.seqs); err != nil {
 				return finished, fmt.Errorf("save checkpoint: %w", err)
 			}
@@ -208,23 +206,6 @@ func (p *Poller) pollShard(ctx context.Context, shard string) (int, error) {
 		finished += len(ev.Records)
 		p.iterators[shard] = out.NextShardIterator
 	}
-}
-
-// lastGood returns the sequence number of the last record before the
-// first failure (all of them when none failed), and whether any failed.
-func lastGood(recs []events.DynamoDBEventRecord, resp events.DynamoDBEventResponse) (string, bool) {
-	failed := map[string]bool{}
-	for _, f := range resp.BatchItemFailures {
-		failed[f.ItemIdentifier] = true
-	}
-	last := ""
-	for _, r := range recs {
-		if failed[r.Change.SequenceNumber] {
-			return last, true
-		}
-		last = r.Change.SequenceNumber
-	}
-	return last, len(failed) > 0
 }
 
 func done(recs []events.DynamoDBEventRecord, last string) int {

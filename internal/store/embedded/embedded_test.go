@@ -511,3 +511,44 @@ func BenchmarkList(b *testing.B) {
 		}
 	})
 }
+
+func TestPumpHandsTheFeedOnAndRetriesFromTheFirstFailure(t *testing.T) {
+	ctx := context.Background()
+	s := fresh(t)
+	for i := 1; i <= 2; i++ {
+		u := storetest.User(i, fmt.Sprintf("u%d@example.com", i))
+		if err := s.CreateUser(ctx, u, storetest.Audit(u, "create"), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var seen []string
+	failOnce := map[string]bool{"EMAIL#u2@example.com": true}
+	h := func(ctx context.Context, ev events.DynamoDBEvent) (events.DynamoDBEventResponse, error) {
+		var resp events.DynamoDBEventResponse
+		for _, r := range ev.Records {
+			pk := r.Change.Keys["PK"].String()
+			seen = append(seen, pk)
+			if failOnce[pk] {
+				delete(failOnce, pk)
+				resp.BatchItemFailures = append(resp.BatchItemFailures, events.DynamoDBBatchItemFailure{ItemIdentifier: r.Change.SequenceNumber})
+			}
+		}
+		return resp, nil
+	}
+	if n, err := s.PumpOnce(ctx, h); err == nil || n != 4 {
+		t.Fatalf("first pump: %d finished, err %v; want 4 and the failure", n, err)
+	}
+	if n, err := s.PumpOnce(ctx, h); err != nil || n != 2 {
+		t.Fatalf("second pump: %d finished, err %v; want the last 2", n, err)
+	}
+	if n, err := s.PumpOnce(ctx, h); err != nil || n != 0 {
+		t.Errorf("third pump: %d, %v; want nothing", n, err)
+	}
+	want := "[USER#u-0001 EMAIL#u1@example.com USER#u-0001 USER#u-0002 EMAIL#u2@example.com USER#u-0002 EMAIL#u2@example.com USER#u-0002]"
+	if fmt.Sprint(seen) != want {
+		t.Errorf("delivered %v\nwant      %s", seen, want)
+	}
+	if ev, _, _ := s.ReadFeed(ctx, 0, 100); len(ev.Records) != 0 {
+		t.Errorf("%d handled records left in the feed", len(ev.Records))
+	}
+}
