@@ -8,16 +8,22 @@ FUNCTIONS := $(notdir $(wildcard functions/*))
 EVENT     ?= events/api/create-user.json
 BENCHTIME ?= 1s
 
-.PHONY: help run test build invoke lint bench clean
+.PHONY: help run test build invoke lint bench clean emulators emulators-stop
 
 help: ## list the targets
-	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-15s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 run: ## serve the whole product locally (embedded store, nothing to install)
 	$(GO) run ./cmd/opsos serve
 
-test: lint ## vet, format check, and every test (race detector on)
-	$(GO) test -race -count=1 ./...
+test: lint ## vet, format check, and every test (race detector on), against DynamoDB Local, cognito-local and aws-ses-v2-local it starts itself
+	scripts/emulators.sh run -- $(GO) test -race -count=1 ./...
+
+emulators: ## start the AWS emulators in .emulators/ for manual use; prints their endpoints
+	scripts/emulators.sh up
+
+emulators-stop: ## stop what make emulators started
+	scripts/emulators.sh stop .emulators
 
 build: ## compile each Lambda function (linux/arm64) into build/<name>/bootstrap, and bin/opsos
 	@for f in $(FUNCTIONS); do \

@@ -18,6 +18,11 @@
 // version is the one read, moves the email guard if the email changed and
 // appends the audit entry, in one transaction too. A cancelled
 // transaction's reasons map to the domain's errors.
+//
+// Reads of one user, its history and its email guard are strongly
+// consistent. Lists read a global secondary index, which in AWS is
+// eventually consistent: a user written a moment ago can take a fraction
+// of a second to appear in (or leave) a filtered list.
 package dynamo
 
 import (
