@@ -347,7 +347,13 @@ cmd_up() {
 	local dir=$ROOT/.emulators
 	cmd_stop "$dir"
 	cmd_start "$dir"
-	echo "# in your shell: source .emulators/env    stop them: scripts/emulators.sh stop .emulators" >&2
+	# shellcheck disable=SC1091
+	. "$dir/env"
+	{
+		echo "# OpsOS on DynamoDB Local:  OPSOS_DYNAMODB_ENDPOINT=$OPSOS_TEST_DYNAMODB_ENDPOINT make run"
+		echo "# the tests on these:       source .emulators/env && go test ./..."
+		echo "# stop them:                make emulators-stop"
+	} >&2
 }
 
 case ${1:-} in
