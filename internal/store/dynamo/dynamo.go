@@ -88,14 +88,18 @@ func key(pk, sk string) map[string]types.AttributeValue {
 	}
 }
 
-// putNew is a transactional put of an item whose key must not exist.
-func (s *Store) putNew(v any) (types.TransactWriteItem, error) {
+// appendPutNew appends a transactional put of an item whose key must not
+// exist yet.
+func (s *Store) appendPutNew(items []types.TransactWriteItem, v any) ([]types.TransactWriteItem, error) {
 	m, err := marshal(v)
 	if err != nil {
-		return types.TransactWriteItem{}, err
+		return items, err
 	}
-	cond := expression.AttributeNotExists(expression.Name("PK"))
-	return s.conditionalPut(m, cond)
+	put, err := s.conditionalPut(m, expression.AttributeNotExists(expression.Name("PK")))
+	if err != nil {
+		return items, err
+	}
+	return append(items, put), nil
 }
 
 func (s *Store) conditionalPut(m map[string]types.AttributeValue, cond expression.ConditionBuilder) (types.TransactWriteItem, error) {
@@ -145,11 +149,9 @@ func (s *Store) CreateUser(ctx context.Context, u user.User, a onboarding.AuditE
 		return err
 	}
 	for _, v := range []any{item.FromUser(u), item.FromEmail(email, u.ID), aud} {
-		put, err := s.putNew(v)
-		if err != nil {
+		if items, err = s.appendPutNew(items, v); err != nil {
 			return err
 		}
-		items = append(items, put)
 	}
 	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
 	if failed, ok := cancelled(err); ok {
@@ -213,23 +215,18 @@ func (s *Store) UpdateUser(ctx context.Context, u user.User, expectedVersion int
 			TableName: &s.table, Key: key(item.EmailPK(oldEmail), item.EmailSK),
 			ConditionExpression: expr.Condition(), ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
 		}})
-		put, err := s.putNew(item.FromEmail(newEmail, u.ID))
-		if err != nil {
+		newGuard = len(items)
+		if items, err = s.appendPutNew(items, item.FromEmail(newEmail, u.ID)); err != nil {
 			return err
 		}
-		newGuard = len(items)
-		items = append(items, put)
 	}
 	aud, err := item.FromAudit(a)
 	if err != nil {
 		return err
 	}
-	put, err := s.putNew(aud)
-	if err != nil {
+	if items, err = s.appendPutNew(items, aud); err != nil {
 		return err
 	}
-	items = append(items, put)
-
 	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
 	if failed, ok := cancelled(err); ok {
 		switch {
