@@ -105,3 +105,31 @@ func IsPermanent(err error) (string, bool) {
 // ErrNoLogin is returned by Identity methods other than Provision and
 // State when the login does not exist.
 var ErrNoLogin = errors.New("no such login")
+
+// ClaimState is the answer to a claim on a piece of work.
+type ClaimState int
+
+// The claim states.
+const (
+	// Claimed: the caller now owns the work until the claim expires.
+	Claimed ClaimState = iota
+	// ClaimBusy: another worker owns it and its claim has not expired.
+	ClaimBusy
+	// ClaimDone: the work was completed before.
+	ClaimDone
+)
+
+func (c ClaimState) String() string {
+	return [...]string{"claimed", "busy", "done"}[c]
+}
+
+// Claims records who does which piece of work, so that duplicated,
+// retried and concurrent copies of a stream record do it once:
+// claim → act → complete, as Powertools' idempotency utility does.
+type Claims interface {
+	// Claim takes key for the caller until now+hold, unless another
+	// unexpired claim holds it or it was completed.
+	Claim(ctx context.Context, key string, now time.Time, hold time.Duration) (ClaimState, error)
+	// Complete marks key done; later claims answer ClaimDone.
+	Complete(ctx context.Context, key string, now time.Time) error
+}

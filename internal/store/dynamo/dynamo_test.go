@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/opsos/onboarding/internal/onboarding"
+	"github.com/opsos/onboarding/internal/release"
 	"github.com/opsos/onboarding/internal/store/dynamo"
 	"github.com/opsos/onboarding/internal/store/storetest"
 )
@@ -57,4 +58,11 @@ func TestCreateTableIsIdempotent(t *testing.T) {
 	if err := dynamo.CreateTable(context.Background(), db, name); err != nil {
 		t.Errorf("second CreateTable: %v", err)
 	}
+}
+
+func TestClaims(t *testing.T) {
+	storetest.RunClaims(t, func(t *testing.T) release.Claims {
+		db, name := newTable(t)
+		return dynamo.New(db, name)
+	})
 }

@@ -51,6 +51,7 @@ const (
 	bucketEmails      = "emails"
 	bucketAudit       = "audit"
 	bucketIdempotency = "idempotency"
+	bucketClaims      = "claims"
 	bucketFeed        = "feed"
 	bucketMeta        = "meta"
 	keyCheckpoint     = "feed-checkpoint"
@@ -102,7 +103,7 @@ func Open(path string, opts ...Option) (*Store, error) {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, name := range []string{bucketUsers, bucketEmails, bucketAudit, bucketIdempotency, bucketFeed, bucketMeta} {
+		for _, name := range []string{bucketUsers, bucketEmails, bucketAudit, bucketIdempotency, bucketClaims, bucketFeed, bucketMeta} {
 			if _, err := tx.CreateBucketIfNotExists([]byte(name)); err != nil {
 				return fmt.Errorf("bucket %s: %w", name, err)
 			}

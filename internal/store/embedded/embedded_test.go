@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/opsos/onboarding/internal/onboarding"
+	"github.com/opsos/onboarding/internal/release"
 	"github.com/opsos/onboarding/internal/store/embedded"
 	"github.com/opsos/onboarding/internal/store/item"
 	"github.com/opsos/onboarding/internal/store/storetest"
@@ -551,4 +552,8 @@ func TestPumpHandsTheFeedOnAndRetriesFromTheFirstFailure(t *testing.T) {
 	if ev, _, _ := s.ReadFeed(ctx, 0, 100); len(ev.Records) != 0 {
 		t.Errorf("%d handled records left in the feed", len(ev.Records))
 	}
+}
+
+func TestClaims(t *testing.T) {
+	storetest.RunClaims(t, func(t *testing.T) release.Claims { return fresh(t) })
 }

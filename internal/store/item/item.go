@@ -9,6 +9,7 @@
 //	USER#<id>          AUDIT#<version>    one audit entry per user version
 //	EMAIL#<email>      EMAIL              uniqueness guard, written with the user
 //	IDEMPOTENCY#<key>  IDEMPOTENCY        a create's outcome, until ExpiresAt (TTL)
+//	CLAIM#<key>        CLAIM              the release worker's claim on a piece of work (TTL)
 package item
 
 import (
@@ -30,6 +31,7 @@ const (
 	EntityAudit       = "audit"
 	EntityEmail       = "email"
 	EntityIdempotency = "idempotency"
+	EntityClaim       = "claim"
 )
 
 // Key prefixes and fixed sort keys.
@@ -37,6 +39,8 @@ const (
 	userPrefix        = "USER#"
 	emailPrefix       = "EMAIL#"
 	idempotencyPrefix = "IDEMPOTENCY#"
+	claimPrefix       = "CLAIM#"
+	ClaimSK           = "CLAIM"
 	auditPrefix       = "AUDIT#"
 	ProfileSK         = "PROFILE"
 	EmailSK           = "EMAIL"
@@ -51,6 +55,38 @@ func EmailPK(email string) string { return emailPrefix + email }
 
 // IdempotencyPK is the partition key of an idempotency record.
 func IdempotencyPK(key string) string { return idempotencyPrefix + key }
+
+// ClaimPK is the partition key of a release worker's claim.
+func ClaimPK(key string) string { return claimPrefix + key }
+
+// Claim states stored in Claim.State.
+const (
+	ClaimInProgress = "in_progress"
+	ClaimCompleted  = "completed"
+)
+
+// Claim is the release worker's claim on one piece of work.
+type Claim struct {
+	PK     string `dynamodbav:"PK"`
+	SK     string `dynamodbav:"SK"`
+	Entity string `dynamodbav:"entity"`
+	State  string `dynamodbav:"state"`
+	// HeldUntil (epoch milliseconds) ends an in-progress claim whose
+	// worker died, so the work is retried.
+	HeldUntil int64 `dynamodbav:"heldUntil"`
+	// ExpiresAt (epoch seconds) is the TTL: a claim is kept long enough to
+	// outlive the stream's retention (24 hours), then deleted.
+	ExpiresAt int64 `dynamodbav:"expiresAt"`
+}
+
+// ClaimRetention is how long a claim is kept.
+const ClaimRetention = 48 * time.Hour
+
+// NewClaim returns an in-progress claim on key held until now+hold.
+func NewClaim(key string, now time.Time, hold time.Duration) Claim {
+	return Claim{PK: ClaimPK(key), SK: ClaimSK, Entity: EntityClaim, State: ClaimInProgress,
+		HeldUntil: now.Add(hold).UnixMilli(), ExpiresAt: now.Add(ClaimRetention).Unix()}
+}
 
 // AuditSK is the sort key of the audit entry of one user version; it sorts
 // in version order.
