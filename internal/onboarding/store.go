@@ -44,6 +44,8 @@ const (
 	SourceAPI   Source = "api"
 	SourceSlack Source = "slack"
 	SourceCLI   Source = "cli"
+	// SourceRelease is the release worker recording what it did.
+	SourceRelease Source = "release"
 )
 
 // AuditEntry records one change to a user: who, through which door, what,

@@ -132,4 +132,7 @@ type Claims interface {
 	Claim(ctx context.Context, key string, now time.Time, hold time.Duration) (ClaimState, error)
 	// Complete marks key done; later claims answer ClaimDone.
 	Complete(ctx context.Context, key string, now time.Time) error
+	// Abandon gives an in-progress claim up after a failure that a retry
+	// may fix, so the retry need not wait for the claim to run out.
+	Abandon(ctx context.Context, key string) error
 }

@@ -73,3 +73,21 @@ func (s *Store) Complete(ctx context.Context, k string, now time.Time) error {
 	}
 	return nil
 }
+
+// Abandon implements release.Claims: it deletes the claim if it is still
+// in progress.
+func (s *Store) Abandon(ctx context.Context, k string) error {
+	expr, err := expression.NewBuilder().WithCondition(expression.Name("state").Equal(expression.Value(item.ClaimInProgress))).Build()
+	if err != nil {
+		return fmt.Errorf("build abandon condition: %w", err)
+	}
+	_, err = s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+		TableName: &s.table, Key: key(item.ClaimPK(k), item.ClaimSK), ConditionExpression: expr.Condition(),
+		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
+	})
+	var ccf *types.ConditionalCheckFailedException
+	if err != nil && !errors.As(err, &ccf) {
+		return fmt.Errorf("abandon claim %s: %w", k, err)
+	}
+	return nil
+}

@@ -81,3 +81,18 @@ func putClaim(w write, key string, oldItem any, c item.Claim) error {
 	}
 	return w.put(bucketClaims, []byte(key), b, oldItem, c)
 }
+
+// Abandon implements release.Claims.
+func (s *Store) Abandon(ctx context.Context, key string) error {
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		old, ok, err := getClaim(tx, key)
+		if err != nil || !ok || old.State != item.ClaimInProgress {
+			return err
+		}
+		return write{tx: tx, now: s.now().UTC()}.del(bucketClaims, []byte(key), old)
+	})
+	if err != nil {
+		return fmt.Errorf("abandon claim %s: %w", key, err)
+	}
+	return nil
+}

@@ -40,6 +40,22 @@ func RunClaims(t *testing.T, newClaims func(t *testing.T) release.Claims) {
 		expect(t, c, "k", now.Add(hold), release.Claimed)
 		expect(t, c, "k", now.Add(hold+time.Second), release.ClaimBusy)
 	})
+	t.Run("AbandonFreesAtOnce", func(t *testing.T) {
+		c := newClaims(t)
+		expect(t, c, "k", now, release.Claimed)
+		if err := c.Abandon(ctx, "k"); err != nil {
+			t.Fatal(err)
+		}
+		expect(t, c, "k", now.Add(time.Second), release.Claimed)
+		c.Complete(ctx, "k", now)
+		if err := c.Abandon(ctx, "k"); err != nil {
+			t.Fatal(err)
+		}
+		expect(t, c, "k", now.Add(time.Hour), release.ClaimDone) // completed work stays done
+		if err := c.Abandon(ctx, "never-claimed"); err != nil {
+			t.Errorf("abandoning an unknown key: %v", err)
+		}
+	})
 	t.Run("CompleteUnclaimedFails", func(t *testing.T) {
 		if err := newClaims(t).Complete(ctx, "never", now); err == nil {
 			t.Error("completing a key never claimed succeeded")

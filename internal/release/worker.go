@@ -1,0 +1,376 @@
+// Package release is the stream worker: it reads the table's change
+// records, decides from each user's old and new image what the change asks
+// for (DESIGN.md §6) — create the login and email the temporary password,
+// suspend, re-enable, move the role group, or nothing — and does it,
+// once, however often the record is delivered.
+//
+// Exactly-once effects under at-least-once delivery come from claims:
+// a record's work is claimed under a key naming the user and the version
+// that caused it, done, recorded on the user (status invited or
+// release_failed), and completed. A copy that finds the claim completed
+// does nothing; one that finds it busy is retried; a claim whose worker
+// died runs out and the work is done again, with a new temporary password
+// that resets the login, so the last email sent always holds the password
+// that works.
+package release
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/opsos/onboarding/internal/onboarding"
+	"github.com/opsos/onboarding/internal/store/item"
+	"github.com/opsos/onboarding/internal/user"
+)
+
+// Store is what the worker needs of the table.
+type Store interface {
+	Claims
+	GetUser(ctx context.Context, id string) (user.User, error)
+	UpdateUser(ctx context.Context, u user.User, expectedVersion int64, a onboarding.AuditEntry) error
+	ListUsers(ctx context.Context, q onboarding.ListQuery) (onboarding.Page, error)
+}
+
+// Invitation is what the invitation email says.
+type Invitation struct {
+	To                string
+	FirstName         string
+	FullName          string
+	InviterName       string
+	InviterEmail      string
+	LoginURL          string
+	Username          string
+	TemporaryPassword string
+	ExpiresAt         time.Time
+	// Resend is true when an earlier invitation's password stops working.
+	Resend bool
+}
+
+// Composer turns an invitation into an email.
+type Composer func(Invitation) (Message, error)
+
+// Config holds the worker's settings.
+type Config struct {
+	// LoginURL is where invited users sign in (Cognito managed login).
+	LoginURL string
+	// TemporaryPasswordValidity is how long the user pool accepts a
+	// temporary password.
+	TemporaryPasswordValidity time.Duration
+	// ClaimHold bounds how long one delivery may work on a record before
+	// another may take over; it must exceed a slow provision plus send.
+	ClaimHold time.Duration
+}
+
+// Worker is the release worker.
+type Worker struct {
+	store     Store
+	identity  Identity
+	mailer    Mailer
+	compose   Composer
+	passwords func() (string, error)
+	now       func() time.Time
+	log       *slog.Logger
+	cfg       Config
+}
+
+// Actor names the worker in audit entries.
+const Actor = "release-worker"
+
+// New returns a worker. passwords makes temporary passwords (from
+// crypto/rand in production).
+func New(store Store, identity Identity, mailer Mailer, compose Composer, passwords func() (string, error), now func() time.Time, log *slog.Logger, cfg Config) *Worker {
+	if cfg.ClaimHold <= 0 {
+		cfg.ClaimHold = 2 * time.Minute
+	}
+	if cfg.TemporaryPasswordValidity <= 0 {
+		cfg.TemporaryPasswordValidity = 7 * 24 * time.Hour
+	}
+	return &Worker{store: store, identity: identity, mailer: mailer, compose: compose, passwords: passwords,
+		now: func() time.Time { return now().UTC() }, log: log, cfg: cfg}
+}
+
+// errBusy means another delivery of the same record holds its claim.
+var errBusy = errors.New("another delivery of this change is being handled")
+
+// Handle is the stream entry point: Lambda's event source mapping, the
+// local feed pump and the DynamoDB Local poller all call it. Records that
+// fail for a reason a retry may fix are reported; so are the records of
+// the same user after them, so that a user's changes keep their order.
+func (w *Worker) Handle(ctx context.Context, ev events.DynamoDBEvent) (events.DynamoDBEventResponse, error) {
+	var resp events.DynamoDBEventResponse
+	blocked := map[string]bool{}
+	fail := func(r events.DynamoDBEventRecord) {
+		resp.BatchItemFailures = append(resp.BatchItemFailures, events.DynamoDBBatchItemFailure{ItemIdentifier: r.Change.SequenceNumber})
+	}
+	for _, r := range ev.Records {
+		if item.EntityOf(r.Change.NewImage) != item.EntityUser && item.EntityOf(r.Change.OldImage) != item.EntityUser {
+			continue
+		}
+		old, cur, err := images(r)
+		if err != nil {
+			w.log.ErrorContext(ctx, "unreadable change record", "eventId", r.EventID, "sequence", r.Change.SequenceNumber, "error", err.Error())
+			fail(r)
+			continue
+		}
+		id := userID(old, cur)
+		if blocked[id] {
+			fail(r)
+			continue
+		}
+		if err := w.process(ctx, old, cur); err != nil {
+			w.log.WarnContext(ctx, "change will be retried", "userId", id, "sequence", r.Change.SequenceNumber, "error", err.Error())
+			blocked[id] = true
+			fail(r)
+		}
+	}
+	return resp, nil
+}
+
+func images(r events.DynamoDBEventRecord) (old, cur *user.User, err error) {
+	decode := func(img map[string]events.DynamoDBAttributeValue) (*user.User, error) {
+		if img == nil {
+			return nil, nil
+		}
+		var it item.User
+		if err := item.FromImage(img, &it); err != nil {
+			return nil, err
+		}
+		u, err := it.Domain()
+		return &u, err
+	}
+	if old, err = decode(r.Change.OldImage); err != nil {
+		return nil, nil, fmt.Errorf("old image: %w", err)
+	}
+	if cur, err = decode(r.Change.NewImage); err != nil {
+		return nil, nil, fmt.Errorf("new image: %w", err)
+	}
+	return old, cur, nil
+}
+
+func userID(old, cur *user.User) string {
+	if cur != nil {
+		return cur.ID
+	}
+	return old.ID
+}
+
+func (w *Worker) process(ctx context.Context, old, cur *user.User) error {
+	a := decide(old, cur)
+	if a == none {
+		return nil
+	}
+	log := w.log.With("userId", cur.ID, "action", a.String(), "version", cur.Version)
+	switch a {
+	case invite:
+		return w.invite(ctx, log, *cur, old != nil && old.InviteGeneration > 0 && old.InviteGeneration != cur.InviteGeneration)
+	case reenable:
+		return w.reenable(ctx, log, *cur)
+	case suspend:
+		err := w.identity.Suspend(ctx, cur.Email)
+		if errors.Is(err, ErrNoLogin) {
+			return nil // released and held before the login existed
+		}
+		if err == nil {
+			log.InfoContext(ctx, "login suspended")
+		}
+		return err
+	case moveGroup:
+		err := w.identity.SetGroup(ctx, cur.Email, cur.Role)
+		if errors.Is(err, ErrNoLogin) {
+			return nil
+		}
+		if err == nil {
+			log.InfoContext(ctx, "login moved to the role's group", "group", cur.Role)
+		}
+		return err
+	}
+	return nil
+}
+
+// stillReleasing reports whether the user is as the change left it: a
+// change that the user has since moved past (held again, invited by an
+// earlier copy) asks for nothing any more.
+func stillReleasing(now, img user.User) bool {
+	return now.Status == user.StatusReleasing && now.InviteGeneration == img.InviteGeneration
+}
+
+// invite creates or resets the login with a new temporary password and
+// emails it, once per change.
+func (w *Worker) invite(ctx context.Context, log *slog.Logger, img user.User, resend bool) error {
+	u, err := w.store.GetUser(ctx, img.ID)
+	if errors.Is(err, user.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if !stillReleasing(u, img) {
+		return nil
+	}
+	key := fmt.Sprintf("invite:%s:v%d", img.ID, img.Version)
+	switch st, err := w.store.Claim(ctx, key, w.now(), w.cfg.ClaimHold); {
+	case err != nil:
+		return err
+	case st == ClaimDone:
+		return nil
+	case st == ClaimBusy:
+		return errBusy
+	}
+	done, err := w.sendInvitation(ctx, log, u, resend)
+	if err != nil {
+		if aerr := w.store.Abandon(ctx, key); aerr != nil {
+			log.WarnContext(ctx, "abandon claim", "error", aerr.Error())
+		}
+		return err
+	}
+	if err := w.setStatus(ctx, img, done); err != nil {
+		// The email is out; a retry after the claim runs out sends a new
+		// one whose password replaces this one's.
+		return err
+	}
+	return w.store.Complete(ctx, key, w.now())
+}
+
+// sendInvitation provisions the login and sends the email. It returns the
+// status change to record; permanent failures become release_failed.
+func (w *Worker) sendInvitation(ctx context.Context, log *slog.Logger, u user.User, resend bool) (func(*user.User), error) {
+	failed := func(reason string) (func(*user.User), error) {
+		log.WarnContext(ctx, "release failed", "reason", reason)
+		return func(n *user.User) { n.Status, n.StatusReason = user.StatusReleaseFailed, reason }, nil
+	}
+	pw, err := w.passwords()
+	if err != nil {
+		return nil, err
+	}
+	login := Login{Email: u.Email, UserID: u.ID, FirstName: u.FirstName, LastName: u.LastName, Group: u.Role}
+	if err := w.identity.Provision(ctx, login, pw); err != nil {
+		if reason, ok := IsPermanent(err); ok {
+			return failed(reason)
+		}
+		return nil, fmt.Errorf("provision login: %w", err)
+	}
+	sent := w.now()
+	inv := Invitation{
+		To: u.Email, FirstName: u.FirstName, FullName: u.Name(), InviterEmail: u.UpdatedBy, InviterName: w.nameOf(ctx, u.UpdatedBy),
+		LoginURL: w.cfg.LoginURL, Username: u.Email, TemporaryPassword: pw,
+		ExpiresAt: sent.Add(w.cfg.TemporaryPasswordValidity), Resend: resend,
+	}
+	msg, err := w.compose(inv)
+	if err != nil {
+		return nil, fmt.Errorf("compose invitation: %w", err)
+	}
+	msg.To = u.Email
+	id, err := w.mailer.Send(ctx, msg)
+	if err != nil {
+		if reason, ok := IsPermanent(err); ok {
+			return failed(reason)
+		}
+		return nil, fmt.Errorf("send invitation: %w", err)
+	}
+	log.InfoContext(ctx, "invitation sent", "messageId", id, "resend", resend)
+	return func(n *user.User) {
+		n.Status, n.StatusReason, n.InvitedAt = user.StatusInvited, "", sent
+	}, nil
+}
+
+// nameOf returns the name of the manager with email, or the email.
+func (w *Worker) nameOf(ctx context.Context, email string) string {
+	p, err := w.store.ListUsers(ctx, onboarding.ListQuery{Email: email, Limit: 1})
+	if err != nil || len(p.Users) == 0 {
+		return email
+	}
+	return p.Users[0].Name()
+}
+
+// reenable turns a suspended login back on. A user who had set their own
+// password gets no new one; one who never signed in is invited anew.
+func (w *Worker) reenable(ctx context.Context, log *slog.Logger, img user.User) error {
+	u, err := w.store.GetUser(ctx, img.ID)
+	if err != nil || !stillReleasing(u, img) {
+		return ignoreNotFound(err)
+	}
+	st, err := w.identity.State(ctx, u.Email)
+	if err != nil {
+		return fmt.Errorf("login state: %w", err)
+	}
+	if st.Status != LoginConfirmed {
+		return w.invite(ctx, log, img, st.Status != LoginNone)
+	}
+	if err := w.identity.Enable(ctx, u.Email); err != nil {
+		return fmt.Errorf("enable login: %w", err)
+	}
+	if err := w.identity.SetGroup(ctx, u.Email, u.Role); err != nil {
+		return fmt.Errorf("restore group: %w", err)
+	}
+	log.InfoContext(ctx, "login enabled again")
+	return w.setStatus(ctx, img, func(n *user.User) { n.Status, n.StatusReason = user.StatusActive, "" })
+}
+
+func ignoreNotFound(err error) error {
+	if errors.Is(err, user.ErrNotFound) {
+		return nil
+	}
+	return err
+}
+
+// setStatus records the outcome on the user if the user is still where
+// the change left them, retrying when a manager writes in between.
+func (w *Worker) setStatus(ctx context.Context, img user.User, change func(*user.User)) error {
+	for range 5 {
+		u, err := w.store.GetUser(ctx, img.ID)
+		if err != nil || !stillReleasing(u, img) {
+			return ignoreNotFound(err)
+		}
+		n := u.Clone()
+		change(&n)
+		n.Version, n.UpdatedAt, n.UpdatedBy = u.Version+1, w.now(), Actor
+		a := onboarding.AuditEntry{
+			UserID: n.ID, Version: n.Version, At: n.UpdatedAt, ActorID: Actor, ActorEmail: Actor,
+			Source: onboarding.SourceRelease, Action: string(n.Status), Changes: user.Diff(u, n),
+		}
+		err = w.store.UpdateUser(ctx, n, u.Version, a)
+		if !errors.Is(err, user.ErrVersionConflict) {
+			return err
+		}
+	}
+	return fmt.Errorf("record status of %s: the user keeps changing", img.ID)
+}
+
+// Activated records a user's first sign-in with their own password: the
+// Cognito post-authentication trigger, and the local login, call it.
+func (w *Worker) Activated(ctx context.Context, userID, email string) error {
+	for range 5 {
+		u, err := w.find(ctx, userID, email)
+		if err != nil || u.Status != user.StatusInvited {
+			return ignoreNotFound(err)
+		}
+		n := u.Clone()
+		n.Status, n.ActivatedAt, n.Version, n.UpdatedAt, n.UpdatedBy = user.StatusActive, w.now(), u.Version+1, w.now(), Actor
+		a := onboarding.AuditEntry{UserID: n.ID, Version: n.Version, At: n.UpdatedAt, ActorID: Actor, ActorEmail: Actor,
+			Source: onboarding.SourceRelease, Action: "activated", Changes: user.Diff(u, n)}
+		err = w.store.UpdateUser(ctx, n, u.Version, a)
+		if !errors.Is(err, user.ErrVersionConflict) {
+			return err
+		}
+	}
+	return fmt.Errorf("record activation of %s: the user keeps changing", userID)
+}
+
+func (w *Worker) find(ctx context.Context, userID, email string) (user.User, error) {
+	if userID != "" {
+		return w.store.GetUser(ctx, userID)
+	}
+	p, err := w.store.ListUsers(ctx, onboarding.ListQuery{Email: email, Limit: 1})
+	if err != nil {
+		return user.User{}, err
+	}
+	if len(p.Users) == 0 {
+		return user.User{}, user.ErrNotFound
+	}
+	return p.Users[0], nil
+}
