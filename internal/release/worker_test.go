@@ -540,3 +540,35 @@ func TestTemporaryPasswordIsNowhereButTheEmail(t *testing.T) {
 		t.Fatalf("%d passwords, %d bytes of logs", len(passwords), w.logs.Len())
 	}
 }
+
+func TestPostAuthenticationTriggerActivates(t *testing.T) {
+	w := newWorld(t)
+	u, _ := releasedBatch(t, w)
+	w.pump()
+	var ev events.CognitoEventUserPoolsPostAuthentication
+	ev.TriggerSource = "PostAuthentication_Authentication"
+	ev.Request.UserAttributes = map[string]string{"custom:opsos_user_id": u.ID, "email": u.Email, "email_verified": "true"}
+	w.advance(time.Hour)
+	out, err := w.worker.PostAuthentication(w.ctx, ev)
+	if err != nil || out.Request.UserAttributes["email"] != u.Email {
+		t.Fatalf("trigger: %v", err)
+	}
+	got := w.get(u.ID)
+	if got.Status != user.StatusActive || !got.ActivatedAt.Equal(w.now) {
+		t.Errorf("status %s activatedAt %v", got.Status, got.ActivatedAt)
+	}
+	// Every later sign-in fires the trigger too: nothing changes.
+	w.advance(time.Hour)
+	w.worker.PostAuthentication(w.ctx, ev)
+	if again := w.get(u.ID); again.Version != got.Version {
+		t.Error("a later sign-in wrote the user again")
+	}
+	// Found by email when the attribute is missing.
+	v := w.create("kim@example.com", false)
+	w.pump()
+	ev.Request.UserAttributes = map[string]string{"email": "kim@example.com"}
+	w.worker.PostAuthentication(w.ctx, ev)
+	if w.get(v.ID).Status != user.StatusActive {
+		t.Error("activation by email")
+	}
+}
