@@ -21,6 +21,7 @@ import (
 	"github.com/opsos/onboarding/internal/onboarding"
 	"github.com/opsos/onboarding/internal/release"
 	"github.com/opsos/onboarding/internal/store/embedded"
+	"github.com/opsos/onboarding/internal/store/item"
 	"github.com/opsos/onboarding/internal/user"
 )
 
@@ -570,5 +571,37 @@ func TestPostAuthenticationTriggerActivates(t *testing.T) {
 	w.worker.PostAuthentication(w.ctx, ev)
 	if w.get(v.ID).Status != user.StatusActive {
 		t.Error("activation by email")
+	}
+}
+
+// The sample stream event in events/stream, as Lambda would deliver it
+// for a release: the worker invites the user it names.
+func TestSampleStreamEvent(t *testing.T) {
+	w := newWorld(t)
+	raw, err := os.ReadFile(filepath.Join("..", "..", "events", "stream", "release.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ev events.DynamoDBEvent
+	if err := json.Unmarshal(raw, &ev); err != nil {
+		t.Fatal(err)
+	}
+	var it item.User
+	if err := item.FromImage(ev.Records[0].Change.NewImage, &it); err != nil {
+		t.Fatal(err)
+	}
+	u, err := it.Domain()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.store.CreateUser(w.ctx, u, onboarding.AuditEntry{UserID: u.ID, Version: u.Version, Action: "seed"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := w.worker.Handle(w.ctx, ev)
+	if err != nil || len(resp.BatchItemFailures) != 0 {
+		t.Fatalf("%+v %v", resp, err)
+	}
+	if got := w.get(u.ID); got.Status != user.StatusInvited || len(w.mail.to("priya.shah@example.com")) != 1 {
+		t.Errorf("status %s, %d emails", got.Status, len(w.mail.to("priya.shah@example.com")))
 	}
 }
