@@ -137,8 +137,10 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		return nil, err
 	}
 	now := func() time.Time { return time.Now().UTC() }
-	a.Service = onboarding.New(a.Store, access.DefaultCatalogue(), onboarding.Config{PhoneRegion: cfg.PhoneRegion}, now, NewID)
-	a.API = httpapi.New(a.Service, log, now, cfg.TempPasswordValidity)
+	a.Service = onboarding.New(a.Store, access.DefaultCatalogue(), onboarding.Config{
+		PhoneRegion: cfg.PhoneRegion, TemporaryPasswordValidity: cfg.TempPasswordValidity,
+	}, now, NewID)
+	a.API = httpapi.New(a.Service, log)
 	return a, nil
 }
 

@@ -36,14 +36,11 @@ const maxBody = 64 << 10
 type Handler struct {
 	svc *onboarding.Service
 	log *slog.Logger
-	now func() time.Time
-	// tempPasswordValidity is how long an emailed temporary password works.
-	tempPasswordValidity time.Duration
 }
 
 // New returns the API handler.
-func New(svc *onboarding.Service, log *slog.Logger, now func() time.Time, tempPasswordValidity time.Duration) *Handler {
-	return &Handler{svc: svc, log: log, now: now, tempPasswordValidity: tempPasswordValidity}
+func New(svc *onboarding.Service, log *slog.Logger) *Handler {
+	return &Handler{svc: svc, log: log}
 }
 
 // request is what a route needs of an event.
@@ -286,11 +283,10 @@ func (h *Handler) resend(ctx context.Context, r *request) (response, error) {
 }
 
 func (h *Handler) status(ctx context.Context, r *request) (response, error) {
-	u, err := h.svc.Get(ctx, r.actor, r.userID)
+	u, d, err := h.svc.Status(ctx, r.actor, r.userID)
 	if err != nil {
 		return response{}, err
 	}
-	d := user.Diagnose(u, h.now(), h.tempPasswordValidity)
 	return response{status: http.StatusOK, body: statusView{
 		ID: u.ID, Email: u.Email, Status: u.Status, HoldInvite: u.HoldInvite, CanLogIn: d.CanLogIn,
 		Summary: d.Summary, NextStep: d.NextStep, InvitedAt: optTime(u.InvitedAt),

@@ -47,7 +47,7 @@ func newFixture(t testing.TB) *fixture {
 	ids := func() string { n++; return fmt.Sprintf("0000-%04d", n) }
 	clock := func() time.Time { return f.now }
 	f.svc = onboarding.New(store, access.DefaultCatalogue(), onboarding.Config{PhoneRegion: "GB"}, clock, ids)
-	f.h = httpapi.New(f.svc, slog.New(slog.NewJSONHandler(io.Discard, nil)), clock, 7*24*time.Hour)
+	f.h = httpapi.New(f.svc, slog.New(slog.NewJSONHandler(io.Discard, nil)))
 	f.admin, _, err = f.svc.Bootstrap(context.Background(), "admin@localhost")
 	if err != nil {
 		t.Fatal(err)

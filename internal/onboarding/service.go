@@ -50,16 +50,29 @@ type Config struct {
 	PhoneRegion string
 	// IdempotencyTTL is how long a create's idempotency key is honoured.
 	IdempotencyTTL time.Duration
+	// Logins, when set, is asked about a user's login for the status
+	// diagnosis.
+	Logins Logins
+	// TemporaryPasswordValidity is how long an emailed temporary password
+	// works (the user pool's setting).
+	TemporaryPasswordValidity time.Duration
+}
+
+// Logins reports what the identity provider knows of a login.
+type Logins interface {
+	LoginFacts(ctx context.Context, email string) (user.LoginFacts, error)
 }
 
 // Service runs the onboarding use cases.
 type Service struct {
-	store   Store
-	roles   *access.Catalogue
-	rules   user.Rules
-	now     func() time.Time
-	newID   func() string
-	idemTTL time.Duration
+	logins   Logins
+	validity time.Duration
+	store    Store
+	roles    *access.Catalogue
+	rules    user.Rules
+	now      func() time.Time
+	newID    func() string
+	idemTTL  time.Duration
 }
 
 // New returns a service on store. now and newID are injected so that time
@@ -69,7 +82,12 @@ func New(store Store, roles *access.Catalogue, cfg Config, now func() time.Time,
 	if ttl <= 0 {
 		ttl = 24 * time.Hour
 	}
+	validity := cfg.TemporaryPasswordValidity
+	if validity <= 0 {
+		validity = 7 * 24 * time.Hour
+	}
 	return &Service{
+		logins: cfg.Logins, validity: validity,
 		store: store, roles: roles,
 		rules: user.Rules{Catalogue: roles, PhoneRegion: cfg.PhoneRegion},
 		now:   func() time.Time { return now().UTC() }, newID: newID, idemTTL: ttl,
@@ -186,6 +204,24 @@ func fingerprint(d user.Draft) string {
 // Get returns one user.
 func (s *Service) Get(ctx context.Context, actor Actor, userID string) (user.User, error) {
 	return s.store.GetUser(ctx, userID)
+}
+
+// Status explains why the user can or cannot log in, from the user's
+// record and, when the service knows the identity provider, its login.
+func (s *Service) Status(ctx context.Context, actor Actor, userID string) (user.User, user.Diagnosis, error) {
+	u, err := s.store.GetUser(ctx, userID)
+	if err != nil {
+		return user.User{}, user.Diagnosis{}, err
+	}
+	var login *user.LoginFacts
+	if s.logins != nil && u.Status != user.StatusIntroduction {
+		f, err := s.logins.LoginFacts(ctx, u.Email)
+		if err != nil {
+			return user.User{}, user.Diagnosis{}, fmt.Errorf("login of %s: %w", userID, err)
+		}
+		login = &f
+	}
+	return u, user.Diagnose(u, s.now(), s.validity, login), nil
 }
 
 // Limits of a page.

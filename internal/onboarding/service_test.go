@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -151,5 +152,31 @@ func TestIdempotencyKeysArePerManager(t *testing.T) {
 	u2, replayed, err := svc.Create(ctx, mo, draft("two@example.com"), "same-key")
 	if err != nil || replayed || u2.ID == u1.ID {
 		t.Errorf("another manager's key replayed: %v %v %v", u2.ID, replayed, err)
+	}
+}
+
+type fakeLogins map[string]user.LoginFacts
+
+func (f fakeLogins) LoginFacts(ctx context.Context, email string) (user.LoginFacts, error) {
+	return f[email], nil
+}
+
+func TestStatusAsksTheIdentityProvider(t *testing.T) {
+	ctx := context.Background()
+	store, err := embedded.Open(filepath.Join(t.TempDir(), "opsos.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	logins := fakeLogins{"admin@example.com": {Exists: true, Enabled: true, Confirmed: true}}
+	svc := onboarding.New(store, access.DefaultCatalogue(), onboarding.Config{Logins: logins}, func() time.Time { return t0 }, func() string { return "id-1" })
+	actor := admin(t, svc)
+	_, d, err := svc.Status(ctx, actor, actor.User().ID)
+	if err != nil || !d.CanLogIn {
+		t.Fatalf("%+v %v", d, err)
+	}
+	delete(logins, "admin@example.com")
+	if _, d, _ := svc.Status(ctx, actor, actor.User().ID); d.CanLogIn || !strings.Contains(d.Summary, "no login") {
+		t.Errorf("active user without a login: %+v", d)
 	}
 }

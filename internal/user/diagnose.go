@@ -18,9 +18,42 @@ type Diagnosis struct {
 	PasswordExpiresAt time.Time
 }
 
+// LoginFacts is what the identity provider says of a user's login.
+type LoginFacts struct {
+	Exists    bool
+	Enabled   bool
+	Confirmed bool // the user has set their own password
+}
+
 // Diagnose explains u's login state at now, given how long temporary
-// passwords stay valid.
-func Diagnose(u User, now time.Time, tempPasswordValidity time.Duration) Diagnosis {
+// passwords stay valid, and, when login is not nil, checks it against what
+// the identity provider says.
+func Diagnose(u User, now time.Time, tempPasswordValidity time.Duration, login *LoginFacts) Diagnosis {
+	d := diagnoseRecord(u, now, tempPasswordValidity)
+	if login == nil {
+		return d
+	}
+	switch {
+	case (u.Status == StatusInvited || u.Status == StatusActive) && !login.Exists:
+		d.CanLogIn = false
+		d.Summary = fmt.Sprintf("OpsOS records the user as %s, but the identity provider has no login for %s.", u.Status, u.Email)
+		d.NextStep = "Resend the invite: it creates the login and emails a new temporary password."
+	case (u.Status == StatusInvited || u.Status == StatusActive) && !login.Enabled:
+		d.CanLogIn = false
+		d.Summary = fmt.Sprintf("Hold Invite is off, but the login of %s is disabled at the identity provider.", u.Email)
+		d.NextStep = "Put the user on hold and release access again to re-enable the login."
+	case u.Status == StatusInvited && login.Confirmed:
+		d.CanLogIn = true
+		d.Summary = fmt.Sprintf("%s has already set their own password and can log in (their first sign-in is still being recorded).", u.Name())
+		d.NextStep = "Nothing to do."
+	case u.Status == StatusSuspended && login.Exists && login.Enabled:
+		d.Summary = fmt.Sprintf("Hold Invite is on, but the login of %s is still enabled: it is being suspended.", u.Email)
+		d.NextStep = "Check again in a minute."
+	}
+	return d
+}
+
+func diagnoseRecord(u User, now time.Time, tempPasswordValidity time.Duration) Diagnosis {
 	d := Diagnosis{Status: u.Status}
 	name := u.Name()
 	const day = "2 January 2006 15:04 MST"

@@ -243,20 +243,35 @@ func TestEmailLockedAfterRelease(t *testing.T) {
 func TestDiagnose(t *testing.T) {
 	u, _ := rules.New(valid(), "u1", "a", t0)
 	week := 7 * 24 * time.Hour
-	d := user.Diagnose(u, t0, week)
+	d := user.Diagnose(u, t0, week, nil)
 	if d.CanLogIn || !strings.Contains(d.Summary, "Introduction Mode") {
 		t.Errorf("introduction: %+v", d)
 	}
 	u.HoldInvite, u.Status, u.InvitedAt = false, user.StatusInvited, t0
-	if d := user.Diagnose(u, t0.Add(time.Hour), week); !d.CanLogIn || !d.PasswordExpiresAt.Equal(t0.Add(week)) {
+	if d := user.Diagnose(u, t0.Add(time.Hour), week, nil); !d.CanLogIn || !d.PasswordExpiresAt.Equal(t0.Add(week)) {
 		t.Errorf("invited: %+v", d)
 	}
-	if d := user.Diagnose(u, t0.Add(week), week); d.CanLogIn || !strings.Contains(d.Summary, "expired") || !strings.Contains(d.NextStep, "Resend") {
+	if d := user.Diagnose(u, t0.Add(week), week, nil); d.CanLogIn || !strings.Contains(d.Summary, "expired") || !strings.Contains(d.NextStep, "Resend") {
 		t.Errorf("expired: %+v", d)
 	}
 	u.Status, u.StatusReason = user.StatusReleaseFailed, "the address bounced"
-	if d := user.Diagnose(u, t0, week); !strings.Contains(d.Summary, "the address bounced") {
+	if d := user.Diagnose(u, t0, week, nil); !strings.Contains(d.Summary, "the address bounced") {
 		t.Errorf("failed: %+v", d)
+	}
+	u.Status, u.StatusReason = user.StatusInvited, ""
+	for _, tt := range []struct {
+		login user.LoginFacts
+		can   bool
+		say   string
+	}{
+		{user.LoginFacts{}, false, "no login"},
+		{user.LoginFacts{Exists: true}, false, "disabled"},
+		{user.LoginFacts{Exists: true, Enabled: true, Confirmed: true}, true, "already set their own password"},
+		{user.LoginFacts{Exists: true, Enabled: true}, true, "temporary password was emailed"},
+	} {
+		if d := user.Diagnose(u, t0.Add(time.Hour), week, &tt.login); d.CanLogIn != tt.can || !strings.Contains(d.Summary, tt.say) {
+			t.Errorf("login %+v: %+v", tt.login, d)
+		}
 	}
 	if !errors.Is(user.ErrEmailTaken, user.ErrEmailTaken) {
 		t.Fatal("sentinel identity")
