@@ -131,18 +131,30 @@ type App struct {
 
 // Open builds the product on the store cfg selects: DynamoDB when a table
 // or endpoint is configured, else the embedded store in cfg.DataDir.
-func Open(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
+func Open(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) (*App, error) {
 	a := &App{Config: cfg, Log: log}
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
 	if err := a.openStore(ctx); err != nil {
 		return nil, err
 	}
 	now := func() time.Time { return time.Now().UTC() }
 	a.Service = onboarding.New(a.Store, access.DefaultCatalogue(), onboarding.Config{
-		PhoneRegion: cfg.PhoneRegion, TemporaryPasswordValidity: cfg.TempPasswordValidity,
+		PhoneRegion: cfg.PhoneRegion, TemporaryPasswordValidity: cfg.TempPasswordValidity, Logins: o.logins,
 	}, now, NewID)
 	a.API = httpapi.New(a.Service, log)
 	return a, nil
 }
+
+// Option adds to what Open builds.
+type Option func(*options)
+
+type options struct{ logins onboarding.Logins }
+
+// WithLogins lets the status diagnosis ask the identity provider.
+func WithLogins(l onboarding.Logins) Option { return func(o *options) { o.logins = l } }
 
 // idle is how long local mode's change pump rests when nothing is new.
 const idle = 200 * time.Millisecond

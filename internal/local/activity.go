@@ -10,10 +10,10 @@ import (
 	"github.com/opsos/onboarding/internal/stream"
 )
 
-// activityLog is the stream handler of local mode: one log line per change
-// of a user, read from the table's change records exactly as the release
-// worker will read them.
-func activityLog(log *slog.Logger) stream.Handler {
+// withActivityLog logs one line per change of a user, read from the
+// table's change records, then hands the batch to next: a developer sees
+// what the release worker is given.
+func withActivityLog(log *slog.Logger, next stream.Handler) stream.Handler {
 	return func(ctx context.Context, ev events.DynamoDBEvent) (events.DynamoDBEventResponse, error) {
 		for _, r := range ev.Records {
 			var old, cur item.User
@@ -39,6 +39,6 @@ func activityLog(log *slog.Logger) stream.Handler {
 			log.InfoContext(ctx, "user changed", "event", r.EventName, "userId", id,
 				"statusFrom", old.Status, "statusTo", cur.Status, "version", cur.Version, "by", cur.UpdatedBy)
 		}
-		return events.DynamoDBEventResponse{}, nil
+		return next(ctx, ev)
 	}
 }

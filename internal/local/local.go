@@ -13,11 +13,17 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"time"
 
 	"github.com/opsos/onboarding/internal/app"
 	"github.com/opsos/onboarding/internal/gateway"
 	"github.com/opsos/onboarding/internal/httpapi"
+	localid "github.com/opsos/onboarding/internal/identity/local"
+	"github.com/opsos/onboarding/internal/invite"
+	"github.com/opsos/onboarding/internal/mail/outbox"
+	"github.com/opsos/onboarding/internal/password"
+	"github.com/opsos/onboarding/internal/release"
 )
 
 // Config is local mode's settings.
@@ -66,55 +72,103 @@ type Server struct {
 	// stopChanges ends the change pump; changesDone closes when it has.
 	stopChanges context.CancelFunc
 	changesDone chan struct{}
+	// closers release the store, the logins and the listener, last first.
+	closers []func() error
 }
 
 // Start opens the store, makes sure the administrator exists, and starts
 // serving. It prints where and how to connect to out.
 func Start(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (*Server, error) {
-	a, err := app.Open(ctx, cfg.App, log)
+	var closers []func() error
+	fail := func(err error) (*Server, error) {
+		for i := len(closers) - 1; i >= 0; i-- {
+			closers[i]()
+		}
+		return nil, err
+	}
+	now := func() time.Time { return time.Now().UTC() }
+	// The worker records first sign-ins; it is built once the address is
+	// known, for the login link in its emails.
+	var worker *release.Worker
+	logins, err := localid.Open(filepath.Join(cfg.App.DataDir, "logins.db"), localid.Options{
+		Now: now, TemporaryPasswordValidity: cfg.App.TempPasswordValidity, Logger: log,
+		PostAuthentication: func(ctx context.Context, userID, email string) error { return worker.Activated(ctx, userID, email) },
+	})
 	if err != nil {
 		return nil, err
 	}
-	fail := func(err error) (*Server, error) {
-		a.Close()
-		return nil, err
+	closers = append(closers, logins.Close)
+	a, err := app.Open(ctx, cfg.App, log, app.WithLogins(release.Facts{Identity: logins}))
+	if err != nil {
+		return fail(err)
+	}
+	closers = append(closers, a.Close)
+	store, ok := a.Store.(release.Store)
+	if !ok {
+		return fail(fmt.Errorf("the store %T cannot serve the release worker", a.Store))
+	}
+	mailbox, err := outbox.Open(filepath.Join(cfg.App.DataDir, "mail"), now)
+	if err != nil {
+		return fail(err)
+	}
+	composer, err := invite.New()
+	if err != nil {
+		return fail(err)
 	}
 	admin, created, err := a.Service.Bootstrap(ctx, cfg.AdminEmail)
 	if err != nil {
 		return fail(err)
 	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fail(fmt.Errorf("listen on OPSOS_ADDR=%s: %w", cfg.Addr, err))
+	}
+	closers = append(closers, ln.Close)
+	base := "http://" + ln.Addr().String()
+	worker = release.New(store, logins, mailbox, composer.Compose,
+		func() (string, error) { return password.Default().Generate(nil) }, now, log,
+		release.Config{LoginURL: base + "/_local/login", TemporaryPasswordValidity: cfg.App.TempPasswordValidity})
+
 	token, printed := cfg.AdminToken, false
 	if token == "" {
 		token, printed = randomToken(), true
 	}
-	claims := map[string]string{
+	adminToken := gateway.TokenAuthorizer(token, map[string]string{
 		"sub": admin.ID, "token_use": "id",
 		httpapi.ClaimEmail: admin.Email, httpapi.ClaimUserID: admin.ID,
+	})
+	// The API accepts the administrator's token and the tokens of the
+	// local login, as the JWT authorizer accepts Cognito's.
+	authorize := func(tok string) (map[string]string, bool) {
+		if c, ok := adminToken(tok); ok {
+			return c, true
+		}
+		return logins.Claims(tok)
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		io.WriteString(w, `{"status":"ok"}`)
 	})
-	mux.Handle("/", gateway.New(a.API.Handle, gateway.TokenAuthorizer(token, claims)))
+	mail := mailbox.Handler(log)
+	mux.Handle("GET "+outbox.PagePath, mail)
+	mux.Handle("GET "+outbox.JSONPath, mail)
+	authHandlers{id: logins, log: log}.register(mux)
+	mux.Handle("/", gateway.New(a.API.Handle, authorize))
 
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		return fail(fmt.Errorf("listen on OPSOS_ADDR=%s: %w", cfg.Addr, err))
-	}
 	s := &Server{
-		app: a, ln: ln, done: make(chan error, 1),
+		app: a, ln: ln, done: make(chan error, 1), closers: closers,
 		http: &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)},
 	}
 	go func() { s.done <- s.http.Serve(ln) }()
 
-	// The table's changes go to the stream handler, as the stream goes to
+	// The table's changes go to the release worker, as the stream goes to
 	// the release function in AWS.
 	pumpCtx, stopChanges := context.WithCancel(context.Background())
 	s.stopChanges, s.changesDone = stopChanges, make(chan struct{})
 	go func() {
 		defer close(s.changesDone)
-		if err := a.Changes(pumpCtx, activityLog(log)); err != nil {
+		if err := a.Changes(pumpCtx, withActivityLog(log, worker.Handle)); err != nil {
 			log.Error("change feed stopped", "error", err.Error())
 		}
 	}()
@@ -123,7 +177,8 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (*S
 	if cfg.App.DynamoDBEndpoint != "" {
 		where = fmt.Sprintf("data in DynamoDB table %s at %s", cfg.App.TableName, cfg.App.DynamoDBEndpoint)
 	}
-	fmt.Fprintf(out, "OpsOS local mode: http://%s (%s)\n", ln.Addr(), where)
+	fmt.Fprintf(out, "OpsOS local mode: %s (%s)\n", base, where)
+	fmt.Fprintf(out, "Mailbox: %s%s   Sign-in page: %s/_local/login\n", base, outbox.PagePath, base)
 	if created {
 		fmt.Fprintf(out, "Created the administrator %s.\n", admin.Email)
 	}
@@ -147,8 +202,10 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	s.stopChanges()
 	<-s.changesDone
-	if cerr := s.app.Close(); cerr != nil && err == nil {
-		err = cerr
+	for i := len(s.closers) - 1; i >= 0; i-- {
+		if cerr := s.closers[i](); cerr != nil && err == nil && !errors.Is(cerr, net.ErrClosed) {
+			err = cerr
+		}
 	}
 	return err
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"time"
+
+	"github.com/opsos/onboarding/internal/user"
 )
 
 // Login is what the identity provider is told about a user.
@@ -135,4 +137,16 @@ type Claims interface {
 	// Abandon gives an in-progress claim up after a failure that a retry
 	// may fix, so the retry need not wait for the claim to run out.
 	Abandon(ctx context.Context, key string) error
+}
+
+// Facts answers the status diagnosis's questions from an Identity.
+type Facts struct{ Identity Identity }
+
+// LoginFacts implements onboarding.Logins.
+func (f Facts) LoginFacts(ctx context.Context, email string) (user.LoginFacts, error) {
+	st, err := f.Identity.State(ctx, email)
+	if err != nil {
+		return user.LoginFacts{}, err
+	}
+	return user.LoginFacts{Exists: st.Status != LoginNone, Enabled: st.Enabled, Confirmed: st.Status == LoginConfirmed}, nil
 }
