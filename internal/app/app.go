@@ -15,14 +15,22 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	"github.com/google/uuid"
 	"github.com/nyaruka/phonenumbers"
 
 	"github.com/opsos/onboarding/internal/access"
 	"github.com/opsos/onboarding/internal/httpapi"
+	"github.com/opsos/onboarding/internal/identity/cognito"
+	"github.com/opsos/onboarding/internal/invite"
+	"github.com/opsos/onboarding/internal/mail/ses"
 	"github.com/opsos/onboarding/internal/onboarding"
+	"github.com/opsos/onboarding/internal/password"
+	"github.com/opsos/onboarding/internal/release"
 	"github.com/opsos/onboarding/internal/store/dynamo"
 	"github.com/opsos/onboarding/internal/store/embedded"
 	"github.com/opsos/onboarding/internal/stream"
@@ -48,6 +56,15 @@ type Config struct {
 	// TableName is the DynamoDB table (OPSOS_TABLE_NAME). Set without an
 	// endpoint, it selects DynamoDB in AWS with the default credentials.
 	TableName string
+	// UserPoolID is the Cognito user pool of the logins (OPSOS_USER_POOL_ID).
+	UserPoolID string
+	// MailFrom is the invitation's sender, an SES identity (OPSOS_MAIL_FROM).
+	MailFrom string
+	// SESConfigurationSet is optional (OPSOS_SES_CONFIGURATION_SET).
+	SESConfigurationSet string
+	// LoginURL is the Cognito managed login page invitations link to
+	// (OPSOS_LOGIN_URL).
+	LoginURL string
 }
 
 // UsesDynamoDB reports whether the data lives in DynamoDB.
@@ -73,6 +90,15 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	c.TableName = strings.TrimSpace(getenv("OPSOS_TABLE_NAME"))
 	if c.TableName == "" && c.DynamoDBEndpoint != "" {
 		c.TableName = "opsos"
+	}
+	c.UserPoolID = strings.TrimSpace(getenv("OPSOS_USER_POOL_ID"))
+	c.MailFrom = strings.TrimSpace(getenv("OPSOS_MAIL_FROM"))
+	c.SESConfigurationSet = strings.TrimSpace(getenv("OPSOS_SES_CONFIGURATION_SET"))
+	c.LoginURL = strings.TrimSpace(getenv("OPSOS_LOGIN_URL"))
+	if c.LoginURL != "" {
+		if u, err := url.Parse(c.LoginURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			return Config{}, fmt.Errorf("OPSOS_LOGIN_URL=%q must be the full address of the sign-in page", c.LoginURL)
+		}
 	}
 	if c.TableName != "" && !validTableName(c.TableName) {
 		return Config{}, fmt.Errorf("OPSOS_TABLE_NAME=%q must be 3 to 255 letters, digits, '_', '-' or '.'", c.TableName)
@@ -127,6 +153,8 @@ type App struct {
 	// event source mapping does this instead.
 	Changes func(ctx context.Context, h stream.Handler) error
 	close   func() error
+	// aws is the AWS configuration when the product runs in AWS.
+	aws *aws.Config
 }
 
 // Open builds the product on the store cfg selects: DynamoDB when a table
@@ -141,6 +169,9 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) (*A
 		return nil, err
 	}
 	now := func() time.Time { return time.Now().UTC() }
+	if o.logins == nil && a.aws != nil && cfg.UserPoolID != "" {
+		o.logins = release.Facts{Identity: a.cognito()}
+	}
 	a.Service = onboarding.New(a.Store, access.DefaultCatalogue(), onboarding.Config{
 		PhoneRegion: cfg.PhoneRegion, TemporaryPasswordValidity: cfg.TempPasswordValidity, Logins: o.logins,
 	}, now, NewID)
@@ -182,6 +213,7 @@ func (a *App) openStore(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("AWS configuration: %w", err)
 		}
+		a.aws = &awsCfg
 		a.Store, a.close = dynamo.New(dynamodb.NewFromConfig(awsCfg), cfg.TableName), func() error { return nil }
 		a.Changes = func(ctx context.Context, h stream.Handler) error {
 			return fmt.Errorf("in AWS the table's stream reaches the release function through its event source mapping")
@@ -198,6 +230,38 @@ func (a *App) openStore(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+func (a *App) cognito() *cognito.Identity {
+	return cognito.New(cognitoidentityprovider.NewFromConfig(*a.aws), a.Config.UserPoolID)
+}
+
+// ReleaseWorker builds the release worker of the AWS deployment: Cognito,
+// SES and the invitation email. Each missing setting is named.
+func (a *App) ReleaseWorker() (*release.Worker, error) {
+	cfg := a.Config
+	for _, setting := range [][2]string{{"OPSOS_TABLE_NAME", cfg.TableName}, {"OPSOS_USER_POOL_ID", cfg.UserPoolID},
+		{"OPSOS_MAIL_FROM", cfg.MailFrom}, {"OPSOS_LOGIN_URL", cfg.LoginURL}} {
+		if setting[1] == "" {
+			return nil, fmt.Errorf("%s must be set for the release worker", setting[0])
+		}
+	}
+	if a.aws == nil {
+		return nil, fmt.Errorf("the release worker runs in AWS: OPSOS_DYNAMODB_ENDPOINT must not be set")
+	}
+	store, ok := a.Store.(release.Store)
+	if !ok {
+		return nil, fmt.Errorf("the store %T cannot serve the release worker", a.Store)
+	}
+	composer, err := invite.New()
+	if err != nil {
+		return nil, err
+	}
+	mailer := ses.New(sesv2.NewFromConfig(*a.aws), cfg.MailFrom, cfg.SESConfigurationSet)
+	return release.New(store, a.cognito(), mailer, composer.Compose,
+		func() (string, error) { return password.Default().Generate(nil) },
+		func() time.Time { return time.Now().UTC() }, a.Log,
+		release.Config{LoginURL: cfg.LoginURL, TemporaryPasswordValidity: cfg.TempPasswordValidity}), nil
 }
 
 // Close releases the store.

@@ -218,7 +218,8 @@ func TestRandomTokenIsPrinted(t *testing.T) {
 func TestConfigErrorsNameTheVariable(t *testing.T) {
 	for k, v := range map[string]string{
 		"OPSOS_ADDR": "nonsense", "OPSOS_ADMIN_TOKEN": "short", "OPSOS_PHONE_REGION": "XX",
-		"OPSOS_TEMP_PASSWORD_DAYS": "0", "OPSOS_LOG_LEVEL": "loud",
+		"OPSOS_TEMP_PASSWORD_DAYS": "0", "OPSOS_LOG_LEVEL": "loud", "OPSOS_LOGIN_URL": "/_local/login",
+		"OPSOS_DYNAMODB_ENDPOINT": "localhost:8000", "OPSOS_TABLE_NAME": "x",
 	} {
 		_, err := local.ConfigFromEnv(func(name string) string {
 			if name == k {

@@ -1,0 +1,32 @@
+// Command postauth is the Cognito post-authentication trigger: a user's first sign-in makes them active.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/opsos/onboarding/internal/app"
+)
+
+func main() {
+	cfg, err := app.ConfigFromEnv(os.Getenv)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "postauth: configuration:", err)
+		os.Exit(1)
+	}
+	log := cfg.Logger()
+	a, err := app.Open(context.Background(), cfg, log)
+	if err != nil {
+		log.Error("postauth: start", "error", err.Error())
+		os.Exit(1)
+	}
+	w, err := a.ReleaseWorker()
+	if err != nil {
+		log.Error("postauth: start", "error", err.Error())
+		os.Exit(1)
+	}
+	lambda.Start(w.PostAuthentication)
+}
