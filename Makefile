@@ -16,7 +16,8 @@ help: ## list the targets
 run: ## serve the whole product locally (embedded store, nothing to install)
 	$(GO) run ./cmd/opsos serve
 
-test: lint ## vet, format check, and every test (race detector on), against DynamoDB Local, cognito-local and aws-ses-v2-local it starts itself
+test: lint ## vet, format check, and every test (race detector on), against DynamoDB Local, cognito-local, aws-ses-v2-local and headless Chromium it installs and starts itself
+	scripts/browser.sh
 	scripts/emulators.sh run -- $(GO) test -race -count=1 ./...
 
 emulators: ## start the AWS emulators in .emulators/ for manual use; prints their endpoints
