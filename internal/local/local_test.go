@@ -19,7 +19,7 @@ import (
 
 const token = "test-token-0123456789"
 
-func config(t *testing.T, dir string, extra ...string) local.Config {
+func config(t testing.TB, dir string, extra ...string) local.Config {
 	t.Helper()
 	env := map[string]string{"OPSOS_DATA_DIR": dir, "OPSOS_ADDR": "127.0.0.1:0", "OPSOS_ADMIN_TOKEN": token}
 	for i := 0; i+1 < len(extra); i += 2 {
@@ -51,12 +51,12 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-func start(t *testing.T, cfg local.Config) (*local.Server, *bytes.Buffer) {
+func start(t testing.TB, cfg local.Config) (*local.Server, *bytes.Buffer) {
 	s, out, _ := startLogged(t, cfg)
 	return s, out
 }
 
-func startLogged(t *testing.T, cfg local.Config) (*local.Server, *bytes.Buffer, *syncBuffer) {
+func startLogged(t testing.TB, cfg local.Config) (*local.Server, *bytes.Buffer, *syncBuffer) {
 	t.Helper()
 	var out bytes.Buffer
 	logs := &syncBuffer{}
@@ -67,7 +67,7 @@ func startLogged(t *testing.T, cfg local.Config) (*local.Server, *bytes.Buffer, 
 	return s, &out, logs
 }
 
-func stop(t *testing.T, s *local.Server) {
+func stop(t testing.TB, s *local.Server) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -82,7 +82,7 @@ type reply struct {
 	body   map[string]any
 }
 
-func call(t *testing.T, s *local.Server, method, path, tok, body string, headers ...string) reply {
+func call(t testing.TB, s *local.Server, method, path, tok, body string, headers ...string) reply {
 	t.Helper()
 	req, err := http.NewRequest(method, "http://"+s.Addr()+path, strings.NewReader(body))
 	if err != nil {
@@ -110,7 +110,7 @@ func call(t *testing.T, s *local.Server, method, path, tok, body string, headers
 
 // stores are the two places local mode keeps its data: the embedded store,
 // and DynamoDB Local when `make test` has started it.
-func stores(t *testing.T) map[string][]string {
+func stores(t testing.TB) map[string][]string {
 	m := map[string][]string{"embedded": nil}
 	if ep := os.Getenv("OPSOS_TEST_DYNAMODB_ENDPOINT"); ep != "" {
 		m["dynamodb"] = []string{"OPSOS_DYNAMODB_ENDPOINT", ep, "OPSOS_TABLE_NAME", fmt.Sprintf("opsos-local-%d", time.Now().UnixNano())}
