@@ -1,32 +1,16 @@
-// Command postauth is the Cognito post-authentication trigger: a user's first sign-in makes them active.
+// Command postauth is the Cognito post-authentication trigger: a user's
+// first sign-in with their own password makes them active.
 package main
 
 import (
-	"context"
-	"fmt"
-	"os"
-
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/opsos/onboarding/internal/app"
+	"github.com/opsos/onboarding/internal/release"
 )
 
 func main() {
-	cfg, err := app.ConfigFromEnv(os.Getenv)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "postauth: configuration:", err)
-		os.Exit(1)
-	}
-	log := cfg.Logger()
-	a, err := app.Open(context.Background(), cfg, log)
-	if err != nil {
-		log.Error("postauth: start", "error", err.Error())
-		os.Exit(1)
-	}
-	w, err := a.ReleaseWorker()
-	if err != nil {
-		log.Error("postauth: start", "error", err.Error())
-		os.Exit(1)
-	}
+	var w *release.Worker
+	app.OpenFunction("postauth", func(a *app.App) (err error) { w, err = a.ReleaseWorker(); return err })
 	lambda.Start(w.PostAuthentication)
 }

@@ -276,3 +276,24 @@ func NewID() string {
 	}
 	return id.String()
 }
+
+// OpenFunction is how a Lambda main starts: it reads the configuration
+// and builds the product, and on any error prints it, naming the function
+// and the setting at fault, and exits, so a bad deployment fails at once
+// with a clear log line instead of on the first event.
+func OpenFunction(name string, build func(*App) error) {
+	cfg, err := ConfigFromEnv(os.Getenv)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "%s: configuration: %v\n", name, err)
+		os.Exit(1)
+	}
+	log := cfg.Logger().With("function", name)
+	a, err := Open(context.Background(), cfg, log)
+	if err == nil {
+		err = build(a)
+	}
+	if err != nil {
+		log.Error("start", "error", err.Error())
+		os.Exit(1)
+	}
+}

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -19,24 +18,13 @@ import (
 	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/middleware"
 
+	"github.com/opsos/onboarding/internal/emulators"
 	"github.com/opsos/onboarding/internal/identity/cognito"
 	"github.com/opsos/onboarding/internal/identity/identitytest"
 	"github.com/opsos/onboarding/internal/release"
 )
 
-// endpoint is cognito-local's, started by `make test`. Plain `go test`
-// without it skips these tests, except in CI, where that is a failure.
-func endpoint(t testing.TB) string {
-	t.Helper()
-	ep := os.Getenv("OPSOS_TEST_COGNITO_ENDPOINT")
-	if ep == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("OPSOS_TEST_COGNITO_ENDPOINT is not set: run the tests with `make test`, which starts cognito-local")
-		}
-		t.Skip("cognito-local is not running: `make test` starts it")
-	}
-	return ep
-}
+func endpoint(t testing.TB) string { return emulators.Cognito(t) }
 
 // signOuts stands in for AdminUserGlobalSignOut, which cognito-local 5.3.0
 // does not implement (it answers HTTP 500 "unsupported", which the SDK

@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -15,24 +14,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 
+	"github.com/opsos/onboarding/internal/emulators"
 	"github.com/opsos/onboarding/internal/mail/mailtest"
 	"github.com/opsos/onboarding/internal/mail/ses"
 	"github.com/opsos/onboarding/internal/release"
 )
 
-// endpoint is aws-ses-v2-local's, started by `make test`. Plain `go test`
-// without it skips these tests, except in CI, where that is a failure.
-func endpoint(t testing.TB) string {
-	t.Helper()
-	ep := os.Getenv("OPSOS_TEST_SES_ENDPOINT")
-	if ep == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("OPSOS_TEST_SES_ENDPOINT is not set: run the tests with `make test`, which starts aws-ses-v2-local")
-		}
-		t.Skip("aws-ses-v2-local is not running: `make test` starts it")
-	}
-	return ep
-}
+func endpoint(t testing.TB) string { return emulators.SES(t) }
 
 // storedEmail is one message as aws-ses-v2-local's GET /store shows it.
 type storedEmail struct {

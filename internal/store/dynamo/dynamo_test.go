@@ -3,32 +3,20 @@ package dynamo_test
 import (
 	"context"
 	"fmt"
-	"os"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/opsos/onboarding/internal/emulators"
 	"github.com/opsos/onboarding/internal/onboarding"
 	"github.com/opsos/onboarding/internal/release"
 	"github.com/opsos/onboarding/internal/store/dynamo"
 	"github.com/opsos/onboarding/internal/store/storetest"
 )
 
-// endpoint is DynamoDB Local's, started by `make test`. Plain `go test`
-// without it skips these tests, except in CI, where that is a failure.
-func endpoint(t testing.TB) string {
-	t.Helper()
-	ep := os.Getenv("OPSOS_TEST_DYNAMODB_ENDPOINT")
-	if ep == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("OPSOS_TEST_DYNAMODB_ENDPOINT is not set: run the tests with `make test`, which starts DynamoDB Local")
-		}
-		t.Skip("DynamoDB Local is not running: `make test` starts it")
-	}
-	return ep
-}
+func endpoint(t testing.TB) string { return emulators.DynamoDB(t) }
 
 var tables atomic.Int64
 
