@@ -5,6 +5,7 @@ package stream
 
 import (
 	"context"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 )
@@ -33,4 +34,26 @@ func Handled(recs []events.DynamoDBEventRecord, resp events.DynamoDBEventRespons
 		return "", true
 	}
 	return last, false
+}
+
+// Pause is how long a change pump rests between polls: Idle when there
+// was nothing new, and after consecutive failures twice as long each time,
+// up to Max, as Lambda's event source mapping backs off a failing batch.
+type Pause struct {
+	Idle, Max time.Duration
+	failures  int
+}
+
+// After returns the rest after a poll that failed with err (nil: success).
+func (p *Pause) After(err error) time.Duration {
+	if err == nil {
+		p.failures = 0
+		return p.Idle
+	}
+	p.failures++
+	d := p.Idle
+	for i := 1; i < p.failures && d < p.Max; i++ {
+		d *= 2
+	}
+	return min(d, p.Max)
 }

@@ -1,7 +1,9 @@
 package stream_test
 
 import (
+	"errors"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -35,6 +37,21 @@ func TestHandled(t *testing.T) {
 	for _, tt := range tests {
 		if last, failed := stream.Handled(recs, tt.resp); last != tt.last || failed != tt.failed {
 			t.Errorf("%s: got %q %v, want %q %v", tt.name, last, failed, tt.last, tt.failed)
+		}
+	}
+}
+
+func TestPauseBacksOff(t *testing.T) {
+	p := stream.Pause{Idle: 100 * time.Millisecond, Max: time.Second}
+	fail := errors.New("throttled")
+	var got []time.Duration
+	for _, err := range []error{nil, fail, fail, fail, fail, fail, nil, fail} {
+		got = append(got, p.After(err))
+	}
+	want := []time.Duration{100, 100, 200, 400, 800, 1000, 100, 100}
+	for i := range want {
+		if got[i] != want[i]*time.Millisecond {
+			t.Fatalf("pauses %v, want %v ms", got, want)
 		}
 	}
 }

@@ -71,8 +71,10 @@ func NewPoller(ctx context.Context, db *dynamodb.Client, streams *dynamodbstream
 // StreamARN returns the ARN of the stream polled.
 func (p *Poller) StreamARN() string { return p.arn }
 
-// Run polls until ctx ends, resting for idle when there is nothing new.
+// Run polls until ctx ends, resting for idle when there is nothing new and
+// backing off while polls or the handler fail.
 func (p *Poller) Run(ctx context.Context, idle time.Duration) error {
+	pause := stream.Pause{Idle: idle, Max: 30 * time.Second}
 	for {
 		n, err := p.Poll(ctx)
 		if ctx.Err() != nil {
@@ -81,11 +83,12 @@ func (p *Poller) Run(ctx context.Context, idle time.Duration) error {
 		if err != nil {
 			p.log.Warn("stream poll failed; retrying", "error", err.Error())
 		}
+		rest := pause.After(err)
 		if n == 0 || err != nil {
 			select {
 			case <-ctx.Done():
 				return nil
-			case <-time.After(idle):
+			case <-time.After(rest):
 			}
 		}
 	}

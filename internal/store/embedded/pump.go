@@ -48,19 +48,21 @@ func (s *Store) PumpOnce(ctx context.Context, h stream.Handler) (int, error) {
 }
 
 // Pump runs PumpOnce until ctx ends, resting for idle when the feed is
-// empty or the handler failed.
+// empty and backing off while the handler fails.
 func (s *Store) Pump(ctx context.Context, h stream.Handler, idle time.Duration, onError func(error)) {
+	pause := stream.Pause{Idle: idle, Max: 30 * time.Second}
 	for ctx.Err() == nil {
 		n, err := s.PumpOnce(ctx, h)
 		if err != nil && ctx.Err() == nil {
 			onError(err)
 		}
+		rest := pause.After(err)
 		if n > 0 && err == nil {
 			continue
 		}
 		select {
 		case <-ctx.Done():
-		case <-time.After(idle):
+		case <-time.After(rest):
 		}
 	}
 }
