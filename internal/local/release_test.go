@@ -1,6 +1,7 @@
 package local_test
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -10,6 +11,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/opsos/onboarding/internal/store/dynamo"
 )
 
 type mailbox struct {
@@ -150,6 +155,25 @@ func TestReleaseEndToEnd(t *testing.T) {
 			})
 			if strings.Contains(logs.String(), pw[1]) {
 				t.Error("temporary password in the logs")
+			}
+			if len(env) == 4 { // and nowhere in the DynamoDB table
+				db := dynamo.NewLocalClient(env[1])
+				in := &dynamodb.ScanInput{TableName: &env[3]}
+				items := 0
+				for {
+					out, err := db.Scan(context.Background(), in)
+					if err != nil {
+						t.Fatal(err)
+					}
+					items += len(out.Items)
+					js, _ := json.Marshal(out.Items)
+					if strings.Contains(string(js), pw[1]) || !strings.Contains(string(js), "priya@example.com") && items == len(out.Items) {
+						t.Errorf("table scan: password found, or the table is not the one written")
+					}
+					if in.ExclusiveStartKey = out.LastEvaluatedKey; in.ExclusiveStartKey == nil {
+						break
+					}
+				}
 			}
 			page, err := http.Get(base + "/_local/login")
 			if err != nil {
