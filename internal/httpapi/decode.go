@@ -27,6 +27,7 @@ type userInput struct {
 	HoldInvite               *bool
 	Grants                   *[]string
 	Revokes                  *[]string
+	SlackUserID              *string
 }
 
 // decodeUser reads a JSON object of user fields and reports every field
@@ -82,6 +83,7 @@ func decodeUser(body []byte) (userInput, error) {
 	str("email", &in.Email)
 	str("phone", &in.Phone)
 	str("jobTitle", &in.JobTitle)
+	str("slackUserId", &in.SlackUserID)
 	str("role", &in.Role)
 	boolean("externalPlannerAccess", &in.ExternalPlannerAccess)
 	boolean("externalPurchasingAccess", &in.ExternalPurchasingAccess)
@@ -118,7 +120,7 @@ func decodeUser(body []byte) (userInput, error) {
 			}
 		}
 	}
-	known := []string{"type", "firstName", "lastName", "email", "phone", "jobTitle", "role",
+	known := []string{"type", "firstName", "lastName", "email", "phone", "jobTitle", "slackUserId", "role",
 		"externalPlannerAccess", "externalPurchasingAccess", "holdInvite", "permissions"}
 	for _, k := range sortedKeys(fields) {
 		switch {
@@ -150,6 +152,7 @@ func (in userInput) draft() user.Draft {
 	set(&d.Email, in.Email)
 	set(&d.Phone, in.Phone)
 	set(&d.JobTitle, in.JobTitle)
+	set(&d.SlackUserID, in.SlackUserID)
 	set(&d.Role, in.Role)
 	if in.ExternalPlannerAccess != nil {
 		d.ExternalPlannerAccess = *in.ExternalPlannerAccess
@@ -171,7 +174,7 @@ func (in userInput) patch() user.Patch {
 		Type: in.Type, FirstName: in.FirstName, LastName: in.LastName, Email: in.Email, Phone: in.Phone,
 		JobTitle: in.JobTitle, Role: in.Role, ExternalPlannerAccess: in.ExternalPlannerAccess,
 		ExternalPurchasingAccess: in.ExternalPurchasingAccess, HoldInvite: in.HoldInvite,
-		Grants: in.Grants, Revokes: in.Revokes,
+		Grants: in.Grants, Revokes: in.Revokes, SlackUserID: in.SlackUserID,
 	}
 }
 

@@ -48,7 +48,7 @@ func newFixture(t testing.TB) *fixture {
 	clock := func() time.Time { return f.now }
 	f.svc = onboarding.New(store, access.DefaultCatalogue(), onboarding.Config{PhoneRegion: "GB"}, clock, ids)
 	f.h = httpapi.New(f.svc, slog.New(slog.NewJSONHandler(io.Discard, nil)))
-	f.admin, _, err = f.svc.Bootstrap(context.Background(), "admin@localhost")
+	f.admin, _, err = f.svc.Bootstrap(context.Background(), "admin@localhost", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -453,5 +453,82 @@ func TestPaging(t *testing.T) {
 	}
 	if r := f.do(f.request(http.MethodGet, "/users?cursor=bogus!", "")); r.status != 400 || !slices.Equal(errorFields(r), []string{"cursor"}) {
 		t.Errorf("bad cursor: %d %s", r.status, r.raw)
+	}
+}
+
+func TestSlackUserID(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	c := f.create(`{"firstName":"Ann","lastName":"Lee","email":"ann@example.com","role":"staff","slackUserId":" u012ab3cd"}`)
+	if c.status != http.StatusCreated || c.body["slackUserId"] != "U012AB3CD" {
+		t.Fatalf("create linked: %d %s", c.status, c.raw)
+	}
+	id := c.body["id"].(string)
+	if r := f.do(f.request(http.MethodGet, "/users/"+id, "")); r.body["slackUserId"] != "U012AB3CD" {
+		t.Errorf("get: %s", r.raw)
+	}
+	before := f.writes()
+	for _, tt := range []struct {
+		body   string
+		status int
+		say    string
+	}{
+		{`{"firstName":"Bo","lastName":"Lee","email":"bo@example.com","role":"staff","slackUserId":"U012AB3CD"}`, http.StatusConflict, "already linked to another user"},
+		{`{"firstName":"Bo","lastName":"Lee","email":"bo@example.com","role":"staff","slackUserId":"#general"}`, http.StatusBadRequest, "Slack user id"},
+		{`{"firstName":"Bo","lastName":"Lee","email":"bo@example.com","role":"staff","slackUserId":7}`, http.StatusBadRequest, "must be a string"},
+	} {
+		r := f.create(tt.body)
+		errs, _ := r.body["errors"].([]any)
+		if r.status != tt.status || !slices.Equal(errorFields(r), []string{"slackUserId"}) || !strings.Contains(fmt.Sprint(errs), tt.say) {
+			t.Errorf("%s: %d %s, want %d on slackUserId saying %q", tt.body, r.status, r.raw, tt.status, tt.say)
+		}
+	}
+	if f.writes() != before {
+		t.Error("refused creates wrote to the store")
+	}
+	bo := f.create(`{"firstName":"Bo","lastName":"Lee","email":"bo@example.com","role":"staff"}`)
+	if _, ok := bo.body["slackUserId"]; bo.status != http.StatusCreated || ok {
+		t.Errorf("a user without a Slack user shows one: %d %s", bo.status, bo.raw)
+	}
+
+	// PATCH with null or "" unlinks, like the other optional fields.
+	for i, body := range []string{`{"slackUserId":null}`, `{"slackUserId":"W0BO1"}`, `{"slackUserId":""}`} {
+		r := f.do(f.request(http.MethodPatch, "/users/"+id, body))
+		got, linked := r.body["slackUserId"]
+		if r.status != 200 || r.body["version"] != float64(i+2) || linked != (i == 1) || (linked && got != "W0BO1") {
+			t.Errorf("patch %s: %d %s", body, r.status, r.raw)
+		}
+	}
+	h := f.do(f.request(http.MethodGet, "/users/"+id+"/history", ""))
+	items := h.body["items"].([]any)
+	if len(items) != 4 {
+		t.Fatalf("history: %s", h.raw)
+	}
+	unlink := items[1].(map[string]any)["changes"].([]any)[0].(map[string]any)
+	if unlink["field"] != "slackUserId" || unlink["from"] != "U012AB3CD" || unlink["to"] != "" {
+		t.Errorf("unlink change: %v", unlink)
+	}
+
+	// A change made through Slack names the Slack user in the history; one
+	// made through the API names none.
+	if r := f.do(f.request(http.MethodPatch, "/users/"+f.admin.ID, `{"slackUserId":"U0ADMIN"}`)); r.status != 200 {
+		t.Fatalf("link the administrator: %d %s", r.status, r.raw)
+	}
+	viaSlack, err := f.svc.Authorize(ctx, onboarding.Identity{SlackUserID: "U0ADMIN", Source: onboarding.SourceSlack})
+	if err != nil {
+		t.Fatal(err)
+	}
+	title := "Lead"
+	if _, err := f.svc.Edit(ctx, viaSlack, id, 0, user.Patch{JobTitle: &title}); err != nil {
+		t.Fatal(err)
+	}
+	h = f.do(f.request(http.MethodGet, "/users/"+id+"/history", ""))
+	items = h.body["items"].([]any)
+	last := items[len(items)-1].(map[string]any)
+	if last["slackUserId"] != "U0ADMIN" || last["source"] != "slack" {
+		t.Errorf("entry of a change through Slack: %v", last)
+	}
+	if _, ok := items[0].(map[string]any)["slackUserId"]; ok {
+		t.Errorf("entry of a change through the API names a Slack user: %v", items[0])
 	}
 }

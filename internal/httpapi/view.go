@@ -17,6 +17,7 @@ type userView struct {
 	Email                    string          `json:"email"`
 	Phone                    string          `json:"phone"`
 	JobTitle                 string          `json:"jobTitle"`
+	SlackUserID              string          `json:"slackUserId,omitempty"`
 	Role                     string          `json:"role"`
 	ExternalPlannerAccess    bool            `json:"externalPlannerAccess"`
 	ExternalPurchasingAccess bool            `json:"externalPurchasingAccess"`
@@ -42,7 +43,7 @@ type permissionsView struct {
 func viewUser(u user.User, roles *access.Catalogue) userView {
 	return userView{
 		ID: u.ID, Type: u.Type, FirstName: u.FirstName, LastName: u.LastName, Email: u.Email,
-		Phone: u.Phone, JobTitle: u.JobTitle, Role: u.Role,
+		Phone: u.Phone, JobTitle: u.JobTitle, SlackUserID: u.SlackUserID, Role: u.Role,
 		ExternalPlannerAccess: u.ExternalPlannerAccess, ExternalPurchasingAccess: u.ExternalPurchasingAccess,
 		HoldInvite: u.HoldInvite, Status: u.Status, StatusReason: u.StatusReason,
 		Permissions: permissionsView{

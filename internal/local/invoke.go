@@ -32,7 +32,7 @@ func Invoke(ctx context.Context, cfg Config, file string, out io.Writer) error {
 		return err
 	}
 	defer a.Close()
-	if _, _, err := a.Service.Bootstrap(ctx, cfg.AdminEmail); err != nil {
+	if _, _, err := a.Service.Bootstrap(ctx, cfg.AdminEmail, cfg.AdminSlackID); err != nil {
 		return err
 	}
 	resp, err := a.API.Handle(ctx, ev)

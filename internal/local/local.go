@@ -24,6 +24,7 @@ import (
 	"github.com/opsos/onboarding/internal/mail/outbox"
 	"github.com/opsos/onboarding/internal/password"
 	"github.com/opsos/onboarding/internal/release"
+	"github.com/opsos/onboarding/internal/user"
 )
 
 // Config is local mode's settings.
@@ -33,6 +34,9 @@ type Config struct {
 	Addr string
 	// AdminEmail is the bootstrap administrator (OPSOS_ADMIN_EMAIL).
 	AdminEmail string
+	// AdminSlackID is the Slack user id linked to that administrator
+	// (OPSOS_ADMIN_SLACK_ID), or empty.
+	AdminSlackID string
 	// AdminToken is the administrator's bearer token (OPSOS_ADMIN_TOKEN);
 	// when empty a random one is made and printed at start.
 	AdminToken string
@@ -47,7 +51,8 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	if err != nil {
 		return Config{}, err
 	}
-	c := Config{App: ac, Addr: getenv("OPSOS_ADDR"), AdminEmail: getenv("OPSOS_ADMIN_EMAIL"), AdminToken: getenv("OPSOS_ADMIN_TOKEN")}
+	c := Config{App: ac, Addr: getenv("OPSOS_ADDR"), AdminEmail: getenv("OPSOS_ADMIN_EMAIL"),
+		AdminSlackID: user.NormalizeSlackUserID(getenv("OPSOS_ADMIN_SLACK_ID")), AdminToken: getenv("OPSOS_ADMIN_TOKEN")}
 	if c.Addr == "" {
 		c.Addr = "127.0.0.1:8080"
 	}
@@ -56,6 +61,9 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	}
 	if c.AdminEmail == "" {
 		c.AdminEmail = "admin@localhost"
+	}
+	if c.AdminSlackID != "" && !user.ValidSlackUserID(c.AdminSlackID) {
+		return Config{}, fmt.Errorf("OPSOS_ADMIN_SLACK_ID=%q must be a Slack user id such as U012AB3CD (in Slack: profile, ⋮, Copy member ID)", c.AdminSlackID)
 	}
 	if c.AdminToken != "" && len(c.AdminToken) < minTokenLen {
 		return Config{}, fmt.Errorf("OPSOS_ADMIN_TOKEN must be at least %d characters", minTokenLen)
@@ -115,7 +123,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (*S
 	if err != nil {
 		return fail(err)
 	}
-	admin, created, err := a.Service.Bootstrap(ctx, cfg.AdminEmail)
+	admin, created, err := a.Service.Bootstrap(ctx, cfg.AdminEmail, cfg.AdminSlackID)
 	if err != nil {
 		return fail(err)
 	}
@@ -181,6 +189,9 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (*S
 	fmt.Fprintf(out, "Mailbox: %s%s   Sign-in page: %s/_local/login\n", base, outbox.PagePath, base)
 	if created {
 		fmt.Fprintf(out, "Created the administrator %s.\n", admin.Email)
+	}
+	if admin.SlackUserID != "" {
+		fmt.Fprintf(out, "Slack user %s acts as the administrator.\n", admin.SlackUserID)
 	}
 	if printed {
 		fmt.Fprintf(out, "Administrator %s, token (new at every start; set OPSOS_ADMIN_TOKEN to choose one):\n  export OPSOS_TOKEN=%s\n", admin.Email, token)

@@ -219,7 +219,7 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 	for k, v := range map[string]string{
 		"OPSOS_ADDR": "nonsense", "OPSOS_ADMIN_TOKEN": "short", "OPSOS_PHONE_REGION": "XX",
 		"OPSOS_TEMP_PASSWORD_DAYS": "0", "OPSOS_LOG_LEVEL": "loud", "OPSOS_LOGIN_URL": "/_local/login",
-		"OPSOS_DYNAMODB_ENDPOINT": "localhost:8000", "OPSOS_TABLE_NAME": "x",
+		"OPSOS_DYNAMODB_ENDPOINT": "localhost:8000", "OPSOS_TABLE_NAME": "x", "OPSOS_ADMIN_SLACK_ID": "@priya",
 	} {
 		_, err := local.ConfigFromEnv(func(name string) string {
 			if name == k {
@@ -230,6 +230,37 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), k) {
 			t.Errorf("%s=%s: err = %v, want it named", k, v, err)
 		}
+	}
+}
+
+// TestAdminSlackID links the administrator to the Slack user of
+// OPSOS_ADMIN_SLACK_ID, also when the administrator was made before the
+// setting was.
+func TestAdminSlackID(t *testing.T) {
+	for name, env := range stores(t) {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			s, _ := start(t, config(t, dir, env...))
+			admin := call(t, s, "GET", "/users?email=admin@localhost", token, "").body["items"].([]any)[0].(map[string]any)
+			if _, ok := admin["slackUserId"]; ok {
+				t.Errorf("administrator linked to Slack without OPSOS_ADMIN_SLACK_ID: %v", admin)
+			}
+			stop(t, s)
+
+			s, out := start(t, config(t, dir, append(env, "OPSOS_ADMIN_SLACK_ID", " u012ab3cd")...))
+			defer stop(t, s)
+			if !strings.Contains(out.String(), "Slack user U012AB3CD acts as the administrator") {
+				t.Errorf("start output: %s", out)
+			}
+			id := admin["id"].(string)
+			if r := call(t, s, "GET", "/users/"+id, token, ""); r.body["slackUserId"] != "U012AB3CD" || r.body["version"] != 2.0 {
+				t.Errorf("administrator after the restart: %v", r.body)
+			}
+			items := call(t, s, "GET", "/users/"+id+"/history", token, "").body["items"].([]any)
+			if last := items[len(items)-1].(map[string]any); last["action"] != "link-slack" || last["source"] != "cli" || last["actorId"] != "system" {
+				t.Errorf("link entry: %v", last)
+			}
+		})
 	}
 }
 

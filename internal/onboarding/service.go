@@ -24,10 +24,15 @@ import (
 // the JWT authorizer's claims, the Slack user, or the local CLI.
 type Identity struct {
 	// UserID is the OpsOS user id when the door knows it (the
-	// custom:opsos_user_id claim); otherwise Email is used.
+	// custom:opsos_user_id claim); otherwise SlackUserID, then Email is
+	// used.
 	UserID string
 	Email  string
-	Source Source
+	// SlackUserID is the Slack user who typed the command, when the door
+	// is Slack. It finds the OpsOS user linked to it; Email, when Slack
+	// also told it, must then be that user's.
+	SlackUserID string
+	Source      Source
 }
 
 // Actor is a manager that Authorize let in, acting through a source. Only
@@ -35,6 +40,8 @@ type Identity struct {
 type Actor struct {
 	user   user.User
 	source Source
+	// slackUserID is the Slack user the actor came as, if any.
+	slackUserID string
 }
 
 // User returns the acting manager.
@@ -42,6 +49,20 @@ func (a Actor) User() user.User { return a.user }
 
 // Source returns the door the actor came through.
 func (a Actor) Source() Source { return a.source }
+
+// SlackUserID returns the Slack user the actor came as, "" when the actor
+// did not come through Slack.
+func (a Actor) SlackUserID() string { return a.slackUserID }
+
+// ErrSlackUserUnknown is the answer to a Slack user linked to no OpsOS user
+// when Slack did not say who they are by email either, so that the Slack
+// door can tell them how to get linked.
+var ErrSlackUserUnknown = &user.Error{Code: user.CodeForbidden, Message: "your Slack account is not linked to an OpsOS user"}
+
+// ErrSlackUserIDTaken is the answer to linking a Slack user who is already
+// linked to another OpsOS user: one Slack user must map to one manager.
+var ErrSlackUserIDTaken = &user.Error{Code: user.CodeConflict, Message: "the Slack account is already linked to another OpsOS user",
+	Fields: []user.FieldError{{Field: "slackUserId", Message: "is already linked to another user"}}}
 
 // Config holds the service's settings.
 type Config struct {
@@ -97,24 +118,32 @@ func New(store Store, roles *access.Catalogue, cfg Config, now func() time.Time,
 // Roles returns the role catalogue.
 func (s *Service) Roles() *access.Catalogue { return s.roles }
 
-// Authorize resolves id to an OpsOS user allowed to manage users.
+// Authorize resolves id to an OpsOS user allowed to manage users: by user
+// id, else by the Slack user linked to a user (or, for a Slack user not
+// linked to anyone, by email), else by email.
 func (s *Service) Authorize(ctx context.Context, id Identity) (Actor, error) {
 	var (
 		u   user.User
 		err error
 	)
+	slackID := user.NormalizeSlackUserID(id.SlackUserID)
 	switch {
 	case id.UserID != "":
 		u, err = s.store.GetUser(ctx, id.UserID)
+	case slackID != "":
+		u, err = s.userBySlack(ctx, slackID, id.Email)
 	case id.Email != "":
 		u, err = s.userByEmail(ctx, id.Email)
 	default:
 		return Actor{}, user.Errorf(user.CodeUnauthorized, "sign in to use OpsOS")
 	}
-	if errors.Is(err, user.ErrNotFound) {
+	var refused *user.Error
+	switch {
+	case errors.Is(err, user.ErrNotFound):
 		return Actor{}, user.Errorf(user.CodeForbidden, "you are not an OpsOS user")
-	}
-	if err != nil {
+	case errors.As(err, &refused) && refused.Code == user.CodeForbidden:
+		return Actor{}, err
+	case err != nil:
 		return Actor{}, fmt.Errorf("authorize: %w", err)
 	}
 	if id.UserID != "" && id.Email != "" && user.NormalizeEmail(id.Email) != u.Email {
@@ -126,7 +155,60 @@ func (s *Service) Authorize(ctx context.Context, id Identity) (Actor, error) {
 	if !s.roles.Has(u, access.UsersManage) {
 		return Actor{}, user.Errorf(user.CodeForbidden, "you need the %s permission to manage users", access.UsersManage)
 	}
-	return Actor{user: u, source: id.Source}, nil
+	return Actor{user: u, source: id.Source, slackUserID: slackID}, nil
+}
+
+// userBySlack finds the user linked to the Slack user slackID. A Slack
+// user linked to nobody is found by email, when Slack told it, unless that
+// user is linked to another Slack user.
+func (s *Service) userBySlack(ctx context.Context, slackID, email string) (user.User, error) {
+	// Two, not one: a link is checked before it is written, not guarded,
+	// so a race can leave two users with one Slack user; that must be
+	// noticed, not resolved by picking one.
+	p, err := s.store.ListUsers(ctx, ListQuery{SlackUserID: slackID, Limit: 2})
+	if err != nil {
+		return user.User{}, err
+	}
+	switch len(p.Users) {
+	case 0:
+	case 1:
+		u := p.Users[0]
+		if email != "" && user.NormalizeEmail(email) != u.Email {
+			return user.User{}, user.Errorf(user.CodeForbidden, "your Slack account is linked to another OpsOS user")
+		}
+		return u, nil
+	default:
+		return user.User{}, user.Errorf(user.CodeForbidden,
+			"your Slack account is linked to more than one OpsOS user, so it is not clear who you are: ask an administrator to unlink it from all but one")
+	}
+	if email == "" {
+		return user.User{}, ErrSlackUserUnknown
+	}
+	u, err := s.userByEmail(ctx, email)
+	if err != nil {
+		return user.User{}, err
+	}
+	if u.SlackUserID != "" && u.SlackUserID != slackID {
+		return user.User{}, user.Errorf(user.CodeForbidden, "your OpsOS user is linked to another Slack account")
+	}
+	return u, nil
+}
+
+// checkSlackFree refuses u's Slack user when another user is linked to it.
+func (s *Service) checkSlackFree(ctx context.Context, u user.User) error {
+	if u.SlackUserID == "" {
+		return nil
+	}
+	p, err := s.store.ListUsers(ctx, ListQuery{SlackUserID: u.SlackUserID, Limit: 2})
+	if err != nil {
+		return fmt.Errorf("find users linked to Slack user %s: %w", u.SlackUserID, err)
+	}
+	for _, o := range p.Users {
+		if o.ID != u.ID {
+			return ErrSlackUserIDTaken
+		}
+	}
+	return nil
 }
 
 func (s *Service) userByEmail(ctx context.Context, email string) (user.User, error) {
@@ -171,8 +253,11 @@ func (s *Service) Create(ctx context.Context, actor Actor, d user.Draft, idemKey
 	if !u.HoldInvite {
 		action = "create+release"
 	}
-	err = s.store.CreateUser(ctx, u, s.audit(actor, u, action, initialChanges(u), now), idem)
-	if idem != nil && (errors.Is(err, ErrIdempotencyKeyUsed) || errors.Is(err, user.ErrEmailTaken)) {
+	err = s.checkSlackFree(ctx, u)
+	if err == nil {
+		err = s.store.CreateUser(ctx, u, s.audit(actor, u, action, initialChanges(u), now), idem)
+	}
+	if idem != nil && (errors.Is(err, ErrIdempotencyKeyUsed) || errors.Is(err, user.ErrEmailTaken) || errors.Is(err, ErrSlackUserIDTaken)) {
 		// A concurrent request with the same key won the race.
 		rec, ok, gerr := s.store.Idempotency(ctx, idem.Key, now)
 		if gerr == nil && ok {
@@ -256,6 +341,7 @@ func (s *Service) List(ctx context.Context, actor Actor, q ListQuery) (Page, err
 		return Page{}, &user.Error{Code: user.CodeInvalid, Message: "the request has invalid fields", Fields: fe}
 	}
 	q.Email = user.NormalizeEmail(q.Email)
+	q.SlackUserID = user.NormalizeSlackUserID(q.SlackUserID)
 	q.Q = strings.TrimSpace(q.Q)
 	return s.store.ListUsers(ctx, q)
 }
@@ -285,7 +371,14 @@ func (s *Service) Edit(ctx context.Context, actor Actor, userID string, expected
 				return u, nil, err
 			}
 		}
-		return s.rules.Apply(u, p, actor.user.Email, now)
+		n, changes, err := s.rules.Apply(u, p, actor.user.Email, now)
+		if err != nil || n.SlackUserID == u.SlackUserID {
+			return n, changes, err
+		}
+		if err := s.checkSlackFree(ctx, n); err != nil {
+			return u, nil, err
+		}
+		return n, changes, nil
 	})
 }
 
@@ -388,19 +481,29 @@ func (s *Service) checkGrantable(actor Actor, role string, grants []string) erro
 func (s *Service) audit(actor Actor, u user.User, action string, changes []user.Change, now time.Time) AuditEntry {
 	return AuditEntry{
 		UserID: u.ID, Version: u.Version, At: now,
-		ActorID: actor.user.ID, ActorEmail: actor.user.Email, Source: actor.source,
+		ActorID: actor.user.ID, ActorEmail: actor.user.Email, Source: actor.source, SlackUserID: actor.slackUserID,
 		Action: action, Changes: changes,
 	}
 }
 
+// systemActor is who the command line acts as when it sets up OpsOS.
+func systemActor() Actor {
+	return Actor{user: user.User{ID: systemID, Email: systemID}, source: SourceCLI}
+}
+
+const systemID = "system"
+
 // Bootstrap makes sure the first administrator exists: on an empty store it
-// creates an active Administrator with email, as the command line. On a
-// store with users it returns the user with that email, who must exist.
-func (s *Service) Bootstrap(ctx context.Context, email string) (u user.User, created bool, err error) {
+// creates an active Administrator with email, linked to the Slack user
+// slackUserID when it is not empty, as the command line. On a store with
+// users it returns the user with that email, who must exist, and links it
+// to slackUserID when that is set and not its Slack user yet.
+func (s *Service) Bootstrap(ctx context.Context, email, slackUserID string) (u user.User, created bool, err error) {
 	email = user.NormalizeEmail(email)
 	u, err = s.userByEmail(ctx, email)
 	if err == nil {
-		return u, false, nil
+		u, err = s.linkSlack(ctx, u, slackUserID)
+		return u, false, err
 	}
 	if !errors.Is(err, user.ErrNotFound) {
 		return user.User{}, false, fmt.Errorf("bootstrap: %w", err)
@@ -412,24 +515,47 @@ func (s *Service) Bootstrap(ctx context.Context, email string) (u user.User, cre
 	if len(p.Users) > 0 {
 		return user.User{}, false, fmt.Errorf("bootstrap: the store has users but none with email %s: set the administrator email to an existing manager", email)
 	}
-	const system = "system"
 	hold := false
 	now := s.now()
 	u, err = s.rules.New(user.Draft{
 		Type: user.Internal, FirstName: "OpsOS", LastName: "Administrator", Email: email,
-		JobTitle: "Administrator", Role: "administrator", HoldInvite: &hold,
-	}, s.newID(), system, now)
+		JobTitle: "Administrator", Role: "administrator", HoldInvite: &hold, SlackUserID: slackUserID,
+	}, s.newID(), systemID, now)
 	if err != nil {
 		return user.User{}, false, fmt.Errorf("bootstrap administrator %s: %w", email, err)
 	}
 	// The bootstrap administrator signs in with the local token, not an
 	// invitation: there is nobody to invite them.
 	u.Status, u.InvitedAt, u.ActivatedAt = user.StatusActive, now, now
-	actor := Actor{user: user.User{ID: system, Email: system}, source: SourceCLI}
+	actor := systemActor()
 	if err := s.store.CreateUser(ctx, u, s.audit(actor, u, "bootstrap", initialChanges(u), now), nil); err != nil {
 		return user.User{}, false, fmt.Errorf("bootstrap administrator %s: %w", email, err)
 	}
 	return u, true, nil
+}
+
+// linkSlack links the administrator u to the Slack user slackUserID, unless
+// that is empty or already u's: an administrator created before the Slack
+// id was configured gets it at the next start.
+func (s *Service) linkSlack(ctx context.Context, u user.User, slackUserID string) (user.User, error) {
+	if user.NormalizeSlackUserID(slackUserID) == "" {
+		return u, nil
+	}
+	now := s.now()
+	n, changes, err := s.rules.Apply(u, user.Patch{SlackUserID: &slackUserID}, systemID, now)
+	if err != nil {
+		return user.User{}, fmt.Errorf("link administrator %s to Slack: %w", u.Email, err)
+	}
+	if len(changes) == 0 {
+		return u, nil
+	}
+	if err := s.checkSlackFree(ctx, n); err != nil {
+		return user.User{}, fmt.Errorf("link administrator %s to Slack user %s: %w", u.Email, n.SlackUserID, err)
+	}
+	if err := s.store.UpdateUser(ctx, n, u.Version, s.audit(systemActor(), n, "link-slack", changes, now)); err != nil {
+		return user.User{}, fmt.Errorf("link administrator %s to Slack: %w", u.Email, err)
+	}
+	return n, nil
 }
 
 // initialChanges lists the fields a new user was given, for its first audit

@@ -59,6 +59,9 @@ type AuditEntry struct {
 	Source     Source        `json:"source"`
 	Action     string        `json:"action"`
 	Changes    []user.Change `json:"changes"`
+	// SlackUserID is the Slack user who acted, when the change came
+	// through Slack.
+	SlackUserID string `json:"slackUserId,omitempty"`
 }
 
 // Idempotency remembers the outcome of a create so that a retried request
@@ -80,6 +83,8 @@ type ListQuery struct {
 	Type   user.Type
 	// Email matches exactly (the stored, lower-case form).
 	Email string
+	// SlackUserID matches exactly (the stored, upper-case form).
+	SlackUserID string
 	// Q matches a case-insensitive substring of name, email or job title.
 	Q      string
 	Limit  int

@@ -55,7 +55,7 @@ func BenchmarkReleases100OnEmulators(b *testing.B) {
 		svc := onboarding.New(store, access.DefaultCatalogue(), onboarding.Config{}, time.Now, func() string {
 			return fmt.Sprintf("%d-%d", time.Now().UnixNano(), n)
 		})
-		admin, _, err := svc.Bootstrap(ctx, "admin@opsos.example")
+		admin, _, err := svc.Bootstrap(ctx, "admin@opsos.example", "")
 		if err != nil {
 			b.Fatal(err)
 		}

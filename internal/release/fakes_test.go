@@ -188,3 +188,49 @@ func (m *fakeMailer) to(email string) []release.Message {
 	}
 	return out
 }
+
+// fakeNotifier records the notices it is given, like a channel would.
+type fakeNotifier struct {
+	mu      sync.Mutex
+	notices []release.Notice
+	// err fails every notice while set.
+	err error
+	// hang makes Notify wait for its context, like an unreachable server.
+	hang bool
+}
+
+func (f *fakeNotifier) Notify(ctx context.Context, n release.Notice) error {
+	f.mu.Lock()
+	err, hang := f.err, f.hang
+	f.mu.Unlock()
+	if hang {
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	if err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.notices = append(f.notices, n)
+	return nil
+}
+
+func (f *fakeNotifier) set(err error, hang bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.err, f.hang = err, hang
+}
+
+// of returns the notices about userID.
+func (f *fakeNotifier) of(userID string) []release.Notice {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []release.Notice
+	for _, n := range f.notices {
+		if n.UserID == userID {
+			out = append(out, n)
+		}
+	}
+	return out
+}

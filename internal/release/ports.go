@@ -150,3 +150,45 @@ func (f Facts) LoginFacts(ctx context.Context, email string) (user.LoginFacts, e
 	}
 	return user.LoginFacts{Exists: st.Status != LoginNone, Enabled: st.Enabled, Confirmed: st.Status == LoginConfirmed}, nil
 }
+
+// NoticeKind is the outcome a notice reports.
+type NoticeKind string
+
+// The outcomes the worker tells people about.
+const (
+	// NoticeInvited: the login exists and the temporary password was emailed.
+	NoticeInvited NoticeKind = "invited"
+	// NoticeReleaseFailed: provisioning gave up; Notice.Reason says why.
+	NoticeReleaseFailed NoticeKind = "release_failed"
+	// NoticeSuspended: Hold Invite was turned back on after release.
+	NoticeSuspended NoticeKind = "suspended"
+	// NoticeReactivated: a suspended user who had set their own password
+	// was released again and can sign in with it.
+	NoticeReactivated NoticeKind = "reactivated"
+)
+
+// Notice is one outcome for the managers' channel. It names the user and
+// the manager; it never carries a password or any other secret.
+type Notice struct {
+	Kind     NoticeKind
+	UserID   string
+	FullName string
+	Email    string
+	// Role is the user's role id.
+	Role string
+	// By is the email of the manager whose change led to the outcome; empty
+	// when unknown.
+	By string
+	// Reason says why a release failed.
+	Reason string
+	// Resend is true for an invitation that replaces an earlier one.
+	Resend bool
+	// At is when the outcome was recorded.
+	At time.Time
+}
+
+// Notifier tells people the outcome of a release or hold: a Slack channel
+// in AWS. Notices are best effort; a failure is logged, never retried.
+type Notifier interface {
+	Notify(ctx context.Context, n Notice) error
+}

@@ -12,6 +12,10 @@
 // died runs out and the work is done again, with a new temporary password
 // that resets the login, so the last email sent always holds the password
 // that works.
+//
+// Outcomes (invited, release failed, suspended, re-enabled) are told to a
+// Notifier, a Slack channel, when the status change that records them
+// comes back on the stream; see announce.
 package release
 
 import (
@@ -64,6 +68,12 @@ type Config struct {
 	// ClaimHold bounds how long one delivery may work on a record before
 	// another may take over; it must exceed a slow provision plus send.
 	ClaimHold time.Duration
+	// Notifier is told each outcome (invited, release failed, suspended,
+	// re-enabled); nil tells nobody.
+	Notifier Notifier
+	// NotifyTimeout bounds one notice, so that a slow or unreachable chat
+	// service cannot hold up the batch; 5 seconds when zero.
+	NotifyTimeout time.Duration
 }
 
 // Worker is the release worker.
@@ -90,6 +100,9 @@ func New(store Store, identity Identity, mailer Mailer, compose Composer, passwo
 	if cfg.TemporaryPasswordValidity <= 0 {
 		cfg.TemporaryPasswordValidity = 7 * 24 * time.Hour
 	}
+	if cfg.NotifyTimeout <= 0 {
+		cfg.NotifyTimeout = 5 * time.Second
+	}
 	return &Worker{store: store, identity: identity, mailer: mailer, compose: compose, passwords: passwords,
 		now: func() time.Time { return now().UTC() }, log: log, cfg: cfg}
 }
@@ -101,6 +114,7 @@ var errBusy = errors.New("another delivery of this change is being handled")
 // local feed pump and the DynamoDB Local poller all call it. Records that
 // fail for a reason a retry may fix are reported; so are the records of
 // the same user after them, so that a user's changes keep their order.
+// A record whose work is done is then announced (see announce).
 func (w *Worker) Handle(ctx context.Context, ev events.DynamoDBEvent) (events.DynamoDBEventResponse, error) {
 	var resp events.DynamoDBEventResponse
 	blocked := map[string]bool{}
@@ -126,7 +140,9 @@ func (w *Worker) Handle(ctx context.Context, ev events.DynamoDBEvent) (events.Dy
 			w.log.WarnContext(ctx, "change will be retried", "userId", id, "sequence", r.Change.SequenceNumber, "error", err.Error())
 			blocked[id] = true
 			fail(r)
+			continue
 		}
+		w.announce(ctx, old, cur)
 	}
 	return resp, nil
 }

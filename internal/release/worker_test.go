@@ -36,6 +36,7 @@ type world struct {
 	worker   *release.Worker
 	identity *fakeIdentity
 	mail     *fakeMailer
+	notes    *fakeNotifier
 	now      time.Time
 	logs     *bytes.Buffer
 	mu       sync.Mutex
@@ -72,7 +73,7 @@ func (w *world) storeFault(method string) error {
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
-	w := &world{t: t, ctx: context.Background(), dir: t.TempDir(), identity: newFakeIdentity(), mail: &fakeMailer{},
+	w := &world{t: t, ctx: context.Background(), dir: t.TempDir(), identity: newFakeIdentity(), mail: &fakeMailer{}, notes: &fakeNotifier{},
 		now: time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC), logs: &bytes.Buffer{}}
 	clock := func() time.Time { w.mu.Lock(); defer w.mu.Unlock(); return w.now }
 	var err error
@@ -82,7 +83,7 @@ func newWorld(t *testing.T) *world {
 	t.Cleanup(func() { w.store.Close() })
 	ids := 0
 	w.svc = onboarding.New(w.store, access.DefaultCatalogue(), onboarding.Config{}, clock, func() string { ids++; return fmt.Sprintf("u-%04d", ids) })
-	admin, _, err := w.svc.Bootstrap(w.ctx, "admin@example.com")
+	admin, _, err := w.svc.Bootstrap(w.ctx, "admin@example.com", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,7 +105,8 @@ func newWorld(t *testing.T) *world {
 	}
 	log := slog.New(slog.NewJSONHandler(&lockedWriter{w: w.logs, mu: &w.mu}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	w.worker = release.New(faultyStore{w.store, w}, w.identity, w.mail, compose, passwords, clock, log,
-		release.Config{LoginURL: "https://login.example.com", TemporaryPasswordValidity: 7 * 24 * time.Hour, ClaimHold: time.Minute})
+		release.Config{LoginURL: "https://login.example.com", TemporaryPasswordValidity: 7 * 24 * time.Hour, ClaimHold: time.Minute,
+			Notifier: w.notes, NotifyTimeout: 50 * time.Millisecond})
 	w.pump() // the administrator's creation asks for nothing
 	return w
 }
@@ -531,14 +533,15 @@ func TestTemporaryPasswordIsNowhereButTheEmail(t *testing.T) {
 		return nil
 	})
 	for _, pw := range passwords {
-		for _, hay := range append(files, feed, w.logs.Bytes()) {
+		notices := []byte(fmt.Sprintf("%+v", w.notes.of(u.ID)))
+		for _, hay := range append(files, feed, w.logs.Bytes(), notices) {
 			if bytes.Contains(hay, []byte(pw)) {
 				t.Errorf("temporary password %q found outside the email", pw)
 			}
 		}
 	}
-	if len(passwords) != 2 || w.logs.Len() == 0 {
-		t.Fatalf("%d passwords, %d bytes of logs", len(passwords), w.logs.Len())
+	if len(passwords) != 2 || w.logs.Len() == 0 || len(w.notes.of(u.ID)) != 2 {
+		t.Fatalf("%d passwords, %d bytes of logs, %d notices", len(passwords), w.logs.Len(), len(w.notes.of(u.ID)))
 	}
 }
 

@@ -44,6 +44,9 @@ type Draft struct {
 	HoldInvite *bool
 	Grants     []string
 	Revokes    []string
+	// SlackUserID is optional. omitempty keeps the idempotency fingerprint
+	// of a draft without it what it was before the field existed.
+	SlackUserID string `json:",omitempty"`
 }
 
 // Patch is an edit: nil fields stay as they are. Grants and Revokes, when
@@ -61,6 +64,8 @@ type Patch struct {
 	HoldInvite               *bool
 	Grants                   *[]string
 	Revokes                  *[]string
+	// SlackUserID set to "" unlinks the Slack account.
+	SlackUserID *string
 }
 
 // Empty reports whether the patch changes nothing at all.
@@ -110,6 +115,7 @@ func (r Rules) New(d Draft, id, actor string, now time.Time) (User, error) {
 	u.Email = r.email(&fe, d.Email)
 	u.Phone = r.phone(&fe, d.Phone)
 	u.JobTitle = r.name(&fe, "jobTitle", d.JobTitle, false)
+	u.SlackUserID = r.slackUserID(&fe, d.SlackUserID)
 	u.Role = r.role(&fe, d.Role)
 	u.Grants = r.permissions(&fe, "permissions.grant", d.Grants)
 	u.Revokes = r.permissions(&fe, "permissions.revoke", d.Revokes)
@@ -149,6 +155,9 @@ func (r Rules) Apply(u User, p Patch, actor string, now time.Time) (User, []Chan
 	}
 	if p.JobTitle != nil {
 		n.JobTitle = r.name(&fe, "jobTitle", *p.JobTitle, false)
+	}
+	if p.SlackUserID != nil {
+		n.SlackUserID = r.slackUserID(&fe, *p.SlackUserID)
 	}
 	if p.Role != nil {
 		n.Role = r.role(&fe, *p.Role)
@@ -273,6 +282,7 @@ func Diff(a, b User) []Change {
 	add("email", a.Email, b.Email, a.Email != b.Email)
 	add("phone", a.Phone, b.Phone, a.Phone != b.Phone)
 	add("jobTitle", a.JobTitle, b.JobTitle, a.JobTitle != b.JobTitle)
+	add("slackUserId", a.SlackUserID, b.SlackUserID, a.SlackUserID != b.SlackUserID)
 	add("role", a.Role, b.Role, a.Role != b.Role)
 	add("externalPlannerAccess", a.ExternalPlannerAccess, b.ExternalPlannerAccess, a.ExternalPlannerAccess != b.ExternalPlannerAccess)
 	add("externalPurchasingAccess", a.ExternalPurchasingAccess, b.ExternalPurchasingAccess, a.ExternalPurchasingAccess != b.ExternalPurchasingAccess)
@@ -356,6 +366,33 @@ func (r Rules) phone(fe *fieldErrors, v string) string {
 		return v
 	}
 	return phonenumbers.Format(n, phonenumbers.E164)
+}
+
+// NormalizeSlackUserID returns the stored form of a Slack user id: trimmed
+// and upper-case, as Slack writes its ids.
+func NormalizeSlackUserID(v string) string { return strings.ToUpper(strings.TrimSpace(v)) }
+
+// ValidSlackUserID reports whether id, in its stored form, looks like a
+// Slack user id: U or W (Enterprise Grid), then 2 to 20 letters and
+// digits, that is ^[UW][A-Z0-9]{2,20}$.
+func ValidSlackUserID(id string) bool {
+	if len(id) < 3 || len(id) > 21 || (id[0] != 'U' && id[0] != 'W') {
+		return false
+	}
+	for _, c := range id[1:] {
+		if !(c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
+func (r Rules) slackUserID(fe *fieldErrors, v string) string {
+	v = NormalizeSlackUserID(v)
+	if v != "" && !ValidSlackUserID(v) {
+		fe.add("slackUserId", "must be a Slack user id such as U012AB3CD: U or W, then 2 to 20 letters and digits (in Slack: profile, ⋮, Copy member ID)")
+	}
+	return v
 }
 
 func (r Rules) role(fe *fieldErrors, v string) string {

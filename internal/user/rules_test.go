@@ -89,6 +89,7 @@ func TestNewRejects(t *testing.T) {
 		{"grant and revoke", func(d *user.Draft) { d.Grants, d.Revokes = []string{"planner.edit"}, []string{"planner.edit"} }, []string{"permissions"}, "both"},
 		{"control characters", func(d *user.Draft) { d.JobTitle = "Lead\x00" }, []string{"jobTitle"}, "control"},
 		{"too long", func(d *user.Draft) { d.LastName = strings.Repeat("x", 101) }, []string{"lastName"}, "at most 100"},
+		{"not a Slack user id", func(d *user.Draft) { d.SlackUserID = "C012AB3CD" }, []string{"slackUserId"}, "Slack user id"},
 		{"everything at once", func(d *user.Draft) { *d = user.Draft{Phone: "x", ExternalPlannerAccess: true} },
 			[]string{"firstName", "lastName", "email", "phone", "role", "externalPlannerAccess"}, ""},
 	}
@@ -107,6 +108,71 @@ func TestNewRejects(t *testing.T) {
 				t.Errorf("error %q does not say %q", err, tt.msg)
 			}
 		})
+	}
+}
+
+func TestSlackUserID(t *testing.T) {
+	tests := []struct {
+		in, want string
+		ok       bool
+	}{
+		{"", "", true},
+		{"   ", "", true},
+		{"U012AB3CD", "U012AB3CD", true},
+		{" u012ab3cd ", "U012AB3CD", true},
+		{"W0ENTERPRISE1", "W0ENTERPRISE1", true},
+		{"UAB", "UAB", true},
+		{"U" + strings.Repeat("9", 20), "U" + strings.Repeat("9", 20), true},
+		{"U1", "", false},
+		{"U" + strings.Repeat("9", 21), "", false},
+		{"C012AB3CD", "", false},    // a channel, not a user
+		{"B012AB3CD", "", false},    // a bot
+		{"<@U012AB3CD>", "", false}, // a mention, not the id
+		{"U012-AB3CD", "", false},
+		{"U012AB3CDé", "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			d := valid()
+			d.SlackUserID = tt.in
+			u, err := rules.New(d, "u1", "a", t0)
+			switch {
+			case tt.ok && err != nil:
+				t.Fatalf("refused: %v", err)
+			case tt.ok && u.SlackUserID != tt.want:
+				t.Errorf("stored %q, want %q", u.SlackUserID, tt.want)
+			case !tt.ok && !slices.Equal(fields(err), []string{"slackUserId"}):
+				t.Errorf("err = %v, want slackUserId refused", err)
+			}
+		})
+	}
+}
+
+func TestSlackUserIDLinkAndUnlinkInEveryStatus(t *testing.T) {
+	u, _ := rules.New(valid(), "u1", "a", t0)
+	link, unlink := "u012ab3cd", ""
+	for _, st := range user.Statuses {
+		u.Status = st
+		n, changes, err := rules.Apply(u, user.Patch{SlackUserID: &link}, "b", t0)
+		if err != nil || n.SlackUserID != "U012AB3CD" || n.Version != u.Version+1 {
+			t.Fatalf("link in %s: %q v%d %v", st, n.SlackUserID, n.Version, err)
+		}
+		if want := []user.Change{{Field: "slackUserId", From: "", To: "U012AB3CD"}}; !slices.Equal(changes, want) {
+			t.Errorf("link in %s: changes %+v, want %+v", st, changes, want)
+		}
+		// The same id in other letter case is no change.
+		same := "U012AB3CD "
+		if _, changes, err := rules.Apply(n, user.Patch{SlackUserID: &same}, "b", t0); err != nil || len(changes) != 0 {
+			t.Errorf("relink in %s: changes %+v, err %v", st, changes, err)
+		}
+		off, changes, err := rules.Apply(n, user.Patch{SlackUserID: &unlink}, "b", t0)
+		if err != nil || off.SlackUserID != "" || len(changes) != 1 || changes[0].Field != "slackUserId" {
+			t.Errorf("unlink in %s: %q %+v %v", st, off.SlackUserID, changes, err)
+		}
+	}
+	bad := "nope"
+	if _, _, err := rules.Apply(u, user.Patch{SlackUserID: &bad}, "b", t0); !slices.Equal(fields(err), []string{"slackUserId"}) {
+		t.Errorf("bad id in a patch: %v", err)
 	}
 }
 

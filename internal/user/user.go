@@ -55,6 +55,9 @@ type User struct {
 	Email    string
 	Phone    string // E.164, or empty
 	JobTitle string
+	// SlackUserID links the user to the Slack account that may act as them
+	// through the Slack front door: upper-case, such as U012AB3CD, or empty.
+	SlackUserID string
 	// Role is the id of the user's one role.
 	Role                     string
 	ExternalPlannerAccess    bool

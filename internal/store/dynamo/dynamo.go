@@ -4,13 +4,15 @@
 //
 // Keys and indexes:
 //
-//	table     PK, SK            users (USER#id, PROFILE), audit entries
-//	                            (USER#id, AUDIT#version), email guards
-//	                            (EMAIL#email, EMAIL), idempotency records
-//	                            (IDEMPOTENCY#key, IDEMPOTENCY; TTL expiresAt)
-//	byEntity  entity, id        every user in id order (only user items
-//	                            carry "id", so the index holds nothing else)
-//	byStatus  status, id        the users of one status, without a scan
+//	table        PK, SK           users (USER#id, PROFILE), audit entries
+//	                              (USER#id, AUDIT#version), email guards
+//	                              (EMAIL#email, EMAIL), idempotency records
+//	                              (IDEMPOTENCY#key, IDEMPOTENCY; TTL expiresAt)
+//	byEntity     entity, id       every user in id order (only user items
+//	                              carry "id", so the index holds nothing else)
+//	byStatus     status, id       the users of one status, without a scan
+//	bySlackUser  slackUserId, id  the users linked to one Slack user; sparse:
+//	                              only linked users carry slackUserId
 //
 // A create writes the user, its email guard, its first audit entry and the
 // idempotency record in one TransactWriteItems, each put conditional on
@@ -22,7 +24,10 @@
 // Reads of one user, its history and its email guard are strongly
 // consistent. Lists read a global secondary index, which in AWS is
 // eventually consistent: a user written a moment ago can take a fraction
-// of a second to appear in (or leave) a filtered list.
+// of a second to appear in (or leave) a filtered list. A Slack user, unlike
+// an email, has no guard item: the service checks that it is linked to one
+// user only through bySlackUser, which makes that check best effort, and
+// refuses a Slack user it finds linked to two.
 package dynamo
 
 import (
@@ -47,6 +52,8 @@ import (
 const (
 	IndexByEntity = "byEntity"
 	IndexByStatus = "byStatus"
+	// IndexBySlackUser holds only the users linked to a Slack user.
+	IndexBySlackUser = "bySlackUser"
 )
 
 const (
@@ -273,7 +280,8 @@ func (s *Store) GetUser(ctx context.Context, id string) (user.User, error) {
 }
 
 // ListUsers implements onboarding.Store: users in id order, from the
-// byStatus index when a status is asked for, else from byEntity.
+// bySlackUser index when a Slack user is asked for, else from byStatus
+// when a status is, else from byEntity.
 func (s *Store) ListUsers(ctx context.Context, q onboarding.ListQuery) (onboarding.Page, error) {
 	after, err := s.cursors.Decode(q.Cursor)
 	if err != nil {
@@ -287,7 +295,12 @@ func (s *Store) ListUsers(ctx context.Context, q onboarding.ListQuery) (onboardi
 		return s.listByEmail(ctx, q, after)
 	}
 	index, hash := IndexByEntity, expression.Key("entity").Equal(expression.Value(item.EntityUser))
-	if q.Status != "" {
+	switch {
+	case q.SlackUserID != "":
+		// A Slack user is linked to one user, barring a race: the most
+		// selective index, whatever else is asked.
+		index, hash = IndexBySlackUser, expression.Key("slackUserId").Equal(expression.Value(q.SlackUserID))
+	case q.Status != "":
 		index, hash = IndexByStatus, expression.Key("status").Equal(expression.Value(string(q.Status)))
 	}
 	cond := hash

@@ -65,7 +65,7 @@ func script(t *testing.T, store onboarding.Store) {
 	n := 0
 	svc := onboarding.New(store, access.DefaultCatalogue(), onboarding.Config{}, func() time.Time { now = now.Add(time.Second); return now },
 		func() string { n++; return fmt.Sprintf("id-%04d", n) })
-	admin, _, err := svc.Bootstrap(ctx, "admin@example.com")
+	admin, _, err := svc.Bootstrap(ctx, "admin@example.com", "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,28 +12,21 @@ import (
 )
 
 // CreateTable creates the table with its indexes, stream and TTL unless it
-// exists, and waits until it is active. In AWS the CDK stack owns the
-// table; this is for local mode and tests.
+// exists, and waits until it is active. A table made by an earlier version
+// gets the indexes it lacks. In AWS the CDK stack owns the table; this is
+// for local mode and tests.
 func CreateTable(ctx context.Context, db *dynamodb.Client, table string) error {
 	s := func(name string) types.AttributeDefinition {
 		return types.AttributeDefinition{AttributeName: aws.String(name), AttributeType: types.ScalarAttributeTypeS}
 	}
-	keys := func(hash, rng string) []types.KeySchemaElement {
-		return []types.KeySchemaElement{
-			{AttributeName: aws.String(hash), KeyType: types.KeyTypeHash},
-			{AttributeName: aws.String(rng), KeyType: types.KeyTypeRange},
-		}
-	}
+	attrs := []types.AttributeDefinition{s("PK"), s("SK"), s("entity"), s("status"), s("slackUserId"), s("id")}
 	_, err := db.CreateTable(ctx, &dynamodb.CreateTableInput{
-		TableName:            aws.String(table),
-		BillingMode:          types.BillingModePayPerRequest,
-		AttributeDefinitions: []types.AttributeDefinition{s("PK"), s("SK"), s("entity"), s("status"), s("id")},
-		KeySchema:            keys("PK", "SK"),
-		GlobalSecondaryIndexes: []types.GlobalSecondaryIndex{
-			{IndexName: aws.String(IndexByEntity), KeySchema: keys("entity", "id"), Projection: &types.Projection{ProjectionType: types.ProjectionTypeAll}},
-			{IndexName: aws.String(IndexByStatus), KeySchema: keys("status", "id"), Projection: &types.Projection{ProjectionType: types.ProjectionTypeAll}},
-		},
-		StreamSpecification: &types.StreamSpecification{StreamEnabled: aws.Bool(true), StreamViewType: types.StreamViewTypeNewAndOldImages},
+		TableName:              aws.String(table),
+		BillingMode:            types.BillingModePayPerRequest,
+		AttributeDefinitions:   attrs,
+		KeySchema:              keys("PK", "SK"),
+		GlobalSecondaryIndexes: indexes(),
+		StreamSpecification:    &types.StreamSpecification{StreamEnabled: aws.Bool(true), StreamViewType: types.StreamViewTypeNewAndOldImages},
 	})
 	var inUse *types.ResourceInUseException
 	if err != nil && !errors.As(err, &inUse) {
@@ -44,7 +37,7 @@ func CreateTable(ctx context.Context, db *dynamodb.Client, table string) error {
 		return fmt.Errorf("wait for table %s: %w", table, err)
 	}
 	if errors.As(err, &inUse) {
-		return nil
+		return addMissingIndexes(ctx, db, table, attrs)
 	}
 	_, err = db.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{
 		TableName:               aws.String(table),
@@ -54,4 +47,86 @@ func CreateTable(ctx context.Context, db *dynamodb.Client, table string) error {
 		return fmt.Errorf("enable TTL on %s: %w", table, err)
 	}
 	return nil
+}
+
+func keys(hash, rng string) []types.KeySchemaElement {
+	return []types.KeySchemaElement{
+		{AttributeName: aws.String(hash), KeyType: types.KeyTypeHash},
+		{AttributeName: aws.String(rng), KeyType: types.KeyTypeRange},
+	}
+}
+
+// indexes are the table's global secondary indexes (see the package
+// comment), each ranged by id so that lists come in id order.
+func indexes() []types.GlobalSecondaryIndex {
+	all := &types.Projection{ProjectionType: types.ProjectionTypeAll}
+	return []types.GlobalSecondaryIndex{
+		{IndexName: aws.String(IndexByEntity), KeySchema: keys("entity", "id"), Projection: all},
+		{IndexName: aws.String(IndexByStatus), KeySchema: keys("status", "id"), Projection: all},
+		{IndexName: aws.String(IndexBySlackUser), KeySchema: keys("slackUserId", "id"), Projection: all},
+	}
+}
+
+// addMissingIndexes creates, one at a time as DynamoDB requires, the
+// indexes an existing table lacks, and waits until each is active.
+func addMissingIndexes(ctx context.Context, db *dynamodb.Client, table string, attrs []types.AttributeDefinition) error {
+	for _, gsi := range indexes() {
+		status, err := indexStatus(ctx, db, table, *gsi.IndexName)
+		if err != nil {
+			return err
+		}
+		if status == "" {
+			_, err := db.UpdateTable(ctx, &dynamodb.UpdateTableInput{
+				TableName: aws.String(table), AttributeDefinitions: attrs,
+				GlobalSecondaryIndexUpdates: []types.GlobalSecondaryIndexUpdate{{Create: &types.CreateGlobalSecondaryIndexAction{
+					IndexName: gsi.IndexName, KeySchema: gsi.KeySchema, Projection: gsi.Projection,
+				}}},
+			})
+			if err != nil {
+				return fmt.Errorf("add index %s to table %s: %w", *gsi.IndexName, table, err)
+			}
+		}
+		if err := waitForIndex(ctx, db, table, *gsi.IndexName); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// indexStatus returns the status of the table's index name, "" when the
+// table has no such index.
+func indexStatus(ctx context.Context, db *dynamodb.Client, table, name string) (types.IndexStatus, error) {
+	out, err := db.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(table)})
+	if err != nil {
+		return "", fmt.Errorf("describe table %s: %w", table, err)
+	}
+	for _, gsi := range out.Table.GlobalSecondaryIndexes {
+		if aws.ToString(gsi.IndexName) == name {
+			return gsi.IndexStatus, nil
+		}
+	}
+	return "", nil
+}
+
+// waitForIndex polls until the index is active: DynamoDB builds a new
+// index from the existing items before it answers queries.
+func waitForIndex(ctx context.Context, db *dynamodb.Client, table, name string) error {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+	defer cancel()
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		status, err := indexStatus(ctx, db, table, name)
+		if err != nil {
+			return err
+		}
+		if status == types.IndexStatusActive {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("wait for index %s of table %s (status %q): %w", name, table, status, ctx.Err())
+		case <-tick.C:
+		}
+	}
 }

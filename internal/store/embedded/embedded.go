@@ -401,7 +401,9 @@ func (s *Store) GetUser(ctx context.Context, id string) (user.User, error) {
 }
 
 // ListUsers implements onboarding.Store: users in id order, which for the
-// service's time-ordered ids (UUIDv7) is creation order.
+// service's time-ordered ids (UUIDv7) is creation order. An email is found
+// through its guard; every other filter, the Slack user among them, is
+// applied to a walk over the users, which for a local store is cheap.
 func (s *Store) ListUsers(ctx context.Context, q onboarding.ListQuery) (onboarding.Page, error) {
 	if err := ctx.Err(); err != nil {
 		return onboarding.Page{}, err

@@ -10,6 +10,10 @@
 //	EMAIL#<email>      EMAIL              uniqueness guard, written with the user
 //	IDEMPOTENCY#<key>  IDEMPOTENCY        a create's outcome, until ExpiresAt (TTL)
 //	CLAIM#<key>        CLAIM              the release worker's claim on a piece of work (TTL)
+//
+// A user linked to a Slack user carries slackUserId, and only then: the
+// attribute is the key of a sparse index (package dynamo) that finds the
+// user a Slack command comes from.
 package item
 
 import (
@@ -120,6 +124,10 @@ type User struct {
 	UpdatedBy                string   `dynamodbav:"updatedBy"`
 	InvitedAt                string   `dynamodbav:"invitedAt,omitempty"`
 	ActivatedAt              string   `dynamodbav:"activatedAt,omitempty"`
+	// SlackUserID is left out when empty: only linked users carry the
+	// attribute, so only they are in DynamoDB's sparse bySlackUser index
+	// (an index key cannot be an empty string either).
+	SlackUserID string `dynamodbav:"slackUserId,omitempty"`
 }
 
 // Audit is the stored form of an onboarding.AuditEntry.
@@ -136,6 +144,9 @@ type Audit struct {
 	Action     string `dynamodbav:"action"`
 	// Changes is JSON: change values are of mixed types.
 	Changes string `dynamodbav:"changes"`
+	// SlackUserID is the Slack user who acted, when the change came
+	// through Slack.
+	SlackUserID string `dynamodbav:"slackUserId,omitempty"`
 }
 
 // Email is the guard that keeps one email to one user.
@@ -164,7 +175,7 @@ func FromUser(u user.User) User {
 	return User{
 		PK: UserPK(u.ID), SK: ProfileSK, Entity: EntityUser,
 		ID: u.ID, Type: string(u.Type), FirstName: u.FirstName, LastName: u.LastName,
-		Email: u.Email, Phone: u.Phone, JobTitle: u.JobTitle, Role: u.Role,
+		Email: u.Email, Phone: u.Phone, JobTitle: u.JobTitle, SlackUserID: u.SlackUserID, Role: u.Role,
 		ExternalPlannerAccess: u.ExternalPlannerAccess, ExternalPurchasingAccess: u.ExternalPurchasingAccess,
 		Hold: u.HoldInvite, Status: string(u.Status), StatusReason: u.StatusReason,
 		Grants: u.Grants, Revokes: u.Revokes, InviteGeneration: u.InviteGeneration, Version: u.Version,
@@ -178,7 +189,7 @@ func FromUser(u user.User) User {
 func (it User) Domain() (user.User, error) {
 	u := user.User{
 		ID: it.ID, Type: user.Type(it.Type), FirstName: it.FirstName, LastName: it.LastName,
-		Email: it.Email, Phone: it.Phone, JobTitle: it.JobTitle, Role: it.Role,
+		Email: it.Email, Phone: it.Phone, JobTitle: it.JobTitle, SlackUserID: it.SlackUserID, Role: it.Role,
 		ExternalPlannerAccess: it.ExternalPlannerAccess, ExternalPurchasingAccess: it.ExternalPurchasingAccess,
 		HoldInvite: it.Hold, Status: user.Status(it.Status), StatusReason: it.StatusReason,
 		Grants: it.Grants, Revokes: it.Revokes, InviteGeneration: it.InviteGeneration, Version: it.Version,
@@ -197,14 +208,16 @@ func (it User) Domain() (user.User, error) {
 }
 
 // Matches reports whether the user passes q's filters (the cursor and
-// the limit aside). Q is a case-insensitive substring of the full name,
-// the email or the job title.
+// the limit aside). SlackUserID matches exactly (the stored, upper-case
+// form); Q is a case-insensitive substring of the full name, the email or
+// the job title.
 func (it User) Matches(q onboarding.ListQuery) bool {
 	switch {
 	case q.Status != "" && it.Status != string(q.Status),
 		q.Role != "" && it.Role != q.Role,
 		q.Type != "" && it.Type != string(q.Type),
-		q.Email != "" && user.NormalizeEmail(it.Email) != user.NormalizeEmail(q.Email):
+		q.Email != "" && user.NormalizeEmail(it.Email) != user.NormalizeEmail(q.Email),
+		q.SlackUserID != "" && it.SlackUserID != q.SlackUserID:
 		return false
 	}
 	needle := strings.ToLower(strings.TrimSpace(q.Q))
@@ -228,8 +241,8 @@ func FromAudit(a onboarding.AuditEntry) (Audit, error) {
 	return Audit{
 		PK: UserPK(a.UserID), SK: AuditSK(a.Version), Entity: EntityAudit,
 		UserID: a.UserID, Version: a.Version, At: timeString(a.At),
-		ActorID: a.ActorID, ActorEmail: a.ActorEmail, Source: string(a.Source), Action: a.Action,
-		Changes: string(changes),
+		ActorID: a.ActorID, ActorEmail: a.ActorEmail, Source: string(a.Source), SlackUserID: a.SlackUserID,
+		Action: a.Action, Changes: string(changes),
 	}, nil
 }
 
@@ -241,7 +254,7 @@ func (it Audit) Domain() (onboarding.AuditEntry, error) {
 	}
 	a := onboarding.AuditEntry{
 		UserID: it.UserID, Version: it.Version, At: at, ActorID: it.ActorID, ActorEmail: it.ActorEmail,
-		Source: onboarding.Source(it.Source), Action: it.Action,
+		Source: onboarding.Source(it.Source), SlackUserID: it.SlackUserID, Action: it.Action,
 	}
 	if err := json.Unmarshal([]byte(it.Changes), &a.Changes); err != nil {
 		return onboarding.AuditEntry{}, fmt.Errorf("decode audit changes of %s v%d: %w", it.UserID, it.Version, err)

@@ -37,6 +37,7 @@ func Run(t *testing.T, newStore func(t *testing.T) onboarding.Store) {
 		{"UpdateToTakenEmail", testUpdateToTakenEmail},
 		{"ListPages", testListPages},
 		{"ListFilters", testListFilters},
+		{"ListBySlackUser", testListBySlackUser},
 		{"ListBadCursor", testListBadCursor},
 		{"History", testHistory},
 		{"Idempotency", testIdempotency},
@@ -176,7 +177,13 @@ func testCreateThenGet(t *testing.T, s onboarding.Store) {
 	// A time given in another zone comes back as the same instant, in UTC.
 	u.InvitedAt = At(time.Hour).In(time.FixedZone("CET", 3600))
 	u.ActivatedAt = At(2 * time.Hour)
-	mustCreate(t, s, u)
+	u.SlackUserID = "U012AB3CD"
+	// The change came through Slack: the audit entry names the Slack user.
+	want := Audit(u, "create")
+	want.Source, want.SlackUserID = onboarding.SourceSlack, "W0ACTOR1"
+	if err := s.CreateUser(context.Background(), u, want, nil); err != nil {
+		t.Fatal(err)
+	}
 	got := mustGet(t, s, u.ID)
 	SameUser(t, got, u)
 	for _, tm := range []time.Time{got.CreatedAt, got.UpdatedAt, got.InvitedAt, got.ActivatedAt} {
@@ -188,7 +195,6 @@ func testCreateThenGet(t *testing.T, s onboarding.Store) {
 	if len(h) != 1 {
 		t.Fatalf("history after create has %d entries, want 1", len(h))
 	}
-	want := Audit(u, "create")
 	if !h[0].At.Equal(want.At) {
 		t.Errorf("audit time %v, want %v", h[0].At, want.At)
 	}
@@ -383,11 +389,62 @@ func testListFilters(t *testing.T, s onboarding.Store) {
 	}
 }
 
+func testListBySlackUser(t *testing.T, s onboarding.Store) {
+	ann, bob := User(1, "ann@example.com"), User(2, "bob@example.com")
+	ann.SlackUserID = "U0ANN"
+	mustCreate(t, s, ann)
+	mustCreate(t, s, bob)
+	mustCreate(t, s, User(3, "cy@example.com"))
+	for _, tt := range []struct {
+		name string
+		q    onboarding.ListQuery
+		want []string
+	}{
+		{"linked", onboarding.ListQuery{SlackUserID: "U0ANN"}, []string{"u-0001"}},
+		{"exact, not in other letter case", onboarding.ListQuery{SlackUserID: "u0ann"}, nil},
+		{"linked to nobody", onboarding.ListQuery{SlackUserID: "U0BOB"}, nil},
+		{"and its status", onboarding.ListQuery{SlackUserID: "U0ANN", Status: user.StatusIntroduction, Limit: 2}, []string{"u-0001"}},
+		{"and another status", onboarding.ListQuery{SlackUserID: "U0ANN", Status: user.StatusActive}, nil},
+		{"and its email", onboarding.ListQuery{SlackUserID: "U0ANN", Email: "ann@example.com"}, []string{"u-0001"}},
+		{"and another email", onboarding.ListQuery{SlackUserID: "U0ANN", Email: "bob@example.com"}, nil},
+	} {
+		if got := walk(t, s, tt.q); !slices.Equal(got, tt.want) {
+			t.Errorf("%s: got %v, want %v", tt.name, got, tt.want)
+		}
+	}
+	// The link moves from Ann to Bob: unlinking removes Ann from the list.
+	a := ann
+	a.SlackUserID, a.Version = "", 2
+	mustUpdate(t, s, a, 1)
+	if got := walk(t, s, onboarding.ListQuery{SlackUserID: "U0ANN"}); len(got) != 0 {
+		t.Errorf("after the unlink: %v, want nobody", got)
+	}
+	if got := mustGet(t, s, ann.ID); got.SlackUserID != "" {
+		t.Errorf("unlinked user still has Slack user %q", got.SlackUserID)
+	}
+	b := bob
+	b.SlackUserID, b.Version = "U0ANN", 2
+	mustUpdate(t, s, b, 1)
+	// Two users linked to one Slack user are both found, so that the
+	// service can tell the link is ambiguous.
+	c := User(4, "dee@example.com")
+	c.SlackUserID = "U0ANN"
+	mustCreate(t, s, c)
+	if got := walk(t, s, onboarding.ListQuery{SlackUserID: "U0ANN", Limit: 1}); !slices.Equal(got, []string{"u-0002", "u-0004"}) {
+		t.Errorf("two links, paged by 1: %v", got)
+	}
+	p, err := s.ListUsers(context.Background(), onboarding.ListQuery{SlackUserID: "U0ANN", Limit: 2})
+	if err != nil || !slices.Equal(ids(p.Users), []string{"u-0002", "u-0004"}) {
+		t.Errorf("two links: %v %v", ids(p.Users), err)
+	}
+}
+
 func testListBadCursor(t *testing.T, s onboarding.Store) {
 	mustCreate(t, s, User(1, "ann@example.com"))
 	mustCreate(t, s, User(2, "bob@example.com"))
 	for _, c := range []string{"garbage!", "dGFtcGVyZWQ", strings.Repeat("A", 40), "u-0001"} {
-		for _, q := range []onboarding.ListQuery{{Cursor: c}, {Cursor: c, Status: user.StatusIntroduction}, {Cursor: c, Email: "bob@example.com"}} {
+		for _, q := range []onboarding.ListQuery{{Cursor: c}, {Cursor: c, Status: user.StatusIntroduction}, {Cursor: c, Email: "bob@example.com"},
+			{Cursor: c, SlackUserID: "U0ANN"}} {
 			if _, err := s.ListUsers(context.Background(), q); !errors.Is(err, onboarding.ErrBadCursor) {
 				t.Errorf("list %+v: err = %v, want ErrBadCursor", q, err)
 			}
