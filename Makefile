@@ -34,7 +34,7 @@ build: ## compile each Lambda function (linux/arm64) into build/<name>/bootstrap
 	done
 	$(GO) build -trimpath -o bin/opsos ./cmd/opsos
 
-invoke: ## feed EVENT (default events/api/create-user.json) to the API handler on the local data
+invoke: ## feed EVENT (default events/api/create-user.json; events/slack/*.json need OPSOS_SLACK_SIGNING_SECRET and OPSOS_ADMIN_SLACK_ID=UADMIN0001) to its handler on the local data
 	$(GO) run ./cmd/opsos invoke $(EVENT)
 
 lint: ## gofmt and go vet must be clean

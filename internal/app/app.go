@@ -19,18 +19,23 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	awslambda "github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	"github.com/google/uuid"
 	"github.com/nyaruka/phonenumbers"
+	"github.com/slack-go/slack"
 
 	"github.com/opsos/onboarding/internal/access"
 	"github.com/opsos/onboarding/internal/httpapi"
 	"github.com/opsos/onboarding/internal/identity/cognito"
 	"github.com/opsos/onboarding/internal/invite"
+	"github.com/opsos/onboarding/internal/lambdainvoke"
 	"github.com/opsos/onboarding/internal/mail/ses"
+	slacknotify "github.com/opsos/onboarding/internal/notify/slack"
 	"github.com/opsos/onboarding/internal/onboarding"
 	"github.com/opsos/onboarding/internal/password"
 	"github.com/opsos/onboarding/internal/release"
+	"github.com/opsos/onboarding/internal/slackops"
 	"github.com/opsos/onboarding/internal/store/dynamo"
 	"github.com/opsos/onboarding/internal/store/embedded"
 	"github.com/opsos/onboarding/internal/stream"
@@ -65,6 +70,18 @@ type Config struct {
 	// LoginURL is the Cognito managed login page invitations link to
 	// (OPSOS_LOGIN_URL).
 	LoginURL string
+	// SlackSigningSecret verifies requests from Slack
+	// (OPSOS_SLACK_SIGNING_SECRET).
+	SlackSigningSecret string
+	// SlackBotToken calls Slack's Web API: forms, users.info and
+	// notifications (OPSOS_SLACK_BOT_TOKEN). Optional.
+	SlackBotToken string
+	// SlackChannel is the channel id the release worker posts outcomes to
+	// (OPSOS_SLACK_CHANNEL). Optional; needs the bot token.
+	SlackChannel string
+	// SlackAPIURL replaces Slack's Web API address, for a stand-in
+	// (OPSOS_SLACK_API_URL). Optional.
+	SlackAPIURL string
 }
 
 // UsesDynamoDB reports whether the data lives in DynamoDB.
@@ -98,6 +115,21 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	if c.LoginURL != "" {
 		if u, err := url.Parse(c.LoginURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 			return Config{}, fmt.Errorf("OPSOS_LOGIN_URL=%q must be the full address of the sign-in page", c.LoginURL)
+		}
+	}
+	c.SlackSigningSecret = strings.TrimSpace(getenv("OPSOS_SLACK_SIGNING_SECRET"))
+	c.SlackBotToken = strings.TrimSpace(getenv("OPSOS_SLACK_BOT_TOKEN"))
+	c.SlackChannel = strings.TrimSpace(getenv("OPSOS_SLACK_CHANNEL"))
+	c.SlackAPIURL = strings.TrimSpace(getenv("OPSOS_SLACK_API_URL"))
+	if c.SlackChannel != "" && c.SlackBotToken == "" {
+		return Config{}, fmt.Errorf("OPSOS_SLACK_CHANNEL=%q needs OPSOS_SLACK_BOT_TOKEN to post with", c.SlackChannel)
+	}
+	if c.SlackAPIURL != "" {
+		if u, err := url.Parse(c.SlackAPIURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			return Config{}, fmt.Errorf("OPSOS_SLACK_API_URL=%q must be a URL such as https://slack.com/api/", c.SlackAPIURL)
+		}
+		if !strings.HasSuffix(c.SlackAPIURL, "/") {
+			c.SlackAPIURL += "/"
 		}
 	}
 	if c.TableName != "" && !validTableName(c.TableName) {
@@ -261,7 +293,61 @@ func (a *App) ReleaseWorker() (*release.Worker, error) {
 	return release.New(store, a.cognito(), mailer, composer.Compose,
 		func() (string, error) { return password.Default().Generate(nil) },
 		func() time.Time { return time.Now().UTC() }, a.Log,
-		release.Config{LoginURL: cfg.LoginURL, TemporaryPasswordValidity: cfg.TempPasswordValidity}), nil
+		release.Config{LoginURL: cfg.LoginURL, TemporaryPasswordValidity: cfg.TempPasswordValidity, Notifier: a.Notifier()}), nil
+}
+
+// slackClient returns the Slack Web API client, nil without a bot token.
+func (a *App) slackClient() *slack.Client {
+	if a.Config.SlackBotToken == "" {
+		return nil
+	}
+	var opts []slack.Option
+	if a.Config.SlackAPIURL != "" {
+		opts = append(opts, slack.OptionAPIURL(a.Config.SlackAPIURL))
+	}
+	return slack.New(a.Config.SlackBotToken, opts...)
+}
+
+// Notifier returns where the release worker reports outcomes: the
+// configured Slack channel, or nil (no notices) when there is none.
+func (a *App) Notifier() release.Notifier {
+	client := a.slackClient()
+	if client == nil || a.Config.SlackChannel == "" {
+		return nil
+	}
+	roles := a.Service.Roles()
+	return slacknotify.New(client, a.Config.SlackChannel, slacknotify.WithRoleNames(func(id string) string {
+		r, _ := roles.Role(id)
+		return r.Name
+	}))
+}
+
+// SlackHandler builds the /slack/* handler. deferrer runs slow commands
+// after the answer: an asynchronous invocation in Lambda, a goroutine
+// locally.
+func (a *App) SlackHandler(deferrer slackops.Deferrer) (*slackops.Handler, error) {
+	if a.Config.SlackSigningSecret == "" {
+		return nil, fmt.Errorf("OPSOS_SLACK_SIGNING_SECRET must be set: it is the Slack app's signing secret, which every request is checked against")
+	}
+	cfg := slackops.Config{
+		Service: a.Service, Verifier: slackops.NewVerifier(a.Config.SlackSigningSecret, time.Now),
+		Deferrer: deferrer, Log: a.Log,
+	}
+	// A nil *slack.Client must not become a non-nil API.
+	if client := a.slackClient(); client != nil {
+		cfg.API = client
+	}
+	return slackops.New(cfg), nil
+}
+
+// LambdaDeferrer defers Slack commands to an asynchronous invocation of
+// the running function.
+func (a *App) LambdaDeferrer() (slackops.Deferrer, error) {
+	name := os.Getenv("AWS_LAMBDA_FUNCTION_NAME")
+	if a.aws == nil || name == "" {
+		return nil, fmt.Errorf("the Slack function defers work by invoking itself: it must run in Lambda with OPSOS_TABLE_NAME set")
+	}
+	return lambdainvoke.Deferrer{Client: awslambda.NewFromConfig(*a.aws), Function: name}, nil
 }
 
 // Close releases the store.

@@ -123,7 +123,10 @@ func Request(r *http.Request, claims map[string]string) (events.APIGatewayV2HTTP
 		}
 	}
 	if len(body) > 0 {
-		if utf8.Valid(body) {
+		// API Gateway passes JSON and text as they are and base64-encodes
+		// the rest, form posts (Slack's) included.
+		form := strings.HasPrefix(strings.ToLower(r.Header.Get("Content-Type")), "application/x-www-form-urlencoded")
+		if utf8.Valid(body) && !form {
 			ev.Body = string(body)
 		} else {
 			ev.Body, ev.IsBase64Encoded = base64.StdEncoding.EncodeToString(body), true

@@ -2,19 +2,24 @@ package local
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
+	"strings"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/opsos/onboarding/internal/app"
+	"github.com/opsos/onboarding/internal/slackops"
 )
 
-// Invoke feeds the API Gateway event in file to the API handler on the
-// local data, as Lambda would, and writes the handler's response as JSON.
+// Invoke feeds the API Gateway event in file to the API handler (or, for
+// /slack/* paths, the Slack handler) on the local data, as Lambda would,
+// and writes the handler's response as JSON.
 // The administrator is bootstrapped first, so the sample events' claims
 // resolve to a manager.
 func Invoke(ctx context.Context, cfg Config, file string, out io.Writer) error {
@@ -35,7 +40,31 @@ func Invoke(ctx context.Context, cfg Config, file string, out io.Writer) error {
 	if _, _, err := a.Service.Bootstrap(ctx, cfg.AdminEmail, cfg.AdminSlackID); err != nil {
 		return err
 	}
-	resp, err := a.API.Handle(ctx, ev)
+	handle := a.API.Handle
+	if strings.HasPrefix(ev.RawPath, "/slack/") {
+		// A sample's signature is as old as the sample: sign it afresh
+		// with the local secret, as Slack would sign it now.
+		if cfg.App.SlackSigningSecret == "" {
+			return fmt.Errorf("%s is a Slack request: set OPSOS_SLACK_SIGNING_SECRET to sign it with", file)
+		}
+		body := []byte(ev.Body)
+		if ev.IsBase64Encoded {
+			if body, err = base64.StdEncoding.DecodeString(ev.Body); err != nil {
+				return fmt.Errorf("%s: the body is not base64: %w", file, err)
+			}
+		}
+		ts, sig := slackops.Sign(cfg.App.SlackSigningSecret, time.Now(), body)
+		if ev.Headers == nil {
+			ev.Headers = map[string]string{}
+		}
+		ev.Headers["x-slack-request-timestamp"], ev.Headers["x-slack-signature"] = ts, sig
+		h, err := a.SlackHandler(nil)
+		if err != nil {
+			return err
+		}
+		handle = h.Handle
+	}
+	resp, err := handle(ctx, ev)
 	if err != nil {
 		return err
 	}

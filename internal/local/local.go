@@ -24,6 +24,7 @@ import (
 	"github.com/opsos/onboarding/internal/mail/outbox"
 	"github.com/opsos/onboarding/internal/password"
 	"github.com/opsos/onboarding/internal/release"
+	"github.com/opsos/onboarding/internal/slackops"
 	"github.com/opsos/onboarding/internal/user"
 )
 
@@ -95,6 +96,10 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (*S
 		return nil, err
 	}
 	now := func() time.Time { return time.Now().UTC() }
+	secretPrinted := false
+	if cfg.App.SlackSigningSecret == "" {
+		cfg.App.SlackSigningSecret, secretPrinted = randomToken(), true
+	}
 	// The worker records first sign-ins; it is built once the address is
 	// known, for the login link in its emails.
 	var worker *release.Worker
@@ -135,7 +140,13 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (*S
 	base := "http://" + ln.Addr().String()
 	worker = release.New(store, logins, mailbox, composer.Compose,
 		func() (string, error) { return password.Default().Generate(nil) }, now, log,
-		release.Config{LoginURL: base + "/_local/login", TemporaryPasswordValidity: cfg.App.TempPasswordValidity})
+		release.Config{LoginURL: base + "/_local/login", TemporaryPasswordValidity: cfg.App.TempPasswordValidity, Notifier: a.Notifier()})
+	// The process outlives each answer, so slow Slack commands finish in
+	// a goroutine rather than in another invocation.
+	slackHandler, err := a.SlackHandler(slackops.Goroutines{})
+	if err != nil {
+		return fail(err)
+	}
 
 	token, printed := cfg.AdminToken, false
 	if token == "" {
@@ -162,6 +173,9 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (*S
 	mux.Handle("GET "+outbox.PagePath, mail)
 	mux.Handle("GET "+outbox.JSONPath, mail)
 	authHandlers{id: logins, log: log}.register(mux)
+	slackRoutes := gateway.New(slackHandler.Handle, nil)
+	mux.Handle("POST "+slackops.PathCommands, slackRoutes)
+	mux.Handle("POST "+slackops.PathInteractions, slackRoutes)
 	mux.Handle("/", gateway.New(a.API.Handle, authorize))
 
 	s := &Server{
@@ -190,8 +204,12 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (*S
 	if created {
 		fmt.Fprintf(out, "Created the administrator %s.\n", admin.Email)
 	}
+	fmt.Fprintf(out, "Slack: %s%s and %s%s\n", base, slackops.PathCommands, base, slackops.PathInteractions)
 	if admin.SlackUserID != "" {
 		fmt.Fprintf(out, "Slack user %s acts as the administrator.\n", admin.SlackUserID)
+	}
+	if secretPrinted {
+		fmt.Fprintf(out, "Slack signing secret (new at every start; set OPSOS_SLACK_SIGNING_SECRET to choose one):\n  export OPSOS_SLACK_SIGNING_SECRET=%s\n", cfg.App.SlackSigningSecret)
 	}
 	if printed {
 		fmt.Fprintf(out, "Administrator %s, token (new at every start; set OPSOS_ADMIN_TOKEN to choose one):\n  export OPSOS_TOKEN=%s\n", admin.Email, token)

@@ -95,14 +95,19 @@ func split(text string) ([]string, error) {
 		open    rune
 		close   rune
 		started bool
+		prev    rune
 	)
 	for _, r := range text {
+		last := prev
+		prev = r
 		switch {
 		case in && r == close:
 			in = false
 		case in:
 			cur.WriteRune(r)
-		case closingQuote(r) != 0:
+		case closingQuote(r) != 0 && (!started || last == '='):
+			// A quote opens a value at the start of a word or after
+			// '='; inside a word it is an apostrophe (O’Neil).
 			in, open, close, started = true, r, closingQuote(r), true
 		case unicode.IsSpace(r):
 			if started {

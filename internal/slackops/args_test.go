@@ -23,6 +23,8 @@ func TestParse(t *testing.T) {
 		{"status <@U024BE7LH|priya>", Command{Verb: "status", Args: map[string]string{}, Words: []string{"U024BE7LH"}}},
 		{"edit priya@example.com Role=Planner hold=no", Command{Verb: "edit", Args: map[string]string{"role": "Planner", "hold": "no"}, Words: []string{"priya@example.com"}}},
 		{"list status=introduction", Command{Verb: "list", Args: map[string]string{"status": "introduction"}}},
+		{"create last=O’Neil first=D'Arcy title=“Ops” lead", Command{Verb: "create",
+			Args: map[string]string{"last": "O’Neil", "first": "D'Arcy", "title": "Ops"}, Words: []string{"lead"}}},
 		{"create note=a=b", Command{Verb: "create", Args: map[string]string{"note": "a=b"}}},
 		{"show =x", Command{Verb: "show", Args: map[string]string{}, Words: []string{"=x"}}},
 	}

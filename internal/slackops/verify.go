@@ -51,16 +51,23 @@ func (v Verifier) Verify(header func(string) string, body []byte) error {
 	if d := v.now().Sub(time.Unix(secs, 0)); d > window || d < -window {
 		return ErrStaleRequest
 	}
-	want := v.sign(ts, body)
+	want := sign(v.secret, ts, body)
 	if !hmac.Equal([]byte(sig), []byte(want)) {
 		return ErrBadSignature
 	}
 	return nil
 }
 
+// Sign returns the headers Slack sends with body at t, signed with
+// secret: for tools that stand in for Slack, such as `opsos slack`.
+func Sign(secret string, t time.Time, body []byte) (timestamp, signature string) {
+	timestamp = strconv.FormatInt(t.Unix(), 10)
+	return timestamp, sign([]byte(secret), timestamp, body)
+}
+
 // sign returns the signature Slack sends for body at timestamp ts.
-func (v Verifier) sign(ts string, body []byte) string {
-	m := hmac.New(sha256.New, v.secret)
+func sign(secret []byte, ts string, body []byte) string {
+	m := hmac.New(sha256.New, secret)
 	m.Write([]byte("v0:" + ts + ":"))
 	m.Write(body)
 	return "v0=" + hex.EncodeToString(m.Sum(nil))

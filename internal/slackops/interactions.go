@@ -1,0 +1,78 @@
+package slackops
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/slack-go/slack"
+
+	"github.com/opsos/onboarding/internal/user"
+)
+
+// interaction handles what Slack posts to the interactivity URL: a form
+// submitted, or a button clicked.
+func (h *Handler) interaction(ctx context.Context, form url.Values) (events.APIGatewayV2HTTPResponse, []any) {
+	var cb slack.InteractionCallback
+	if err := json.Unmarshal([]byte(form.Get("payload")), &cb); err != nil {
+		return plain(http.StatusBadRequest, "the payload is not an interaction"), []any{"outcome", "bad-payload"}
+	}
+	attrs := []any{"slackUserId", cb.User.ID, "interaction", string(cb.Type)}
+	switch cb.Type {
+	case slack.InteractionTypeViewSubmission:
+		resp, outcome := h.submission(ctx, cb)
+		attrs = append(attrs, "form", cb.View.CallbackID, "outcome", outcome)
+		if resp == nil {
+			return events.APIGatewayV2HTTPResponse{StatusCode: http.StatusOK}, attrs
+		}
+		return jsonResponse(resp), attrs
+	case slack.InteractionTypeBlockActions:
+		for _, a := range cb.ActionCallback.BlockActions {
+			if a.ActionID == actionRelease {
+				return events.APIGatewayV2HTTPResponse{StatusCode: http.StatusOK},
+					append(attrs, "action", a.ActionID, "outcome", h.releaseClicked(ctx, cb, a.Value))
+			}
+		}
+	}
+	// Other interactions (a form closed, a link clicked) need nothing.
+	return events.APIGatewayV2HTTPResponse{StatusCode: http.StatusOK}, append(attrs, "outcome", "ignored")
+}
+
+// releaseClicked releases the user on a card's Release access button and
+// answers through the response_url: the card is replaced by the new one,
+// or a note says why nothing happened.
+func (h *Handler) releaseClicked(ctx context.Context, cb slack.InteractionCallback, value string) string {
+	respond := func(a answer, replace bool) {
+		msg := ephemeral(a)
+		msg.ReplaceOriginal = replace
+		if err := h.responder.Respond(ctx, cb.ResponseURL, &msg); err != nil {
+			h.log.WarnContext(ctx, "slack response_url", "error", err.Error())
+		}
+	}
+	actor, err := h.authorize(ctx, cb.User.ID)
+	if err != nil {
+		respond(h.errorAnswer(ctx, err), false)
+		return "refused"
+	}
+	id, version, ok := parseReleaseValue(value)
+	if !ok {
+		respond(answer{text: "That button is broken; use `/opsos-user release <email>` instead."}, false)
+		return "bad-value"
+	}
+	u, err := h.svc.Release(ctx, actor, id, version)
+	if user.ErrorCode(err) == user.CodeStale {
+		if cur, gerr := h.svc.Get(ctx, actor, id); gerr == nil {
+			a := h.card(cur, "This card was out of date, so nothing was released. Here is the user now")
+			respond(a, true)
+			return "stale"
+		}
+	}
+	if err != nil {
+		respond(h.errorAnswer(ctx, err), false)
+		return string(user.ErrorCode(err))
+	}
+	respond(h.card(u, "Access released"), true)
+	return "released"
+}
