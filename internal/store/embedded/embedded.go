@@ -54,7 +54,11 @@ const (
 	bucketClaims      = "claims"
 	bucketFeed        = "feed"
 	bucketMeta        = "meta"
-	keyCheckpoint     = "feed-checkpoint"
+	// bucketSlack indexes users by linked Slack user, as DynamoDB's
+	// bySlackUser index does: keys are slackUserId NUL userId. Like an
+	// index, it makes no change records.
+	bucketSlack   = "slackUsers"
+	keyCheckpoint = "feed-checkpoint"
 )
 
 // StreamARN names the feed the way a DynamoDB stream is named.
@@ -108,7 +112,24 @@ func Open(path string, opts ...Option) (*Store, error) {
 				return fmt.Errorf("bucket %s: %w", name, err)
 			}
 		}
-		return nil
+		if bucket(tx, bucketSlack) != nil {
+			return nil
+		}
+		// A store from before the index: build it from the users.
+		idx, err := tx.CreateBucket([]byte(bucketSlack))
+		if err != nil {
+			return fmt.Errorf("bucket %s: %w", bucketSlack, err)
+		}
+		return bucket(tx, bucketUsers).ForEach(func(k, v []byte) error {
+			var it item.User
+			if err := json.Unmarshal(v, &it); err != nil {
+				return fmt.Errorf("decode user %s: %w", k, err)
+			}
+			if it.SlackUserID == "" {
+				return nil
+			}
+			return idx.Put(slackKey(it.SlackUserID, it.ID), nil)
+		})
 	})
 	if err != nil {
 		db.Close()
@@ -324,9 +345,23 @@ func (w write) putUser(u user.User, old *item.User) error {
 	var oldItem any
 	if old != nil {
 		oldItem = *old
+		if old.SlackUserID != "" && old.SlackUserID != u.SlackUserID {
+			if err := bucket(w.tx, bucketSlack).Delete(slackKey(old.SlackUserID, u.ID)); err != nil {
+				return err
+			}
+		}
+	}
+	if u.SlackUserID != "" {
+		if err := bucket(w.tx, bucketSlack).Put(slackKey(u.SlackUserID, u.ID), nil); err != nil {
+			return err
+		}
 	}
 	return w.put(bucketUsers, []byte(u.ID), b, oldItem, it)
 }
+
+// slackKey is the index key of a user linked to a Slack user; the NUL
+// keeps one Slack user's keys together and in user id order.
+func slackKey(slackUserID, userID string) []byte { return []byte(slackUserID + "\x00" + userID) }
 
 func (w write) putAudit(a onboarding.AuditEntry) error {
 	it, err := item.FromAudit(a)
@@ -402,8 +437,9 @@ func (s *Store) GetUser(ctx context.Context, id string) (user.User, error) {
 
 // ListUsers implements onboarding.Store: users in id order, which for the
 // service's time-ordered ids (UUIDv7) is creation order. An email is found
-// through its guard; every other filter, the Slack user among them, is
-// applied to a walk over the users, which for a local store is cheap.
+// through its guard and a Slack user through its index; every other
+// filter is applied to a walk over the users, which for a local store is
+// cheap.
 func (s *Store) ListUsers(ctx context.Context, q onboarding.ListQuery) (onboarding.Page, error) {
 	if err := ctx.Err(); err != nil {
 		return onboarding.Page{}, err
@@ -432,18 +468,14 @@ func (s *Store) ListUsers(ctx context.Context, q onboarding.ListQuery) (onboardi
 			page.Users = append(page.Users, u)
 			return err
 		}
-		c := bucket(tx, bucketUsers).Cursor()
-		k, v := c.First()
-		if after != "" {
-			k, v = c.Seek([]byte(after))
-			if k != nil && string(k) == after {
-				k, v = c.Next()
-			}
+		next := usersAfter(tx, after)
+		if q.SlackUserID != "" {
+			next = linkedAfter(tx, q.SlackUserID, after)
 		}
-		for ; k != nil; k, v = c.Next() {
-			var it item.User
-			if err := json.Unmarshal(v, &it); err != nil {
-				return fmt.Errorf("decode user %s: %w", k, err)
+		for {
+			it, ok, err := next()
+			if err != nil || !ok {
+				return err
 			}
 			if !it.Matches(q) {
 				continue
@@ -460,12 +492,59 @@ func (s *Store) ListUsers(ctx context.Context, q onboarding.ListQuery) (onboardi
 			}
 			page.Users = append(page.Users, u)
 		}
-		return nil
 	})
 	if err != nil {
 		return onboarding.Page{}, fmt.Errorf("list users: %w", err)
 	}
 	return page, nil
+}
+
+// usersAfter walks all users with ids after after, in id order.
+func usersAfter(tx *bolt.Tx, after string) func() (item.User, bool, error) {
+	c := bucket(tx, bucketUsers).Cursor()
+	k, v := c.First()
+	if after != "" {
+		k, v = c.Seek([]byte(after))
+		if k != nil && string(k) == after {
+			k, v = c.Next()
+		}
+	}
+	return func() (item.User, bool, error) {
+		if k == nil {
+			return item.User{}, false, nil
+		}
+		var it item.User
+		if err := json.Unmarshal(v, &it); err != nil {
+			return item.User{}, false, fmt.Errorf("decode user %s: %w", k, err)
+		}
+		k, v = c.Next()
+		return it, true, nil
+	}
+}
+
+// linkedAfter walks the users linked to a Slack user with ids after
+// after, in id order, through the index.
+func linkedAfter(tx *bolt.Tx, slackUserID, after string) func() (item.User, bool, error) {
+	prefix := slackKey(slackUserID, "")
+	c := bucket(tx, bucketSlack).Cursor()
+	k, _ := c.Seek(slackKey(slackUserID, after))
+	if after != "" && k != nil && string(k) == string(slackKey(slackUserID, after)) {
+		k, _ = c.Next()
+	}
+	return func() (item.User, bool, error) {
+		for k != nil && bytes.HasPrefix(k, prefix) {
+			id := string(k[len(prefix):])
+			k, _ = c.Next()
+			it, ok, err := getUser(tx, id)
+			if err != nil {
+				return item.User{}, false, err
+			}
+			if ok {
+				return it, true, nil
+			}
+		}
+		return item.User{}, false, nil
+	}
 }
 
 // History implements onboarding.Store: entries oldest first.

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	bolt "go.etcd.io/bbolt"
 
 	"github.com/opsos/onboarding/internal/onboarding"
 	"github.com/opsos/onboarding/internal/release"
@@ -556,4 +557,43 @@ func TestPumpHandsTheFeedOnAndRetriesFromTheFirstFailure(t *testing.T) {
 
 func TestClaims(t *testing.T) {
 	storetest.RunClaims(t, func(t *testing.T) release.Claims { return fresh(t) })
+}
+
+// A store written before the Slack index existed gets it built on open,
+// so linked managers are found; the index makes no change records.
+func TestSlackIndexIsBuiltForOlderStores(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "opsos.db")
+	s := open(t, path)
+	linked := storetest.User(1, "ann@example.com")
+	linked.SlackUserID = "UANN000001"
+	create(t, s, linked, nil)
+	create(t, s, storetest.User(2, "bob@example.com"), nil)
+	feed, _, err := s.ReadFeed(ctx, 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range feed.Records {
+		if e := item.EntityOf(r.Change.NewImage); e != item.EntityUser && e != item.EntityAudit && e != item.EntityEmail {
+			t.Errorf("a change record of a %q item: the index must not reach the stream", e)
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Update(func(tx *bolt.Tx) error { return tx.DeleteBucket([]byte("slackUsers")) }); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	s = open(t, path)
+	defer s.Close()
+	p, err := s.ListUsers(ctx, onboarding.ListQuery{SlackUserID: "UANN000001", Limit: 5})
+	if err != nil || len(p.Users) != 1 || p.Users[0].ID != linked.ID {
+		t.Fatalf("after rebuilding the index: %+v %v, want only %s", p.Users, err, linked.ID)
+	}
 }
