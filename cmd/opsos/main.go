@@ -3,6 +3,7 @@
 //	opsos serve          serve the whole product locally (DESIGN.md §7)
 //	opsos invoke FILE    feed one API Gateway event to the API handler
 //	opsos slack TEXT…    send /opsos-user TEXT to the local server as Slack would
+//	opsos bootstrap-admin -email …   invite the first administrator of a deployment
 package main
 
 import (
@@ -16,7 +17,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/opsos/onboarding/internal/app"
 	"github.com/opsos/onboarding/internal/local"
+	"github.com/opsos/onboarding/internal/onboarding"
 )
 
 const usage = `usage: opsos <command>
@@ -29,6 +32,11 @@ commands:
                  send "/opsos-user TEXT" to the local server, signed as Slack
                  signs it (OPSOS_SLACK_SIGNING_SECRET), from the Slack user
                  -as (default OPSOS_ADMIN_SLACK_ID), and print the answer
+  bootstrap-admin -email ADDRESS [-first NAME] [-last NAME] [-slack U…] [-table TABLE]
+                 write the first administrator of a deployed stack to its
+                 table (OPSOS_TABLE_NAME, the stack's TableName output) with
+                 Hold Invite off: the release function emails them a
+                 temporary password. Uses your AWS credentials and region.
   help           show this help
 
 Settings come from the environment; see README.md.
@@ -68,6 +76,11 @@ func run(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		return slackCommand(cfg, args[1:], stdout, stderr)
+	case "bootstrap-admin":
+		if err != nil {
+			return err
+		}
+		return bootstrapAdmin(cfg, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -90,4 +103,32 @@ func slackCommand(cfg local.Config, args []string, stdout, stderr io.Writer) err
 		Server: *server, Secret: cfg.App.SlackSigningSecret, SlackUser: *as,
 		Text: strings.Join(fs.Args(), " "), Wait: 15 * time.Second,
 	}, stdout)
+}
+
+func bootstrapAdmin(cfg local.Config, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("opsos bootstrap-admin", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	email := fs.String("email", "", "the administrator's email: their login, where the invitation goes")
+	first := fs.String("first", "", "first name")
+	last := fs.String("last", "", "last name")
+	slackID := fs.String("slack", "", "their Slack member id (U…), to use /opsos-user")
+	table := fs.String("table", cfg.App.TableName, "the deployed table (the stack's TableName output)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *email == "" {
+		return fmt.Errorf("-email is required: the first administrator's address")
+	}
+	cfg.App.TableName = *table
+	u, created, err := app.BootstrapAdmin(context.Background(), cfg.App, onboarding.FirstAdministrator{
+		Email: *email, FirstName: *first, LastName: *last, SlackUserID: *slackID}, cfg.App.Logger())
+	if err != nil {
+		return err
+	}
+	if !created {
+		fmt.Fprintf(stdout, "%s is already the administrator (status %s); nothing written.\n", u.Email, u.Status)
+		return nil
+	}
+	fmt.Fprintf(stdout, "Created the administrator %s (%s) with Hold Invite off: the release function is emailing them a temporary password.\n", u.Name(), u.Email)
+	return nil
 }

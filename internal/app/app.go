@@ -6,6 +6,8 @@ package app
 import (
 	"context"
 	"crypto/rand"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/url"
@@ -20,6 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	awslambda "github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	"github.com/google/uuid"
 	"github.com/nyaruka/phonenumbers"
@@ -39,6 +42,7 @@ import (
 	"github.com/opsos/onboarding/internal/store/dynamo"
 	"github.com/opsos/onboarding/internal/store/embedded"
 	"github.com/opsos/onboarding/internal/stream"
+	"github.com/opsos/onboarding/internal/user"
 )
 
 // Config is the settings shared by every entry point, read from the
@@ -82,6 +86,11 @@ type Config struct {
 	// SlackAPIURL replaces Slack's Web API address, for a stand-in
 	// (OPSOS_SLACK_API_URL). Optional.
 	SlackAPIURL string
+	// SlackSecretARN is the Secrets Manager secret holding the signing
+	// secret and the bot token as JSON {"signingSecret","botToken"}
+	// (OPSOS_SLACK_SECRET_ARN), read once when a function starts. In AWS
+	// it replaces the two variables, which would show in the console.
+	SlackSecretARN string
 }
 
 // UsesDynamoDB reports whether the data lives in DynamoDB.
@@ -121,7 +130,8 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	c.SlackBotToken = strings.TrimSpace(getenv("OPSOS_SLACK_BOT_TOKEN"))
 	c.SlackChannel = strings.TrimSpace(getenv("OPSOS_SLACK_CHANNEL"))
 	c.SlackAPIURL = strings.TrimSpace(getenv("OPSOS_SLACK_API_URL"))
-	if c.SlackChannel != "" && c.SlackBotToken == "" {
+	c.SlackSecretARN = strings.TrimSpace(getenv("OPSOS_SLACK_SECRET_ARN"))
+	if c.SlackChannel != "" && c.SlackBotToken == "" && c.SlackSecretARN == "" {
 		return Config{}, fmt.Errorf("OPSOS_SLACK_CHANNEL=%q needs OPSOS_SLACK_BOT_TOKEN to post with", c.SlackChannel)
 	}
 	if c.SlackAPIURL != "" {
@@ -199,6 +209,11 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) (*A
 	}
 	if err := a.openStore(ctx); err != nil {
 		return nil, err
+	}
+	if cfg.SlackSecretARN != "" {
+		if err := a.readSlackSecret(ctx); err != nil {
+			return nil, err
+		}
 	}
 	now := func() time.Time { return time.Now().UTC() }
 	if o.logins == nil && a.aws != nil && cfg.UserPoolID != "" {
@@ -296,6 +311,49 @@ func (a *App) ReleaseWorker() (*release.Worker, error) {
 		release.Config{LoginURL: cfg.LoginURL, TemporaryPasswordValidity: cfg.TempPasswordValidity, Notifier: a.Notifier()}), nil
 }
 
+// readSlackSecret fills the Slack settings from Secrets Manager.
+func (a *App) readSlackSecret(ctx context.Context) error {
+	arn := a.Config.SlackSecretARN
+	if a.aws == nil {
+		return fmt.Errorf("OPSOS_SLACK_SECRET_ARN=%s is read from Secrets Manager in AWS: it needs OPSOS_TABLE_NAME and no OPSOS_DYNAMODB_ENDPOINT", arn)
+	}
+	out, err := secretsmanager.NewFromConfig(*a.aws).GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(arn)})
+	if err != nil {
+		return fmt.Errorf("read OPSOS_SLACK_SECRET_ARN=%s: %w", arn, err)
+	}
+	signing, token, err := parseSlackSecret(aws.ToString(out.SecretString))
+	if err != nil {
+		return fmt.Errorf("OPSOS_SLACK_SECRET_ARN=%s: %w", arn, err)
+	}
+	if a.Config.SlackSigningSecret == "" {
+		a.Config.SlackSigningSecret = signing
+	}
+	if a.Config.SlackBotToken == "" {
+		a.Config.SlackBotToken = token
+	}
+	return nil
+}
+
+// parseSlackSecret reads the secret's JSON. The bot token may be empty
+// (no forms, no notices); the signing secret may not.
+func parseSlackSecret(raw string) (signing, token string, err error) {
+	var v struct {
+		SigningSecret string `json:"signingSecret"`
+		BotToken      string `json:"botToken"`
+	}
+	if err := json.Unmarshal([]byte(raw), &v); err != nil {
+		return "", "", errors.New(`the secret must be JSON: {"signingSecret": "…", "botToken": "xoxb-…"}`)
+	}
+	v.SigningSecret, v.BotToken = strings.TrimSpace(v.SigningSecret), strings.TrimSpace(v.BotToken)
+	if v.SigningSecret == "" {
+		return "", "", errors.New("the secret has no signingSecret: copy it from the Slack app's Basic Information page")
+	}
+	if v.BotToken != "" && !strings.HasPrefix(v.BotToken, "xoxb-") {
+		return "", "", errors.New("the secret's botToken must be the Slack app's bot token (xoxb-…)")
+	}
+	return v.SigningSecret, v.BotToken, nil
+}
+
 // slackClient returns the Slack Web API client, nil without a bot token.
 func (a *App) slackClient() *slack.Client {
 	if a.Config.SlackBotToken == "" {
@@ -382,4 +440,19 @@ func OpenFunction(name string, build func(*App) error) {
 		log.Error("start", "error", err.Error())
 		os.Exit(1)
 	}
+}
+
+// BootstrapAdmin writes the first administrator of a deployment to the
+// DynamoDB table cfg names, released, so that the table's stream has the
+// release function invite them.
+func BootstrapAdmin(ctx context.Context, cfg Config, admin onboarding.FirstAdministrator, log *slog.Logger) (user.User, bool, error) {
+	if !cfg.UsesDynamoDB() {
+		return user.User{}, false, fmt.Errorf("OPSOS_TABLE_NAME must name the deployed table (the stack's TableName output)")
+	}
+	a, err := Open(ctx, cfg, log)
+	if err != nil {
+		return user.User{}, false, err
+	}
+	defer a.Close()
+	return a.Service.InviteFirstAdministrator(ctx, admin)
 }

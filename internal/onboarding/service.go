@@ -493,16 +493,36 @@ func systemActor() Actor {
 
 const systemID = "system"
 
-// Bootstrap makes sure the first administrator exists: on an empty store it
-// creates an active Administrator with email, linked to the Slack user
-// slackUserID when it is not empty, as the command line. On a store with
-// users it returns the user with that email, who must exist, and links it
-// to slackUserID when that is set and not its Slack user yet.
+// Bootstrap makes sure the first administrator exists in local mode: on
+// an empty store it creates an active Administrator with email, who signs
+// in with the local token. On a store with users it returns the user with
+// that email, who must exist, linking them to slackUserID if given.
 func (s *Service) Bootstrap(ctx context.Context, email, slackUserID string) (u user.User, created bool, err error) {
-	email = user.NormalizeEmail(email)
+	return s.firstAdministrator(ctx, FirstAdministrator{Email: email, SlackUserID: slackUserID})
+}
+
+// FirstAdministrator is the administrator a deployment starts with.
+type FirstAdministrator struct {
+	Email, FirstName, LastName, SlackUserID string
+	// Invite releases them: the release worker creates their login and
+	// emails a temporary password, as for anyone else. Otherwise they are
+	// made active at once (local mode, where the token signs them in).
+	Invite bool
+}
+
+// InviteFirstAdministrator creates the first administrator of a deployed,
+// empty table with Hold Invite off, so that the stream invites them. Run
+// again with the same email, it returns the administrator, unchanged.
+func (s *Service) InviteFirstAdministrator(ctx context.Context, a FirstAdministrator) (user.User, bool, error) {
+	a.Invite = true
+	return s.firstAdministrator(ctx, a)
+}
+
+func (s *Service) firstAdministrator(ctx context.Context, a FirstAdministrator) (u user.User, created bool, err error) {
+	email := user.NormalizeEmail(a.Email)
 	u, err = s.userByEmail(ctx, email)
 	if err == nil {
-		u, err = s.linkSlack(ctx, u, slackUserID)
+		u, err = s.linkSlack(ctx, u, a.SlackUserID)
 		return u, false, err
 	}
 	if !errors.Is(err, user.ErrNotFound) {
@@ -513,20 +533,26 @@ func (s *Service) Bootstrap(ctx context.Context, email, slackUserID string) (u u
 		return user.User{}, false, fmt.Errorf("bootstrap: %w", err)
 	}
 	if len(p.Users) > 0 {
-		return user.User{}, false, fmt.Errorf("bootstrap: the store has users but none with email %s: set the administrator email to an existing manager", email)
+		return user.User{}, false, fmt.Errorf("bootstrap: the store has users but none with email %s: set the administrator email to an existing manager, or add administrators through the API", email)
+	}
+	first, last := a.FirstName, a.LastName
+	if first == "" && last == "" {
+		first, last = "OpsOS", "Administrator"
 	}
 	hold := false
 	now := s.now()
 	u, err = s.rules.New(user.Draft{
-		Type: user.Internal, FirstName: "OpsOS", LastName: "Administrator", Email: email,
-		JobTitle: "Administrator", Role: "administrator", HoldInvite: &hold, SlackUserID: slackUserID,
+		Type: user.Internal, FirstName: first, LastName: last, Email: email,
+		JobTitle: "Administrator", Role: "administrator", HoldInvite: &hold, SlackUserID: a.SlackUserID,
 	}, s.newID(), systemID, now)
 	if err != nil {
 		return user.User{}, false, fmt.Errorf("bootstrap administrator %s: %w", email, err)
 	}
-	// The bootstrap administrator signs in with the local token, not an
-	// invitation: there is nobody to invite them.
-	u.Status, u.InvitedAt, u.ActivatedAt = user.StatusActive, now, now
+	if !a.Invite {
+		// The local administrator signs in with the local token, not an
+		// invitation: there is nobody to invite them.
+		u.Status, u.InvitedAt, u.ActivatedAt = user.StatusActive, now, now
+	}
 	actor := systemActor()
 	if err := s.store.CreateUser(ctx, u, s.audit(actor, u, "bootstrap", initialChanges(u), now), nil); err != nil {
 		return user.User{}, false, fmt.Errorf("bootstrap administrator %s: %w", email, err)

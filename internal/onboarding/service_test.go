@@ -400,3 +400,28 @@ func TestStatusAsksTheIdentityProvider(t *testing.T) {
 		t.Errorf("active user without a login: %+v", d)
 	}
 }
+
+// In AWS the first administrator is released, not made active: the
+// stream invites them like anyone else.
+func TestInviteFirstAdministrator(t *testing.T) {
+	ctx := context.Background()
+	svc, store := newService(t)
+	a, created, err := svc.InviteFirstAdministrator(ctx, onboarding.FirstAdministrator{Email: "Ops.Lead@Example.com", FirstName: "Grace", LastName: "Hopper"})
+	if err != nil || !created {
+		t.Fatalf("created=%v err=%v", created, err)
+	}
+	if a.Status != user.StatusReleasing || a.HoldInvite || a.InviteGeneration != 1 || a.Role != "administrator" || a.Name() != "Grace Hopper" || !a.ActivatedAt.IsZero() {
+		t.Errorf("first administrator %+v, want Grace Hopper released (releasing, generation 1), not active", a)
+	}
+	h, err := store.History(ctx, a.ID, 10, "")
+	if err != nil || len(h.Entries) != 1 || h.Entries[0].Action != "bootstrap" {
+		t.Errorf("history %+v %v", h.Entries, err)
+	}
+	again, created, err := svc.InviteFirstAdministrator(ctx, onboarding.FirstAdministrator{Email: "ops.lead@example.com"})
+	if err != nil || created || again.Version != a.Version {
+		t.Errorf("a second run: created=%v version %d→%d err=%v, want the administrator unchanged", created, a.Version, again.Version, err)
+	}
+	if _, _, err := svc.InviteFirstAdministrator(ctx, onboarding.FirstAdministrator{Email: "other@example.com"}); err == nil || !strings.Contains(err.Error(), "has users") {
+		t.Errorf("another administrator on a table with users: %v, want a refusal", err)
+	}
+}

@@ -45,15 +45,16 @@ import (
 	"github.com/opsos/onboarding/internal/onboarding"
 	"github.com/opsos/onboarding/internal/store/cursor"
 	"github.com/opsos/onboarding/internal/store/item"
+	"github.com/opsos/onboarding/internal/store/schema"
 	"github.com/opsos/onboarding/internal/user"
 )
 
 // Index names.
 const (
-	IndexByEntity = "byEntity"
-	IndexByStatus = "byStatus"
+	IndexByEntity = schema.IndexByEntity
+	IndexByStatus = schema.IndexByStatus
 	// IndexBySlackUser holds only the users linked to a Slack user.
-	IndexBySlackUser = "bySlackUser"
+	IndexBySlackUser = schema.IndexBySlackUser
 )
 
 const (

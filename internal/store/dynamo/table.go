@@ -9,6 +9,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/opsos/onboarding/internal/store/schema"
 )
 
 // CreateTable creates the table with its indexes, stream and TTL unless it
@@ -19,12 +21,21 @@ func CreateTable(ctx context.Context, db *dynamodb.Client, table string) error {
 	s := func(name string) types.AttributeDefinition {
 		return types.AttributeDefinition{AttributeName: aws.String(name), AttributeType: types.ScalarAttributeTypeS}
 	}
-	attrs := []types.AttributeDefinition{s("PK"), s("SK"), s("entity"), s("status"), s("slackUserId"), s("id")}
+	attrs := []types.AttributeDefinition{s(schema.PartitionKey), s(schema.SortKey)}
+	seen := map[string]bool{}
+	for _, ix := range schema.Indexes() {
+		for _, a := range []string{ix.Hash, ix.Range} {
+			if !seen[a] {
+				seen[a] = true
+				attrs = append(attrs, s(a))
+			}
+		}
+	}
 	_, err := db.CreateTable(ctx, &dynamodb.CreateTableInput{
 		TableName:              aws.String(table),
 		BillingMode:            types.BillingModePayPerRequest,
 		AttributeDefinitions:   attrs,
-		KeySchema:              keys("PK", "SK"),
+		KeySchema:              keys(schema.PartitionKey, schema.SortKey),
 		GlobalSecondaryIndexes: indexes(),
 		StreamSpecification:    &types.StreamSpecification{StreamEnabled: aws.Bool(true), StreamViewType: types.StreamViewTypeNewAndOldImages},
 	})
@@ -41,7 +52,7 @@ func CreateTable(ctx context.Context, db *dynamodb.Client, table string) error {
 	}
 	_, err = db.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{
 		TableName:               aws.String(table),
-		TimeToLiveSpecification: &types.TimeToLiveSpecification{AttributeName: aws.String("expiresAt"), Enabled: aws.Bool(true)},
+		TimeToLiveSpecification: &types.TimeToLiveSpecification{AttributeName: aws.String(schema.TTLAttribute), Enabled: aws.Bool(true)},
 	})
 	if err != nil {
 		return fmt.Errorf("enable TTL on %s: %w", table, err)
@@ -60,11 +71,11 @@ func keys(hash, rng string) []types.KeySchemaElement {
 // comment), each ranged by id so that lists come in id order.
 func indexes() []types.GlobalSecondaryIndex {
 	all := &types.Projection{ProjectionType: types.ProjectionTypeAll}
-	return []types.GlobalSecondaryIndex{
-		{IndexName: aws.String(IndexByEntity), KeySchema: keys("entity", "id"), Projection: all},
-		{IndexName: aws.String(IndexByStatus), KeySchema: keys("status", "id"), Projection: all},
-		{IndexName: aws.String(IndexBySlackUser), KeySchema: keys("slackUserId", "id"), Projection: all},
+	var out []types.GlobalSecondaryIndex
+	for _, ix := range schema.Indexes() {
+		out = append(out, types.GlobalSecondaryIndex{IndexName: aws.String(ix.Name), KeySchema: keys(ix.Hash, ix.Range), Projection: all})
 	}
+	return out
 }
 
 // addMissingIndexes creates, one at a time as DynamoDB requires, the
