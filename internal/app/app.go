@@ -25,7 +25,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	"github.com/google/uuid"
-	"github.com/nyaruka/phonenumbers"
 	"github.com/slack-go/slack"
 
 	"github.com/opsos/onboarding/internal/access"
@@ -37,6 +36,7 @@ import (
 	slacknotify "github.com/opsos/onboarding/internal/notify/slack"
 	"github.com/opsos/onboarding/internal/onboarding"
 	"github.com/opsos/onboarding/internal/password"
+	"github.com/opsos/onboarding/internal/phone"
 	"github.com/opsos/onboarding/internal/release"
 	"github.com/opsos/onboarding/internal/slackops"
 	"github.com/opsos/onboarding/internal/store/dynamo"
@@ -148,7 +148,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	if c.PhoneRegion == "" {
 		c.PhoneRegion = "GB"
 	}
-	if !phonenumbers.GetSupportedRegions()[c.PhoneRegion] {
+	if !phone.Supported(c.PhoneRegion) {
 		return Config{}, fmt.Errorf("OPSOS_PHONE_REGION=%q is not a region phone numbers are known for; use a two-letter code such as GB or US", c.PhoneRegion)
 	}
 	if v := getenv("OPSOS_TEMP_PASSWORD_DAYS"); v != "" {

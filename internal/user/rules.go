@@ -9,7 +9,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/nyaruka/phonenumbers"
+	"github.com/opsos/onboarding/internal/phone"
 )
 
 // Catalogue is what validation needs to know about roles and permissions.
@@ -360,12 +360,12 @@ func (r Rules) phone(fe *fieldErrors, v string) string {
 	if region == "" {
 		region = "GB"
 	}
-	n, err := phonenumbers.Parse(v, region)
-	if err != nil || !phonenumbers.IsValidNumber(n) {
+	e164, ok := phone.Normalize(v, region)
+	if !ok {
 		fe.add("phone", "must be a valid phone number, with a country code such as +44 unless it is a %s number", region)
 		return v
 	}
-	return phonenumbers.Format(n, phonenumbers.E164)
+	return e164
 }
 
 // NormalizeSlackUserID returns the stored form of a Slack user id: trimmed
