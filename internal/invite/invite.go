@@ -2,19 +2,17 @@
 // their temporary password: a subject, an HTML part and a plain-text part
 // with the same facts. The wording lives in templates/ beside this file,
 // embedded into the binary, so that it can be read and reviewed as the
-// email it is. The HTML part is rendered by html/template, so every value
-// that came from a person (names, the password) is escaped.
+// email it is. In the HTML part every value is HTML-escaped, so that
+// nothing that came from a person (names, the password) becomes markup.
 package invite
 
 import (
-	"bytes"
 	"embed"
 	"fmt"
-	htmltemplate "html/template"
+	"html"
 	"net/mail"
 	"net/url"
 	"strings"
-	texttemplate "text/template"
 	"unicode"
 
 	"github.com/opsos/onboarding/internal/release"
@@ -34,26 +32,29 @@ var templateFiles embed.FS
 // Composer renders invitations. Make it with New; it is safe for
 // concurrent use.
 type Composer struct {
-	subject *texttemplate.Template
-	text    *texttemplate.Template
-	html    *htmltemplate.Template
+	subject, text, html *tmpl
 }
 
-// New parses the embedded templates.
+// New parses the embedded templates and checks that they use only the
+// fields an invitation has.
 func New() (*Composer, error) {
-	subject, err := texttemplate.ParseFS(templateFiles, "templates/subject.txt")
-	if err != nil {
-		return nil, fmt.Errorf("invite: parse subject template: %w", err)
+	var c Composer
+	for _, t := range []struct {
+		dst  **tmpl
+		file string
+	}{{&c.subject, "subject.txt"}, {&c.text, "invitation.txt"}, {&c.html, "invitation.html"}} {
+		src, err := templateFiles.ReadFile("templates/" + t.file)
+		if err != nil {
+			return nil, fmt.Errorf("invite: read template %s: %w", t.file, err)
+		}
+		if *t.dst, err = parseTemplate(t.file, string(src)); err != nil {
+			return nil, fmt.Errorf("invite: parse template: %w", err)
+		}
+		if err := (*t.dst).check(view{}.fields()); err != nil {
+			return nil, fmt.Errorf("invite: template: %w", err)
+		}
 	}
-	text, err := texttemplate.ParseFS(templateFiles, "templates/invitation.txt")
-	if err != nil {
-		return nil, fmt.Errorf("invite: parse text template: %w", err)
-	}
-	html, err := htmltemplate.ParseFS(templateFiles, "templates/invitation.html")
-	if err != nil {
-		return nil, fmt.Errorf("invite: parse HTML template: %w", err)
-	}
-	return &Composer{subject: subject, text: text, html: html}, nil
+	return &c, nil
 }
 
 // view is what the templates see: every value already cleaned and
@@ -79,23 +80,28 @@ func (c *Composer) Compose(inv release.Invitation) (release.Message, error) {
 	if err != nil {
 		return release.Message{}, fmt.Errorf("compose invitation: %w", err)
 	}
-	var subject, text, html bytes.Buffer
-	if err := c.subject.Execute(&subject, v); err != nil {
-		return release.Message{}, fmt.Errorf("compose invitation subject: %w", err)
-	}
-	if err := c.text.Execute(&text, v); err != nil {
-		return release.Message{}, fmt.Errorf("compose invitation text: %w", err)
-	}
-	if err := c.html.Execute(&html, v); err != nil {
-		return release.Message{}, fmt.Errorf("compose invitation HTML: %w", err)
-	}
+	f := v.fields()
+	plain := func(s string) string { return s }
 	return release.Message{
 		// A subject is one line; the template's own line breaks and any
 		// left in a name must not reach the mail header.
-		Subject: strings.Join(strings.Fields(subject.String()), " "),
-		Text:    text.String(),
-		HTML:    html.String(),
+		Subject: strings.Join(strings.Fields(c.subject.render(f, plain)), " "),
+		Text:    c.text.render(f, plain),
+		HTML:    c.html.render(f, html.EscapeString),
 	}, nil
+}
+
+// fields are the view as the templates see it; false is "".
+func (v view) fields() map[string]string {
+	resend := ""
+	if v.Resend {
+		resend = "yes"
+	}
+	return map[string]string{
+		"Product": v.Product, "FirstName": v.FirstName, "FullName": v.FullName, "Inviter": v.Inviter,
+		"InviterEmail": v.InviterEmail, "LoginURL": v.LoginURL, "Username": v.Username,
+		"TemporaryPassword": v.TemporaryPassword, "Expires": v.Expires, "Resend": resend,
+	}
 }
 
 func newView(inv release.Invitation) (view, error) {
@@ -115,8 +121,8 @@ func newView(inv release.Invitation) (view, error) {
 	if len(missing) > 0 {
 		return view{}, fmt.Errorf("missing %s", strings.Join(missing, ", "))
 	}
-	// html/template would defuse a javascript: URL, but a link that does
-	// nothing is no better: refuse it so the misconfiguration shows.
+	// Only an http(s) address may become the sign-in link: refuse anything
+	// else (a javascript: URL above all) so the misconfiguration shows.
 	u, err := url.Parse(inv.LoginURL)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		return view{}, fmt.Errorf("login URL %q is not an http(s) address", inv.LoginURL)
