@@ -120,8 +120,12 @@ func bootstrapAdmin(cfg local.Config, args []string, stdout, stderr io.Writer) e
 		return fmt.Errorf("-email is required: the first administrator's address")
 	}
 	cfg.App.TableName = *table
+	var opts []app.Option
+	if cfg.App.DynamoDBEndpoint != "" {
+		opts = append(opts, app.WithStores(local.OpenStores)) // DynamoDB Local
+	}
 	u, created, err := app.BootstrapAdmin(context.Background(), cfg.App, onboarding.FirstAdministrator{
-		Email: *email, FirstName: *first, LastName: *last, SlackUserID: *slackID}, cfg.App.Logger())
+		Email: *email, FirstName: *first, LastName: *last, SlackUserID: *slackID}, cfg.App.Logger(), opts...)
 	if err != nil {
 		return err
 	}

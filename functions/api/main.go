@@ -2,13 +2,16 @@
 package main
 
 import (
+	"context"
+
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/opsos/onboarding/internal/app"
+	"github.com/opsos/onboarding/internal/httpapi"
 )
 
 func main() {
-	var a *app.App
-	app.OpenFunction("api", func(built *app.App) error { a = built; return nil })
-	lambda.Start(a.API.Handle)
+	var h *httpapi.Handler
+	app.OpenFunction("api", func(_ context.Context, a *app.App) error { h = httpapi.New(a.Service, a.Log); return nil })
+	lambda.Start(h.Handle)
 }

@@ -3,6 +3,9 @@
 package main
 
 import (
+	"context"
+	"time"
+
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/opsos/onboarding/internal/app"
@@ -10,7 +13,10 @@ import (
 )
 
 func main() {
-	var w *release.Worker
-	app.OpenFunction("postauth", func(a *app.App) (err error) { w, err = a.ReleaseWorker(); return err })
-	lambda.Start(w.PostAuthentication)
+	var act *release.Activations
+	app.OpenFunction("postauth", func(_ context.Context, a *app.App) error {
+		act = release.NewActivations(a.Store, time.Now, a.Log)
+		return nil
+	})
+	lambda.Start(act.PostAuthentication)
 }

@@ -3,14 +3,17 @@
 package main
 
 import (
+	"context"
+
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/opsos/onboarding/internal/app"
+	"github.com/opsos/onboarding/internal/app/releaseapp"
 	"github.com/opsos/onboarding/internal/release"
 )
 
 func main() {
 	var w *release.Worker
-	app.OpenFunction("release", func(a *app.App) (err error) { w, err = a.ReleaseWorker(); return err })
+	app.OpenFunction("release", func(ctx context.Context, a *app.App) (err error) { w, err = releaseapp.Worker(ctx, a); return err })
 	lambda.Start(w.Handle)
 }

@@ -4,20 +4,27 @@
 package main
 
 import (
+	"context"
+
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/opsos/onboarding/internal/app"
+	"github.com/opsos/onboarding/internal/app/slackapp"
+	"github.com/opsos/onboarding/internal/lambdainvoke"
 	"github.com/opsos/onboarding/internal/slackops"
 )
 
 func main() {
 	var h *slackops.Handler
-	app.OpenFunction("slack", func(a *app.App) error {
-		d, err := a.LambdaDeferrer()
+	app.OpenFunction("slack", func(ctx context.Context, a *app.App) error {
+		if err := slackapp.LoadSecret(ctx, a); err != nil {
+			return err
+		}
+		d, err := lambdainvoke.New(a.AWS)
 		if err != nil {
 			return err
 		}
-		h, err = a.SlackHandler(d)
+		h, err = slackapp.Handler(a, d)
 		return err
 	})
 	lambda.StartHandler(h)

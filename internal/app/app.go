@@ -1,18 +1,16 @@
 // Package app is the composition root: it reads the configuration once and
-// builds the adapters, the services and the handlers. Every Lambda main and
-// the local binary call it, so they all run the same handlers.
+// builds the store and the service. Every Lambda main and the local binary
+// start here; what only some functions need is built by slackapp and
+// releaseapp, so that each Lambda binary links only its own adapters.
 package app
 
 import (
 	"context"
 	"crypto/rand"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/url"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -21,26 +19,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	awslambda "github.com/aws/aws-sdk-go-v2/service/lambda"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	"github.com/google/uuid"
-	"github.com/slack-go/slack"
 
 	"github.com/opsos/onboarding/internal/access"
-	"github.com/opsos/onboarding/internal/httpapi"
 	"github.com/opsos/onboarding/internal/identity/cognito"
-	"github.com/opsos/onboarding/internal/invite"
-	"github.com/opsos/onboarding/internal/lambdainvoke"
-	"github.com/opsos/onboarding/internal/mail/ses"
-	slacknotify "github.com/opsos/onboarding/internal/notify/slack"
 	"github.com/opsos/onboarding/internal/onboarding"
-	"github.com/opsos/onboarding/internal/password"
 	"github.com/opsos/onboarding/internal/phone"
 	"github.com/opsos/onboarding/internal/release"
-	"github.com/opsos/onboarding/internal/slackops"
 	"github.com/opsos/onboarding/internal/store/dynamo"
-	"github.com/opsos/onboarding/internal/store/embedded"
 	"github.com/opsos/onboarding/internal/stream"
 	"github.com/opsos/onboarding/internal/user"
 )
@@ -183,229 +169,95 @@ func (c Config) Logger() *slog.Logger {
 	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: c.LogLevel}))
 }
 
-// App is the built product: its store, service and handlers.
+// App is the built product: its store and service, and what the
+// function-specific builders (slackapp, releaseapp) need.
 type App struct {
 	Config  Config
 	Store   onboarding.Store
 	Service *onboarding.Service
-	API     *httpapi.Handler
 	Log     *slog.Logger
 	// Changes delivers the table's changes to a stream handler in local
 	// mode: the embedded feed, or DynamoDB Local's stream. In Lambda the
 	// event source mapping does this instead.
 	Changes func(ctx context.Context, h stream.Handler) error
 	close   func() error
-	// aws is the AWS configuration when the product runs in AWS.
-	aws *aws.Config
+	// AWS is the AWS configuration when the product runs in AWS, else nil.
+	AWS *aws.Config
 }
 
-// Open builds the product on the store cfg selects: DynamoDB when a table
-// or endpoint is configured, else the embedded store in cfg.DataDir.
+// Stores is what a store opener gives: the store, its change feed, and
+// how to close it.
+type Stores struct {
+	Store   onboarding.Store
+	Changes func(ctx context.Context, h stream.Handler) error
+	Close   func() error
+}
+
+// StoreOpener opens the store of cfg: local mode passes its own (the
+// embedded store, or DynamoDB Local), so that the Lambda binaries link
+// only DynamoDB.
+type StoreOpener func(ctx context.Context, cfg Config, log *slog.Logger) (Stores, error)
+
+// Open builds the product on the DynamoDB table cfg names, in AWS, or on
+// the store WithStores opens.
 func Open(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) (*App, error) {
 	a := &App{Config: cfg, Log: log}
-	var o options
+	o := options{stores: awsStores(a)}
 	for _, opt := range opts {
 		opt(&o)
 	}
-	if err := a.openStore(ctx); err != nil {
+	st, err := o.stores(ctx, cfg, log)
+	if err != nil {
 		return nil, err
 	}
-	if cfg.SlackSecretARN != "" {
-		if err := a.readSlackSecret(ctx); err != nil {
-			return nil, err
-		}
-	}
-	now := func() time.Time { return time.Now().UTC() }
-	if o.logins == nil && a.aws != nil && cfg.UserPoolID != "" {
-		o.logins = release.Facts{Identity: a.cognito()}
+	a.Store, a.Changes, a.close = st.Store, st.Changes, st.Close
+	if o.logins == nil && a.AWS != nil && cfg.UserPoolID != "" {
+		o.logins = release.Facts{Identity: a.Cognito()}
 	}
 	a.Service = onboarding.New(a.Store, access.DefaultCatalogue(), onboarding.Config{
 		PhoneRegion: cfg.PhoneRegion, TemporaryPasswordValidity: cfg.TempPasswordValidity, Logins: o.logins,
-	}, now, NewID)
-	a.API = httpapi.New(a.Service, log)
+	}, func() time.Time { return time.Now().UTC() }, NewID)
 	return a, nil
 }
 
 // Option adds to what Open builds.
 type Option func(*options)
 
-type options struct{ logins onboarding.Logins }
+type options struct {
+	logins onboarding.Logins
+	stores StoreOpener
+}
 
 // WithLogins lets the status diagnosis ask the identity provider.
 func WithLogins(l onboarding.Logins) Option { return func(o *options) { o.logins = l } }
 
-// idle is how long local mode's change pump rests when nothing is new.
-const idle = 200 * time.Millisecond
+// WithStores opens the store with open instead of AWS DynamoDB.
+func WithStores(open StoreOpener) Option { return func(o *options) { o.stores = open } }
 
-func (a *App) openStore(ctx context.Context) error {
-	cfg := a.Config
-	switch {
-	case cfg.DynamoDBEndpoint != "":
-		db := dynamo.NewLocalClient(cfg.DynamoDBEndpoint)
-		if err := dynamo.CreateTable(ctx, db, cfg.TableName); err != nil {
-			return fmt.Errorf("OPSOS_DYNAMODB_ENDPOINT=%s: %w", cfg.DynamoDBEndpoint, err)
+// awsStores opens the table cfg names with the default AWS credentials.
+func awsStores(a *App) StoreOpener {
+	return func(ctx context.Context, cfg Config, _ *slog.Logger) (Stores, error) {
+		if cfg.TableName == "" || cfg.DynamoDBEndpoint != "" {
+			return Stores{}, fmt.Errorf("OPSOS_TABLE_NAME must name the DynamoDB table (in AWS the stack sets it; locally run opsos serve)")
 		}
-		a.Store, a.close = dynamo.New(db, cfg.TableName), func() error { return nil }
-		streams := dynamo.NewLocalStreamsClient(cfg.DynamoDBEndpoint)
-		checkpoints := dynamo.FileCheckpoints{Path: filepath.Join(cfg.DataDir, "stream-checkpoints.json")}
-		a.Changes = func(ctx context.Context, h stream.Handler) error {
-			p, err := dynamo.NewPoller(ctx, db, streams, cfg.TableName, h, checkpoints, a.Log)
-			if err != nil {
-				return err
-			}
-			return p.Run(ctx, idle)
-		}
-	case cfg.TableName != "":
 		awsCfg, err := config.LoadDefaultConfig(ctx)
 		if err != nil {
-			return fmt.Errorf("AWS configuration: %w", err)
+			return Stores{}, fmt.Errorf("AWS configuration: %w", err)
 		}
-		a.aws = &awsCfg
-		a.Store, a.close = dynamo.New(dynamodb.NewFromConfig(awsCfg), cfg.TableName), func() error { return nil }
-		a.Changes = func(ctx context.Context, h stream.Handler) error {
-			return fmt.Errorf("in AWS the table's stream reaches the release function through its event source mapping")
-		}
-	default:
-		store, err := embedded.Open(filepath.Join(cfg.DataDir, "opsos.db"))
-		if err != nil {
-			return err
-		}
-		a.Store, a.close = store, store.Close
-		a.Changes = func(ctx context.Context, h stream.Handler) error {
-			store.Pump(ctx, h, idle, func(err error) { a.Log.Warn("change feed", "error", err.Error()) })
-			return nil
-		}
+		a.AWS = &awsCfg
+		return Stores{
+			Store: dynamo.New(dynamodb.NewFromConfig(awsCfg), cfg.TableName),
+			Changes: func(ctx context.Context, h stream.Handler) error {
+				return fmt.Errorf("in AWS the table's stream reaches the release function through its event source mapping")
+			},
+			Close: func() error { return nil },
+		}, nil
 	}
-	return nil
 }
 
-func (a *App) cognito() *cognito.Identity {
-	return cognito.New(cognitoidentityprovider.NewFromConfig(*a.aws), a.Config.UserPoolID)
-}
-
-// ReleaseWorker builds the release worker of the AWS deployment: Cognito,
-// SES and the invitation email. Each missing setting is named.
-func (a *App) ReleaseWorker() (*release.Worker, error) {
-	cfg := a.Config
-	for _, setting := range [][2]string{{"OPSOS_TABLE_NAME", cfg.TableName}, {"OPSOS_USER_POOL_ID", cfg.UserPoolID},
-		{"OPSOS_MAIL_FROM", cfg.MailFrom}, {"OPSOS_LOGIN_URL", cfg.LoginURL}} {
-		if setting[1] == "" {
-			return nil, fmt.Errorf("%s must be set for the release worker", setting[0])
-		}
-	}
-	if a.aws == nil {
-		return nil, fmt.Errorf("the release worker runs in AWS: OPSOS_DYNAMODB_ENDPOINT must not be set")
-	}
-	store, ok := a.Store.(release.Store)
-	if !ok {
-		return nil, fmt.Errorf("the store %T cannot serve the release worker", a.Store)
-	}
-	composer, err := invite.New()
-	if err != nil {
-		return nil, err
-	}
-	mailer := ses.New(sesv2.NewFromConfig(*a.aws), cfg.MailFrom, cfg.SESConfigurationSet)
-	return release.New(store, a.cognito(), mailer, composer.Compose,
-		func() (string, error) { return password.Default().Generate(nil) },
-		func() time.Time { return time.Now().UTC() }, a.Log,
-		release.Config{LoginURL: cfg.LoginURL, TemporaryPasswordValidity: cfg.TempPasswordValidity, Notifier: a.Notifier()}), nil
-}
-
-// readSlackSecret fills the Slack settings from Secrets Manager.
-func (a *App) readSlackSecret(ctx context.Context) error {
-	arn := a.Config.SlackSecretARN
-	if a.aws == nil {
-		return fmt.Errorf("OPSOS_SLACK_SECRET_ARN=%s is read from Secrets Manager in AWS: it needs OPSOS_TABLE_NAME and no OPSOS_DYNAMODB_ENDPOINT", arn)
-	}
-	out, err := secretsmanager.NewFromConfig(*a.aws).GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(arn)})
-	if err != nil {
-		return fmt.Errorf("read OPSOS_SLACK_SECRET_ARN=%s: %w", arn, err)
-	}
-	signing, token, err := parseSlackSecret(aws.ToString(out.SecretString))
-	if err != nil {
-		return fmt.Errorf("OPSOS_SLACK_SECRET_ARN=%s: %w", arn, err)
-	}
-	if a.Config.SlackSigningSecret == "" {
-		a.Config.SlackSigningSecret = signing
-	}
-	if a.Config.SlackBotToken == "" {
-		a.Config.SlackBotToken = token
-	}
-	return nil
-}
-
-// parseSlackSecret reads the secret's JSON. The bot token may be empty
-// (no forms, no notices); the signing secret may not.
-func parseSlackSecret(raw string) (signing, token string, err error) {
-	var v struct {
-		SigningSecret string `json:"signingSecret"`
-		BotToken      string `json:"botToken"`
-	}
-	if err := json.Unmarshal([]byte(raw), &v); err != nil {
-		return "", "", errors.New(`the secret must be JSON: {"signingSecret": "…", "botToken": "xoxb-…"}`)
-	}
-	v.SigningSecret, v.BotToken = strings.TrimSpace(v.SigningSecret), strings.TrimSpace(v.BotToken)
-	if v.SigningSecret == "" {
-		return "", "", errors.New("the secret has no signingSecret: copy it from the Slack app's Basic Information page")
-	}
-	if v.BotToken != "" && !strings.HasPrefix(v.BotToken, "xoxb-") {
-		return "", "", errors.New("the secret's botToken must be the Slack app's bot token (xoxb-…)")
-	}
-	return v.SigningSecret, v.BotToken, nil
-}
-
-// slackClient returns the Slack Web API client, nil without a bot token.
-func (a *App) slackClient() *slack.Client {
-	if a.Config.SlackBotToken == "" {
-		return nil
-	}
-	var opts []slack.Option
-	if a.Config.SlackAPIURL != "" {
-		opts = append(opts, slack.OptionAPIURL(a.Config.SlackAPIURL))
-	}
-	return slack.New(a.Config.SlackBotToken, opts...)
-}
-
-// Notifier returns where the release worker reports outcomes: the
-// configured Slack channel, or nil (no notices) when there is none.
-func (a *App) Notifier() release.Notifier {
-	client := a.slackClient()
-	if client == nil || a.Config.SlackChannel == "" {
-		return nil
-	}
-	roles := a.Service.Roles()
-	return slacknotify.New(client, a.Config.SlackChannel, slacknotify.WithRoleNames(func(id string) string {
-		r, _ := roles.Role(id)
-		return r.Name
-	}))
-}
-
-// SlackHandler builds the /slack/* handler. deferrer runs slow commands
-// after the answer: an asynchronous invocation in Lambda, a goroutine
-// locally.
-func (a *App) SlackHandler(deferrer slackops.Deferrer) (*slackops.Handler, error) {
-	if a.Config.SlackSigningSecret == "" {
-		return nil, fmt.Errorf("OPSOS_SLACK_SIGNING_SECRET must be set: it is the Slack app's signing secret, which every request is checked against")
-	}
-	cfg := slackops.Config{
-		Service: a.Service, Verifier: slackops.NewVerifier(a.Config.SlackSigningSecret, time.Now),
-		Deferrer: deferrer, Log: a.Log,
-	}
-	// A nil *slack.Client must not become a non-nil API.
-	if client := a.slackClient(); client != nil {
-		cfg.API = client
-	}
-	return slackops.New(cfg), nil
-}
-
-// LambdaDeferrer defers Slack commands to an asynchronous invocation of
-// the running function.
-func (a *App) LambdaDeferrer() (slackops.Deferrer, error) {
-	name := os.Getenv("AWS_LAMBDA_FUNCTION_NAME")
-	if a.aws == nil || name == "" {
-		return nil, fmt.Errorf("the Slack function defers work by invoking itself: it must run in Lambda with OPSOS_TABLE_NAME set")
-	}
-	return lambdainvoke.Deferrer{Client: awslambda.NewFromConfig(*a.aws), Function: name}, nil
+// Cognito returns the identity adapter on the configured user pool.
+func (a *App) Cognito() *cognito.Identity {
+	return cognito.New(cognitoidentityprovider.NewFromConfig(*a.AWS), a.Config.UserPoolID)
 }
 
 // Close releases the store.
@@ -425,16 +277,17 @@ func NewID() string {
 // and builds the product, and on any error prints it, naming the function
 // and the setting at fault, and exits, so a bad deployment fails at once
 // with a clear log line instead of on the first event.
-func OpenFunction(name string, build func(*App) error) {
+func OpenFunction(name string, build func(context.Context, *App) error) {
 	cfg, err := ConfigFromEnv(os.Getenv)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "%s: configuration: %v\n", name, err)
 		os.Exit(1)
 	}
 	log := cfg.Logger().With("function", name)
-	a, err := Open(context.Background(), cfg, log)
+	ctx := context.Background()
+	a, err := Open(ctx, cfg, log)
 	if err == nil {
-		err = build(a)
+		err = build(ctx, a)
 	}
 	if err != nil {
 		log.Error("start", "error", err.Error())
@@ -442,14 +295,14 @@ func OpenFunction(name string, build func(*App) error) {
 	}
 }
 
-// BootstrapAdmin writes the first administrator of a deployment to the
-// DynamoDB table cfg names, released, so that the table's stream has the
-// release function invite them.
-func BootstrapAdmin(ctx context.Context, cfg Config, admin onboarding.FirstAdministrator, log *slog.Logger) (user.User, bool, error) {
+// BootstrapAdmin writes the first administrator of a deployment to its
+// table, released, so that the table's stream has the release function
+// invite them.
+func BootstrapAdmin(ctx context.Context, cfg Config, admin onboarding.FirstAdministrator, log *slog.Logger, opts ...Option) (user.User, bool, error) {
 	if !cfg.UsesDynamoDB() {
 		return user.User{}, false, fmt.Errorf("OPSOS_TABLE_NAME must name the deployed table (the stack's TableName output)")
 	}
-	a, err := Open(ctx, cfg, log)
+	a, err := Open(ctx, cfg, log, opts...)
 	if err != nil {
 		return user.User{}, false, err
 	}

@@ -7,6 +7,7 @@ package lambdainvoke
 import (
 	"context"
 	"fmt"
+	"os"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
@@ -14,6 +15,16 @@ import (
 
 	"github.com/opsos/onboarding/internal/slackops"
 )
+
+// New returns the deferrer of the running function (its name from
+// AWS_LAMBDA_FUNCTION_NAME, which Lambda sets).
+func New(cfg *aws.Config) (Deferrer, error) {
+	name := os.Getenv("AWS_LAMBDA_FUNCTION_NAME")
+	if cfg == nil || name == "" {
+		return Deferrer{}, fmt.Errorf("the Slack function defers work by invoking itself: it must run in Lambda with OPSOS_TABLE_NAME set")
+	}
+	return Deferrer{Client: lambda.NewFromConfig(*cfg), Function: name}, nil
+}
 
 // Invoker is the part of the Lambda API the deferrer uses.
 type Invoker interface {

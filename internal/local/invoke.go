@@ -14,6 +14,8 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/opsos/onboarding/internal/app"
+	"github.com/opsos/onboarding/internal/app/slackapp"
+	"github.com/opsos/onboarding/internal/httpapi"
 	"github.com/opsos/onboarding/internal/slackops"
 )
 
@@ -32,7 +34,7 @@ func Invoke(ctx context.Context, cfg Config, file string, out io.Writer) error {
 		return fmt.Errorf("%s is not an API Gateway HTTP API event: %w", file, err)
 	}
 	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
-	a, err := app.Open(ctx, cfg.App, log)
+	a, err := app.Open(ctx, cfg.App, log, app.WithStores(OpenStores))
 	if err != nil {
 		return err
 	}
@@ -40,7 +42,7 @@ func Invoke(ctx context.Context, cfg Config, file string, out io.Writer) error {
 	if _, _, err := a.Service.Bootstrap(ctx, cfg.AdminEmail, cfg.AdminSlackID); err != nil {
 		return err
 	}
-	handle := a.API.Handle
+	handle := httpapi.New(a.Service, log).Handle
 	if strings.HasPrefix(ev.RawPath, "/slack/") {
 		// A sample's signature is as old as the sample: sign it afresh
 		// with the local secret, as Slack would sign it now.
@@ -58,7 +60,7 @@ func Invoke(ctx context.Context, cfg Config, file string, out io.Writer) error {
 			ev.Headers = map[string]string{}
 		}
 		ev.Headers["x-slack-request-timestamp"], ev.Headers["x-slack-signature"] = ts, sig
-		h, err := a.SlackHandler(nil)
+		h, err := slackapp.Handler(a, nil)
 		if err != nil {
 			return err
 		}

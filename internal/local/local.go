@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/opsos/onboarding/internal/app"
+	"github.com/opsos/onboarding/internal/app/slackapp"
 	"github.com/opsos/onboarding/internal/gateway"
 	"github.com/opsos/onboarding/internal/httpapi"
 	localid "github.com/opsos/onboarding/internal/identity/local"
@@ -111,7 +112,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (*S
 		return nil, err
 	}
 	closers = append(closers, logins.Close)
-	a, err := app.Open(ctx, cfg.App, log, app.WithLogins(release.Facts{Identity: logins}))
+	a, err := app.Open(ctx, cfg.App, log, app.WithStores(OpenStores), app.WithLogins(release.Facts{Identity: logins}))
 	if err != nil {
 		return fail(err)
 	}
@@ -140,10 +141,10 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (*S
 	base := "http://" + ln.Addr().String()
 	worker = release.New(store, logins, mailbox, composer.Compose,
 		func() (string, error) { return password.Default().Generate(nil) }, now, log,
-		release.Config{LoginURL: base + "/_local/login", TemporaryPasswordValidity: cfg.App.TempPasswordValidity, Notifier: a.Notifier()})
+		release.Config{LoginURL: base + "/_local/login", TemporaryPasswordValidity: cfg.App.TempPasswordValidity, Notifier: slackapp.Notifier(a)})
 	// The process outlives each answer, so slow Slack commands finish in
 	// a goroutine rather than in another invocation.
-	slackHandler, err := a.SlackHandler(slackops.Goroutines{})
+	slackHandler, err := slackapp.Handler(a, slackops.Goroutines{})
 	if err != nil {
 		return fail(err)
 	}
@@ -176,7 +177,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (*S
 	slackRoutes := gateway.New(slackHandler.Handle, nil)
 	mux.Handle("POST "+slackops.PathCommands, slackRoutes)
 	mux.Handle("POST "+slackops.PathInteractions, slackRoutes)
-	mux.Handle("/", gateway.New(a.API.Handle, authorize))
+	mux.Handle("/", gateway.New(httpapi.New(a.Service, log).Handle, authorize))
 
 	s := &Server{
 		app: a, ln: ln, done: make(chan error, 1), closers: closers,

@@ -18,6 +18,7 @@ import (
 	"github.com/opsos/onboarding/internal/password"
 	"github.com/opsos/onboarding/internal/release"
 	"github.com/opsos/onboarding/internal/store/dynamo"
+	"github.com/opsos/onboarding/internal/store/dynamo/dynamostream"
 	"github.com/opsos/onboarding/internal/user"
 )
 
@@ -68,8 +69,8 @@ func BenchmarkReleases100OnEmulators(b *testing.B) {
 			}
 			ids = append(ids, u.ID)
 		}
-		poller, err := dynamo.NewPoller(ctx, db, dynamo.NewLocalStreamsClient(ddb), table, worker.Handle,
-			dynamo.FileCheckpoints{Path: filepath.Join(b.TempDir(), "cp.json")}, quiet)
+		poller, err := dynamostream.NewPoller(ctx, db, dynamostream.NewLocalClient(ddb), table, worker.Handle,
+			dynamostream.FileCheckpoints{Path: filepath.Join(b.TempDir(), "cp.json")}, quiet)
 		if err != nil {
 			b.Fatal(err)
 		}

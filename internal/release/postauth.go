@@ -2,8 +2,15 @@ package release
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/opsos/onboarding/internal/onboarding"
+	"github.com/opsos/onboarding/internal/user"
 )
 
 // Login attributes the post-authentication trigger reads.
@@ -12,15 +19,76 @@ const (
 	AttrEmail  = "email"
 )
 
+// ActivationStore is what recording a first sign-in needs of the store.
+type ActivationStore interface {
+	GetUser(ctx context.Context, id string) (user.User, error)
+	UpdateUser(ctx context.Context, u user.User, expectedVersion int64, a onboarding.AuditEntry) error
+	ListUsers(ctx context.Context, q onboarding.ListQuery) (onboarding.Page, error)
+}
+
+// Activations records first sign-ins. It is apart from the Worker so that
+// the post-authentication function needs only the store.
+type Activations struct {
+	store ActivationStore
+	now   func() time.Time
+	log   *slog.Logger
+}
+
+// NewActivations returns the recorder of first sign-ins.
+func NewActivations(store ActivationStore, now func() time.Time, log *slog.Logger) *Activations {
+	return &Activations{store: store, now: func() time.Time { return now().UTC() }, log: log}
+}
+
 // PostAuthentication is the Cognito post-authentication trigger: after a
 // user's first sign-in with their own password, their status becomes
 // active. A failure to record it is logged, not returned: the user has
 // signed in, and refusing them for a bookkeeping write would be worse;
 // the status diagnosis still sees the login confirmed.
-func (w *Worker) PostAuthentication(ctx context.Context, ev events.CognitoEventUserPoolsPostAuthentication) (events.CognitoEventUserPoolsPostAuthentication, error) {
+func (a *Activations) PostAuthentication(ctx context.Context, ev events.CognitoEventUserPoolsPostAuthentication) (events.CognitoEventUserPoolsPostAuthentication, error) {
 	attrs := ev.Request.UserAttributes
-	if err := w.Activated(ctx, attrs[AttrUserID], attrs[AttrEmail]); err != nil {
-		w.log.ErrorContext(ctx, "could not record the first sign-in", "userId", attrs[AttrUserID], "error", err.Error())
+	if err := a.Activated(ctx, attrs[AttrUserID], attrs[AttrEmail]); err != nil {
+		a.log.ErrorContext(ctx, "could not record the first sign-in", "userId", attrs[AttrUserID], "error", err.Error())
 	}
 	return ev, nil
+}
+
+// PostAuthentication is the trigger on the worker's store; see Activations.
+func (w *Worker) PostAuthentication(ctx context.Context, ev events.CognitoEventUserPoolsPostAuthentication) (events.CognitoEventUserPoolsPostAuthentication, error) {
+	return NewActivations(w.store, w.now, w.log).PostAuthentication(ctx, ev)
+}
+
+// Activated records a user's first sign-in with their own password: the
+// Cognito post-authentication trigger, and the local login, call it. Only
+// an invited user becomes active; anything else is left alone.
+func (a *Activations) Activated(ctx context.Context, userID, email string) error {
+	for range 5 {
+		u, err := a.find(ctx, userID, email)
+		if err != nil || u.Status != user.StatusInvited {
+			return ignoreNotFound(err)
+		}
+		n := u.Clone()
+		now := a.now()
+		n.Status, n.ActivatedAt, n.Version, n.UpdatedAt, n.UpdatedBy = user.StatusActive, now, u.Version+1, now, Actor
+		e := onboarding.AuditEntry{UserID: n.ID, Version: n.Version, At: n.UpdatedAt, ActorID: Actor, ActorEmail: Actor,
+			Source: onboarding.SourceRelease, Action: "activated", Changes: user.Diff(u, n)}
+		err = a.store.UpdateUser(ctx, n, u.Version, e)
+		if !errors.Is(err, user.ErrVersionConflict) {
+			return err
+		}
+	}
+	return fmt.Errorf("record activation of %s: the user keeps changing", userID)
+}
+
+func (a *Activations) find(ctx context.Context, userID, email string) (user.User, error) {
+	if userID != "" {
+		return a.store.GetUser(ctx, userID)
+	}
+	p, err := a.store.ListUsers(ctx, onboarding.ListQuery{Email: email, Limit: 1})
+	if err != nil {
+		return user.User{}, err
+	}
+	if len(p.Users) == 0 {
+		return user.User{}, user.ErrNotFound
+	}
+	return p.Users[0], nil
 }

@@ -357,36 +357,8 @@ func (w *Worker) setStatus(ctx context.Context, img user.User, change func(*user
 	return fmt.Errorf("record status of %s: the user keeps changing", img.ID)
 }
 
-// Activated records a user's first sign-in with their own password: the
-// Cognito post-authentication trigger, and the local login, call it.
+// Activated records a user's first sign-in with their own password; see
+// Activations.
 func (w *Worker) Activated(ctx context.Context, userID, email string) error {
-	for range 5 {
-		u, err := w.find(ctx, userID, email)
-		if err != nil || u.Status != user.StatusInvited {
-			return ignoreNotFound(err)
-		}
-		n := u.Clone()
-		n.Status, n.ActivatedAt, n.Version, n.UpdatedAt, n.UpdatedBy = user.StatusActive, w.now(), u.Version+1, w.now(), Actor
-		a := onboarding.AuditEntry{UserID: n.ID, Version: n.Version, At: n.UpdatedAt, ActorID: Actor, ActorEmail: Actor,
-			Source: onboarding.SourceRelease, Action: "activated", Changes: user.Diff(u, n)}
-		err = w.store.UpdateUser(ctx, n, u.Version, a)
-		if !errors.Is(err, user.ErrVersionConflict) {
-			return err
-		}
-	}
-	return fmt.Errorf("record activation of %s: the user keeps changing", userID)
-}
-
-func (w *Worker) find(ctx context.Context, userID, email string) (user.User, error) {
-	if userID != "" {
-		return w.store.GetUser(ctx, userID)
-	}
-	p, err := w.store.ListUsers(ctx, onboarding.ListQuery{Email: email, Limit: 1})
-	if err != nil {
-		return user.User{}, err
-	}
-	if len(p.Users) == 0 {
-		return user.User{}, user.ErrNotFound
-	}
-	return p.Users[0], nil
+	return NewActivations(w.store, w.now, w.log).Activated(ctx, userID, email)
 }

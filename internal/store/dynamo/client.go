@@ -4,7 +4,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 )
 
 // Local credentials and region for DynamoDB Local, which keeps data per
@@ -14,7 +13,8 @@ const (
 	localRegion    = "us-east-1"
 )
 
-func localConfig(endpoint string) aws.Config {
+// LocalConfig is the AWS configuration of DynamoDB Local at endpoint.
+func LocalConfig(endpoint string) aws.Config {
 	return aws.Config{
 		Region:       localRegion,
 		Credentials:  credentials.NewStaticCredentialsProvider(localAccessKey, "local", ""),
@@ -24,10 +24,5 @@ func localConfig(endpoint string) aws.Config {
 
 // NewLocalClient returns a client of DynamoDB Local at endpoint.
 func NewLocalClient(endpoint string) *dynamodb.Client {
-	return dynamodb.NewFromConfig(localConfig(endpoint))
-}
-
-// NewLocalStreamsClient returns a client of DynamoDB Local's stream API.
-func NewLocalStreamsClient(endpoint string) *dynamodbstreams.Client {
-	return dynamodbstreams.NewFromConfig(localConfig(endpoint))
+	return dynamodb.NewFromConfig(LocalConfig(endpoint))
 }

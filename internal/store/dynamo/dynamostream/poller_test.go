@@ -1,4 +1,4 @@
-package dynamo_test
+package dynamostream_test
 
 import (
 	"context"
@@ -8,19 +8,41 @@ import (
 	"path/filepath"
 	"reflect"
 	"sort"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/opsos/onboarding/internal/access"
+	"github.com/opsos/onboarding/internal/emulators"
 	"github.com/opsos/onboarding/internal/onboarding"
 	"github.com/opsos/onboarding/internal/store/dynamo"
+	"github.com/opsos/onboarding/internal/store/dynamo/dynamostream"
 	"github.com/opsos/onboarding/internal/store/embedded"
 	"github.com/opsos/onboarding/internal/user"
 )
 
 var quiet = slog.New(slog.NewJSONHandler(io.Discard, nil))
+
+func endpoint(t testing.TB) string { return emulators.DynamoDB(t) }
+
+var tables atomic.Int64
+
+// newTable creates a fresh table for one test on DynamoDB Local.
+func newTable(t testing.TB) (*dynamodb.Client, string) {
+	t.Helper()
+	db := dynamo.NewLocalClient(endpoint(t))
+	name := fmt.Sprintf("opsos-stream-%d-%d", time.Now().UnixNano(), tables.Add(1))
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := dynamo.CreateTable(ctx, db, name); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: &name}) })
+	return db, name
+}
 
 // collector is a stream handler that keeps what it is given and fails the
 // records it is told to, once each.
@@ -43,7 +65,7 @@ func (c *collector) handle(ctx context.Context, ev events.DynamoDBEvent) (events
 }
 
 // drain polls until the handler has seen want records, within a deadline.
-func drain(t *testing.T, p *dynamo.Poller, c *collector, want int) {
+func drain(t *testing.T, p *dynamostream.Poller, c *collector, want int) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for len(c.records) < want {
@@ -133,7 +155,7 @@ func TestEmbeddedFeedAndDynamoStreamDeliverTheSameRecords(t *testing.T) {
 	db, table := newTable(t)
 	script(t, dynamo.New(db, table))
 	c := &collector{}
-	p, err := dynamo.NewPoller(ctx, db, dynamo.NewLocalStreamsClient(endpoint(t)), table, c.handle, dynamo.FileCheckpoints{Path: filepath.Join(t.TempDir(), "cp.json")}, quiet)
+	p, err := dynamostream.NewPoller(ctx, db, dynamostream.NewLocalClient(endpoint(t)), table, c.handle, dynamostream.FileCheckpoints{Path: filepath.Join(t.TempDir(), "cp.json")}, quiet)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,8 +181,8 @@ func TestPollerResumesFromCheckpointAndRetriesFailures(t *testing.T) {
 	ctx := context.Background()
 	db, table := newTable(t)
 	store := dynamo.New(db, table)
-	cp := dynamo.FileCheckpoints{Path: filepath.Join(t.TempDir(), "cp.json")}
-	streams := dynamo.NewLocalStreamsClient(endpoint(t))
+	cp := dynamostream.FileCheckpoints{Path: filepath.Join(t.TempDir(), "cp.json")}
+	streams := dynamostream.NewLocalClient(endpoint(t))
 	create := func(n int) {
 		u := user.User{ID: fmt.Sprintf("u-%04d", n), Type: user.Internal, FirstName: "A", LastName: "B", Email: fmt.Sprintf("u%d@example.com", n),
 			Role: "staff", HoldInvite: true, Status: user.StatusIntroduction, Version: 1}
@@ -172,7 +194,7 @@ func TestPollerResumesFromCheckpointAndRetriesFailures(t *testing.T) {
 	create(2) // 6 records: user, guard, audit each
 
 	c := &collector{failOn: map[string]bool{"INSERT EMAIL#u2@example.com EMAIL": true}}
-	p, err := dynamo.NewPoller(ctx, db, streams, table, c.handle, cp, quiet)
+	p, err := dynamostream.NewPoller(ctx, db, streams, table, c.handle, cp, quiet)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,7 +210,7 @@ func TestPollerResumesFromCheckpointAndRetriesFailures(t *testing.T) {
 	// A new poller on the same checkpoints starts after what was handled.
 	create(3)
 	c2 := &collector{}
-	p2, err := dynamo.NewPoller(ctx, db, streams, table, c2.handle, cp, quiet)
+	p2, err := dynamostream.NewPoller(ctx, db, streams, table, c2.handle, cp, quiet)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,8 @@
-package dynamo
+// Package dynamostream polls a DynamoDB table's stream, as Lambda's event
+// source mapping does in AWS, and hands the records to a stream handler:
+// local mode's change feed on DynamoDB Local. It is apart from the store
+// adapter so that the Lambda binaries do not link the streams client.
+package dynamostream
 
 import (
 	"context"
@@ -17,6 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 	streamtypes "github.com/aws/aws-sdk-go-v2/service/dynamodbstreams/types"
 
+	"github.com/opsos/onboarding/internal/store/dynamo"
 	"github.com/opsos/onboarding/internal/stream"
 )
 
@@ -302,4 +307,9 @@ func (f FileCheckpoints) Save(ctx context.Context, shards map[string]string) err
 		return err
 	}
 	return os.Rename(tmp, f.Path)
+}
+
+// NewLocalClient returns a client of DynamoDB Local's stream API.
+func NewLocalClient(endpoint string) *dynamodbstreams.Client {
+	return dynamodbstreams.NewFromConfig(dynamo.LocalConfig(endpoint))
 }

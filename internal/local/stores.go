@@ -1,0 +1,56 @@
+package local
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"time"
+
+	"github.com/opsos/onboarding/internal/app"
+	"github.com/opsos/onboarding/internal/store/dynamo"
+	"github.com/opsos/onboarding/internal/store/dynamo/dynamostream"
+	"github.com/opsos/onboarding/internal/store/embedded"
+	"github.com/opsos/onboarding/internal/stream"
+)
+
+// idle is how long the change pump rests when nothing is new.
+const idle = 200 * time.Millisecond
+
+// OpenStores opens local mode's store: DynamoDB Local (or any endpoint)
+// when OPSOS_DYNAMODB_ENDPOINT is set, its table created if missing and
+// its stream polled; else the embedded store in the data directory, with
+// its change feed.
+func OpenStores(ctx context.Context, cfg app.Config, log *slog.Logger) (app.Stores, error) {
+	if cfg.DynamoDBEndpoint != "" {
+		db := dynamo.NewLocalClient(cfg.DynamoDBEndpoint)
+		if err := dynamo.CreateTable(ctx, db, cfg.TableName); err != nil {
+			return app.Stores{}, fmt.Errorf("OPSOS_DYNAMODB_ENDPOINT=%s: %w", cfg.DynamoDBEndpoint, err)
+		}
+		streams := dynamostream.NewLocalClient(cfg.DynamoDBEndpoint)
+		checkpoints := dynamostream.FileCheckpoints{Path: filepath.Join(cfg.DataDir, "stream-checkpoints.json")}
+		return app.Stores{
+			Store: dynamo.New(db, cfg.TableName),
+			Changes: func(ctx context.Context, h stream.Handler) error {
+				p, err := dynamostream.NewPoller(ctx, db, streams, cfg.TableName, h, checkpoints, log)
+				if err != nil {
+					return err
+				}
+				return p.Run(ctx, idle)
+			},
+			Close: func() error { return nil },
+		}, nil
+	}
+	store, err := embedded.Open(filepath.Join(cfg.DataDir, "opsos.db"))
+	if err != nil {
+		return app.Stores{}, err
+	}
+	return app.Stores{
+		Store: store,
+		Changes: func(ctx context.Context, h stream.Handler) error {
+			store.Pump(ctx, h, idle, func(err error) { log.Warn("change feed", "error", err.Error()) })
+			return nil
+		},
+		Close: store.Close,
+	}, nil
+}
