@@ -57,6 +57,10 @@ type Config struct {
 	// BuildDir holds build/<function>/bootstrap from `make build`
 	// (opsos:buildDir, OPSOS_BUILD_DIR).
 	BuildDir string
+	// SendRate paces invitation emails per second per worker instance
+	// (opsos:sendRate, OPSOS_SEND_RATE): SES's sending quota, 14 by
+	// default outside the sandbox.
+	SendRate float64
 	// APIRateLimit and APIBurstLimit throttle the HTTP API, requests per
 	// second (opsos:apiRateLimit, opsos:apiBurstLimit).
 	APIRateLimit, APIBurstLimit int
@@ -119,6 +123,10 @@ func ConfigFrom(lookup func(contextKey, envVar string) string) (Config, error) {
 	c.TempPasswordDays, err = strconv.Atoi(get("tempPasswordDays", "OPSOS_TEMP_PASSWORD_DAYS", "7"))
 	if err != nil || c.TempPasswordDays < 1 || c.TempPasswordDays > 365 {
 		bad("opsos:tempPasswordDays must be a whole number of days from 1 to 365")
+	}
+	c.SendRate, err = strconv.ParseFloat(get("sendRate", "OPSOS_SEND_RATE", "10"), 64)
+	if err != nil || c.SendRate <= 0 {
+		bad("opsos:sendRate must be a positive number of emails per second (SES's sending quota or less)")
 	}
 	c.Retain, err = strconv.ParseBool(get("retain", "OPSOS_RETAIN", "true"))
 	if err != nil {

@@ -192,6 +192,7 @@ func NewStack(scope constructs.Construct, cfg Config, props *awscdk.StackProps) 
 		releaseFn.AddEnvironment(jsii.String("OPSOS_SLACK_CHANNEL"), jsii.String(cfg.SlackChannel), nil)
 	}
 	releaseFn.AddEnvironment(jsii.String("OPSOS_MAIL_FROM"), jsii.String(cfg.MailFrom), nil)
+	releaseFn.AddEnvironment(jsii.String("OPSOS_SEND_RATE"), jsii.String(strconv.FormatFloat(cfg.SendRate, 'f', -1, 64)), nil)
 	releaseFn.AddEnvironment(jsii.String("OPSOS_LOGIN_URL"), loginURL, nil)
 	if cfg.SESConfigurationSet != "" {
 		releaseFn.AddEnvironment(jsii.String("OPSOS_SES_CONFIGURATION_SET"), jsii.String(cfg.SESConfigurationSet), nil)
@@ -330,9 +331,11 @@ type route struct {
 	methods []awsapigatewayv2.HttpMethod
 }
 
-// userRoutes are the routes of DESIGN.md §4, all behind the authorizer.
+// userRoutes are the routes of DESIGN.md §4 and the bulk release, all
+// behind the authorizer.
 var userRoutes = []route{
 	{"/users", []awsapigatewayv2.HttpMethod{awsapigatewayv2.HttpMethod_GET, awsapigatewayv2.HttpMethod_POST}},
+	{"/users/release", []awsapigatewayv2.HttpMethod{awsapigatewayv2.HttpMethod_POST}},
 	{"/users/{id}", []awsapigatewayv2.HttpMethod{awsapigatewayv2.HttpMethod_GET, awsapigatewayv2.HttpMethod_PATCH}},
 	{"/users/{id}/release", []awsapigatewayv2.HttpMethod{awsapigatewayv2.HttpMethod_POST}},
 	{"/users/{id}/hold", []awsapigatewayv2.HttpMethod{awsapigatewayv2.HttpMethod_POST}},

@@ -188,6 +188,7 @@ func TestFunctions(t *testing.T) {
 	env := func(name, key string) any { return get(fs[name].props, "Environment.Variables."+key) }
 	want(t, "release sender", env("release", "OPSOS_MAIL_FROM"), "OpsOS <invites@ops.example.com>")
 	want(t, "release channel", env("release", "OPSOS_SLACK_CHANNEL"), "C0123ABCD")
+	want(t, "release send rate", env("release", "OPSOS_SEND_RATE"), "10")
 	for _, name := range []string{"slack", "release"} {
 		if env(name, "OPSOS_SLACK_SECRET_ARN") == nil {
 			t.Errorf("%s does not know the Slack secret", name)
@@ -240,7 +241,7 @@ func TestHTTPAPI(t *testing.T) {
 	for _, r := range resources(t, "AWS::ApiGatewayV2::Route") {
 		routes[r.props["RouteKey"].(string)] = r
 	}
-	for _, key := range []string{"GET /users", "POST /users", "GET /users/{id}", "PATCH /users/{id}", "POST /users/{id}/release",
+	for _, key := range []string{"GET /users", "POST /users", "POST /users/release", "GET /users/{id}", "PATCH /users/{id}", "POST /users/{id}/release",
 		"POST /users/{id}/hold", "POST /users/{id}/resend-invite", "GET /users/{id}/status", "GET /users/{id}/history", "GET /roles"} {
 		r, ok := routes[key]
 		if !ok {
@@ -260,8 +261,8 @@ func TestHTTPAPI(t *testing.T) {
 			t.Errorf("%s has an authorizer; Slack's signature is checked in code: %s", key, js(r.props))
 		}
 	}
-	if len(routes) != 12 {
-		t.Errorf("%d routes, want 12: %v", len(routes), slices.Sorted(func(yield func(string) bool) {
+	if len(routes) != 13 {
+		t.Errorf("%d routes, want 13: %v", len(routes), slices.Sorted(func(yield func(string) bool) {
 			for k := range routes {
 				if !yield(k) {
 					return

@@ -72,6 +72,9 @@ type Config struct {
 	// SlackAPIURL replaces Slack's Web API address, for a stand-in
 	// (OPSOS_SLACK_API_URL). Optional.
 	SlackAPIURL string
+	// SendRate paces invitation emails, per second (OPSOS_SEND_RATE); 0,
+	// the default, does not pace. In AWS set it to the SES sending quota.
+	SendRate float64
 	// SlackSecretARN is the Secrets Manager secret holding the signing
 	// secret and the bot token as JSON {"signingSecret","botToken"}
 	// (OPSOS_SLACK_SECRET_ARN), read once when a function starts. In AWS
@@ -143,6 +146,13 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 			return Config{}, fmt.Errorf("OPSOS_TEMP_PASSWORD_DAYS=%q must be a whole number of days from 1 to 365", v)
 		}
 		c.TempPasswordValidity = time.Duration(n) * 24 * time.Hour
+	}
+	if v := getenv("OPSOS_SEND_RATE"); v != "" {
+		r, err := strconv.ParseFloat(v, 64)
+		if err != nil || r < 0 || r > 10000 {
+			return Config{}, fmt.Errorf("OPSOS_SEND_RATE=%q must be emails per second, such as 14 (0 does not pace)", v)
+		}
+		c.SendRate = r
 	}
 	if v := getenv("OPSOS_LOG_LEVEL"); v != "" {
 		if err := c.LogLevel.UnmarshalText([]byte(v)); err != nil {

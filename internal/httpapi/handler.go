@@ -163,6 +163,10 @@ func (h *Handler) match(method, path string, r *request) (route, string) {
 		byMethod = map[string]route{http.MethodGet: h.list, http.MethodPost: h.create}
 	case len(seg) == 1 && seg[0] == "roles":
 		byMethod = map[string]route{http.MethodGet: h.roles}
+	case len(seg) == 2 && seg[0] == "users" && seg[1] == "release":
+		// Ids are UUIDs: "release" is never one.
+		byMethod = map[string]route{http.MethodPost: h.releaseMany}
+		seg = seg[:1]
 	case len(seg) == 2 && seg[0] == "users" && seg[1] != "":
 		byMethod = map[string]route{http.MethodGet: h.get, http.MethodPatch: h.edit}
 	case len(seg) == 3 && seg[0] == "users" && seg[1] != "":
@@ -200,6 +204,16 @@ func (h *Handler) create(ctx context.Context, r *request) (response, error) {
 	if len(key) > 255 {
 		return response{}, fieldError("Idempotency-Key", "must be at most 255 characters")
 	}
+	if dry, err := dryRun(r); err != nil {
+		return response{}, err
+	} else if dry {
+		// Every check of a create, nothing written: the import's first pass.
+		u, err := h.svc.CheckCreate(ctx, r.actor, in.draft())
+		if err != nil {
+			return response{}, err
+		}
+		return response{status: http.StatusOK, body: viewUser(u, h.svc.Roles())}, nil
+	}
 	u, replayed, err := h.svc.Create(ctx, r.actor, in.draft(), key)
 	if err != nil {
 		return response{}, err
@@ -209,6 +223,62 @@ func (h *Handler) create(ctx context.Context, r *request) (response, error) {
 		headers["Idempotent-Replayed"] = "true"
 	}
 	return response{status: http.StatusCreated, body: viewUser(u, h.svc.Roles()), headers: headers}, nil
+}
+
+// dryRun reads the dryRun query parameter.
+func dryRun(r *request) (bool, error) {
+	v := r.query().Get("dryRun")
+	if v == "" {
+		return false, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, fieldError("dryRun", "must be true or false")
+	}
+	return b, nil
+}
+
+// bulkInput is the body of POST /users/release.
+type bulkInput struct {
+	Role          string      `json:"role"`
+	Type          user.Type   `json:"type"`
+	Q             string      `json:"q"`
+	Status        user.Status `json:"status"`
+	ExpectedCount *int        `json:"expectedCount"`
+}
+
+// releaseMany releases every user on hold matching the body's selection.
+// With ?dryRun=true it says how many that is; otherwise the body must
+// repeat that count as expectedCount, so nobody is emailed by surprise.
+func (h *Handler) releaseMany(ctx context.Context, r *request) (response, error) {
+	var in bulkInput
+	dec := json.NewDecoder(strings.NewReader(string(r.body)))
+	dec.DisallowUnknownFields()
+	if len(strings.TrimSpace(string(r.body))) > 0 {
+		if err := dec.Decode(&in); err != nil {
+			return response{}, &user.Error{Code: user.CodeInvalid, Message: "the request body must be a JSON object with role, type, q, status and expectedCount: " + err.Error()}
+		}
+	}
+	sel := onboarding.BulkSelection{Role: in.Role, Type: in.Type, Q: in.Q, Status: in.Status}
+	dry, err := dryRun(r)
+	if err != nil {
+		return response{}, err
+	}
+	if dry {
+		p, err := h.svc.PreviewRelease(ctx, r.actor, sel, 20)
+		if err != nil {
+			return response{}, err
+		}
+		return response{status: http.StatusOK, body: viewBulkPreview(p, h.svc.Roles())}, nil
+	}
+	if in.ExpectedCount == nil {
+		return response{}, fieldError("expectedCount", "is required: ask with ?dryRun=true how many users match, then send that count to confirm")
+	}
+	res, err := h.svc.ReleaseMany(ctx, r.actor, sel, *in.ExpectedCount)
+	if err != nil {
+		return response{}, err
+	}
+	return response{status: http.StatusOK, body: viewBulkResult(res, h.svc.Roles())}, nil
 }
 
 func (h *Handler) list(ctx context.Context, r *request) (response, error) {

@@ -122,3 +122,39 @@ func optTime(t time.Time) *time.Time {
 	}
 	return &t
 }
+
+type bulkPreviewView struct {
+	Count int        `json:"count"`
+	Users []userView `json:"users"`
+}
+
+func viewBulkPreview(p onboarding.BulkPreview, roles *access.Catalogue) bulkPreviewView {
+	v := bulkPreviewView{Count: p.Count, Users: []userView{}}
+	for _, u := range p.Users {
+		v.Users = append(v.Users, viewUser(u, roles))
+	}
+	return v
+}
+
+type bulkResultView struct {
+	Released int               `json:"released"`
+	Users    []userView        `json:"users"`
+	Failed   []bulkFailureView `json:"failed"`
+}
+
+type bulkFailureView struct {
+	ID     string `json:"id"`
+	Email  string `json:"email"`
+	Reason string `json:"reason"`
+}
+
+func viewBulkResult(r onboarding.BulkResult, roles *access.Catalogue) bulkResultView {
+	v := bulkResultView{Released: len(r.Released), Users: []userView{}, Failed: []bulkFailureView{}}
+	for _, u := range r.Released {
+		v.Users = append(v.Users, viewUser(u, roles))
+	}
+	for _, f := range r.Failed {
+		v.Failed = append(v.Failed, bulkFailureView{ID: f.User.ID, Email: f.User.Email, Reason: user.ErrorMessage(f.Err)})
+	}
+	return v
+}

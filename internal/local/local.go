@@ -141,7 +141,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (*S
 	base := "http://" + ln.Addr().String()
 	worker = release.New(store, logins, mailbox, composer.Compose,
 		func() (string, error) { return password.Default().Generate(nil) }, now, log,
-		release.Config{LoginURL: base + "/_local/login", TemporaryPasswordValidity: cfg.App.TempPasswordValidity, Notifier: slackapp.Notifier(a)})
+		release.Config{LoginURL: base + "/_local/login", TemporaryPasswordValidity: cfg.App.TempPasswordValidity, Notifier: slackapp.Notifier(a), SendRate: cfg.App.SendRate})
 	// The process outlives each answer, so slow Slack commands finish in
 	// a goroutine rather than in another invocation.
 	slackHandler, err := slackapp.Handler(a, slackops.Goroutines{})

@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"golang.org/x/time/rate"
 
 	"github.com/opsos/onboarding/internal/onboarding"
 	"github.com/opsos/onboarding/internal/store/item"
@@ -74,6 +75,10 @@ type Config struct {
 	// NotifyTimeout bounds one notice, so that a slow or unreachable chat
 	// service cannot hold up the batch; 5 seconds when zero.
 	NotifyTimeout time.Duration
+	// SendRate paces invitation emails, per second, so that a bulk release
+	// stays within the mail service's sending quota; zero does not pace.
+	// It holds per worker process (in Lambda, per concurrent invocation).
+	SendRate float64
 }
 
 // Worker is the release worker.
@@ -86,6 +91,8 @@ type Worker struct {
 	now       func() time.Time
 	log       *slog.Logger
 	cfg       Config
+	// sends paces emails when Config.SendRate is set.
+	sends *rate.Limiter
 }
 
 // Actor names the worker in audit entries.
@@ -103,8 +110,12 @@ func New(store Store, identity Identity, mailer Mailer, compose Composer, passwo
 	if cfg.NotifyTimeout <= 0 {
 		cfg.NotifyTimeout = 5 * time.Second
 	}
-	return &Worker{store: store, identity: identity, mailer: mailer, compose: compose, passwords: passwords,
+	w := &Worker{store: store, identity: identity, mailer: mailer, compose: compose, passwords: passwords,
 		now: func() time.Time { return now().UTC() }, log: log, cfg: cfg}
+	if cfg.SendRate > 0 {
+		w.sends = rate.NewLimiter(rate.Limit(cfg.SendRate), 1)
+	}
+	return w
 }
 
 // errBusy means another delivery of the same record holds its claim.
@@ -281,6 +292,11 @@ func (w *Worker) sendInvitation(ctx context.Context, log *slog.Logger, u user.Us
 		return nil, fmt.Errorf("compose invitation: %w", err)
 	}
 	msg.To = u.Email
+	if w.sends != nil {
+		if err := w.sends.Wait(ctx); err != nil {
+			return nil, fmt.Errorf("wait for the send rate: %w", err)
+		}
+	}
 	id, err := w.mailer.Send(ctx, msg)
 	if err != nil {
 		if reason, ok := IsPermanent(err); ok {

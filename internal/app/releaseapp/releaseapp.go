@@ -45,5 +45,5 @@ func Worker(ctx context.Context, a *app.App) (*release.Worker, error) {
 	return release.New(store, a.Cognito(), mailer, composer.Compose,
 		func() (string, error) { return password.Default().Generate(nil) },
 		func() time.Time { return time.Now().UTC() }, a.Log,
-		release.Config{LoginURL: cfg.LoginURL, TemporaryPasswordValidity: cfg.TempPasswordValidity, Notifier: slackapp.Notifier(a)}), nil
+		release.Config{LoginURL: cfg.LoginURL, TemporaryPasswordValidity: cfg.TempPasswordValidity, Notifier: slackapp.Notifier(a), SendRate: cfg.SendRate}), nil
 }

@@ -1,0 +1,133 @@
+package onboarding
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/opsos/onboarding/internal/user"
+)
+
+// CheckCreate runs every check Create would, the store's included (a
+// taken email, a taken Slack account), and writes nothing: the dry run of
+// a bulk import, so that all of a file's problems are known before any
+// row is written. It returns the user as Create would make it.
+func (s *Service) CheckCreate(ctx context.Context, actor Actor, d user.Draft) (user.User, error) {
+	u, err := s.rules.New(d, "", actor.user.Email, s.now())
+	if err != nil {
+		return user.User{}, err
+	}
+	if err := s.checkGrantable(actor, u.Role, u.Grants); err != nil {
+		return user.User{}, err
+	}
+	switch _, err := s.userByEmail(ctx, u.Email); {
+	case err == nil:
+		return user.User{}, user.ErrEmailTaken
+	case !errors.Is(err, user.ErrNotFound):
+		return user.User{}, fmt.Errorf("check user %s: %w", u.Email, err)
+	}
+	if err := s.checkSlackFree(ctx, u); err != nil {
+		return user.User{}, err
+	}
+	return u, nil
+}
+
+// MaxBulk bounds one bulk release: a site's worth of people, small enough
+// to answer within an API Gateway request.
+const MaxBulk = 500
+
+// BulkSelection chooses the users a bulk release is about: users in
+// Introduction Mode (or another status with Hold Invite on) that match.
+type BulkSelection struct {
+	Role   string
+	Type   user.Type
+	Q      string
+	Status user.Status // introduction when empty
+}
+
+// BulkPreview is what a bulk release would do: how many users, and the
+// first of them to show.
+type BulkPreview struct {
+	Count int
+	Users []user.User
+}
+
+// BulkResult says what a bulk release did, user by user.
+type BulkResult struct {
+	Released []user.User
+	Failed   []BulkFailure
+}
+
+// BulkFailure is one user a bulk release could not release.
+type BulkFailure struct {
+	User user.User
+	Err  error
+}
+
+// selectBulk lists every user sel matches that a release would change.
+func (s *Service) selectBulk(ctx context.Context, actor Actor, sel BulkSelection) ([]user.User, error) {
+	status := sel.Status
+	if status == "" {
+		status = user.StatusIntroduction
+	}
+	if status != user.StatusIntroduction && status != user.StatusSuspended {
+		return nil, &user.Error{Code: user.CodeInvalid, Message: "the request has invalid fields",
+			Fields: []user.FieldError{{Field: "status", Message: "must be introduction or suspended: only users on hold can be released"}}}
+	}
+	q := ListQuery{Status: status, Role: sel.Role, Type: sel.Type, Q: sel.Q, Limit: MaxLimit}
+	var out []user.User
+	for {
+		p, err := s.List(ctx, actor, q)
+		if err != nil {
+			return nil, err
+		}
+		for _, u := range p.Users {
+			if u.HoldInvite {
+				out = append(out, u)
+			}
+		}
+		if len(out) > MaxBulk {
+			return nil, user.Errorf(user.CodeUnprocessable, "more than %d users match: narrow the selection (role, type or q) and release them in parts", MaxBulk)
+		}
+		if p.NextCursor == "" {
+			return out, nil
+		}
+		q.Cursor = p.NextCursor
+	}
+}
+
+// PreviewRelease says how many users ReleaseMany would release, so that
+// the manager confirms the count before anyone is emailed.
+func (s *Service) PreviewRelease(ctx context.Context, actor Actor, sel BulkSelection, show int) (BulkPreview, error) {
+	us, err := s.selectBulk(ctx, actor, sel)
+	if err != nil {
+		return BulkPreview{}, err
+	}
+	return BulkPreview{Count: len(us), Users: us[:min(show, len(us))]}, nil
+}
+
+// ReleaseMany releases every user sel matches, provided they are still
+// the expectedCount users the manager confirmed: if the selection has
+// changed since the preview, nothing is released and the answer says so.
+// Each user is its own write; one that fails does not stop the others,
+// and the release worker paces the emails.
+func (s *Service) ReleaseMany(ctx context.Context, actor Actor, sel BulkSelection, expectedCount int) (BulkResult, error) {
+	us, err := s.selectBulk(ctx, actor, sel)
+	if err != nil {
+		return BulkResult{}, err
+	}
+	if len(us) != expectedCount {
+		return BulkResult{}, user.Errorf(user.CodeConflict,
+			"%d users match now, not the %d you confirmed: nothing was released; look again and confirm the new count", len(us), expectedCount)
+	}
+	var res BulkResult
+	for _, u := range us {
+		n, err := s.Release(ctx, actor, u.ID, u.Version)
+		if err != nil {
+			res.Failed = append(res.Failed, BulkFailure{User: u, Err: err})
+			continue
+		}
+		res.Released = append(res.Released, n)
+	}
+	return res, nil
+}
