@@ -4,6 +4,7 @@
 //	opsos invoke FILE    feed one API Gateway event to the API handler
 //	opsos slack TEXT…    send /opsos-user TEXT to the local server as Slack would
 //	opsos bootstrap-admin -email …   invite the first administrator of a deployment
+//	opsos import FILE.csv            create a team in Introduction Mode from a CSV file
 package main
 
 import (
@@ -18,6 +19,7 @@ import (
 	"time"
 
 	"github.com/opsos/onboarding/internal/app"
+	"github.com/opsos/onboarding/internal/bulk"
 	"github.com/opsos/onboarding/internal/local"
 	"github.com/opsos/onboarding/internal/onboarding"
 )
@@ -37,6 +39,15 @@ commands:
                  table (OPSOS_TABLE_NAME, the stack's TableName output) with
                  Hold Invite off: the release function emails them a
                  temporary password. Uses your AWS credentials and region.
+  import [-partial] [-server URL] FILE.csv
+                 create the users of a CSV file in Introduction Mode through the
+                 API (local server by default; -server the stack's ApiUrl), as
+                 the manager whose token is OPSOS_TOKEN. Every row is checked
+                 first and all problems are listed before anything is written
+                 (-partial writes the good rows anyway). Rerunning creates only
+                 the users that do not exist yet. Columns: firstName, lastName,
+                 email, role, and optionally type, phone, jobTitle,
+                 externalPlannerAccess, externalPurchasingAccess, slackUserId.
   help           show this help
 
 Settings come from the environment; see README.md.
@@ -81,6 +92,11 @@ func run(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		return bootstrapAdmin(cfg, args[1:], stdout, stderr)
+	case "import":
+		if err != nil {
+			return err
+		}
+		return importCSV(cfg, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -135,4 +151,56 @@ func bootstrapAdmin(cfg local.Config, args []string, stdout, stderr io.Writer) e
 	}
 	fmt.Fprintf(stdout, "Created the administrator %s (%s) with Hold Invite off: the release function is emailing them a temporary password.\n", u.Name(), u.Email)
 	return nil
+}
+
+func importCSV(cfg local.Config, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("opsos import", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	partial := fs.Bool("partial", false, "write the good rows even when others have problems")
+	server := fs.String("server", "http://"+cfg.Addr, "the OpsOS API (the stack's ApiUrl in AWS)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return fmt.Errorf("usage: opsos import [-partial] [-server URL] FILE.csv")
+	}
+	token := os.Getenv("OPSOS_TOKEN")
+	if token == "" {
+		return fmt.Errorf("OPSOS_TOKEN must be a manager's token: the local server prints the administrator's at start")
+	}
+	f, err := os.Open(fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	rows, problems, err := bulk.ReadCSV(f)
+	if err != nil {
+		return fmt.Errorf("%s: %w", fs.Arg(0), err)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	rep, err := bulk.Import(ctx, bulk.Client{Server: *server, Token: token}, rows, problems, bulk.Options{Partial: *partial, Progress: stderr})
+	for _, p := range rep.Problems {
+		fmt.Fprintln(stdout, p)
+	}
+	if err != nil {
+		return err
+	}
+	switch {
+	case !rep.Written:
+		return fmt.Errorf("%d of %d rows have problems (listed above); nothing was written: fix them and run again, or use -partial to write the other rows", rowsWith(rep.Problems), rep.Rows)
+	case len(rep.Problems) > 0:
+		fmt.Fprintf(stdout, "Created %d users in Introduction Mode; %d already existed; %d rows not written (listed above).\n", rep.Created, len(rep.Existing), rowsWith(rep.Problems))
+		return fmt.Errorf("%d rows were not written", rowsWith(rep.Problems))
+	}
+	fmt.Fprintf(stdout, "Created %d users in Introduction Mode; %d already existed. Release them when ready (POST /users/release, or /opsos-user release in Slack).\n", rep.Created, len(rep.Existing))
+	return nil
+}
+
+func rowsWith(ps []bulk.RowError) int {
+	lines := map[int]bool{}
+	for _, p := range ps {
+		lines[p.Line] = true
+	}
+	return len(lines)
 }
