@@ -55,7 +55,7 @@ func helpAnswer(modals bool) answer {
 		"*/opsos-user* adds and manages OpsOS system users.",
 		"• `create first=Ada last=Lovelace email=ada@example.com role=supervisor type=internal` (also: phone=, title=, planner=yes, purchasing=yes, hold=no, slack=@someone)",
 		"  New users start in *Introduction Mode* (hold=yes): they exist and can be scheduled, but cannot log in and are not told.",
-		"• `release <email>` gives them access: they get an email with a temporary password.",
+		"• `release <email>` gives them access: they get an email with a temporary password. `release role=staff` (or `release all`) releases everyone on hold who matches, after you confirm the count.",
 		"• `hold <email>` takes access away again; `resend <email>` sends a fresh invitation.",
 		"• `edit <email> key=value…` — e.g. " + editUsage,
 		"• `show <email>`, `status <email>` (can they log in, and if not, why), `history <email>`",

@@ -113,7 +113,13 @@ func (h *Handler) run(ctx context.Context, actor onboarding.Actor, cmd Command) 
 	case "edit":
 		a, err = h.edit(ctx, actor, cmd)
 	case "release":
-		a, err = h.transition(ctx, actor, cmd, h.svc.Release, "Access released")
+		if sel, ok, serr := bulkSelection(cmd); serr != nil {
+			err = serr
+		} else if ok {
+			a, err = h.previewRelease(ctx, actor, sel)
+		} else {
+			a, err = h.transition(ctx, actor, cmd, h.svc.Release, "Access released")
+		}
 	case "hold":
 		a, err = h.transition(ctx, actor, cmd, h.svc.Hold, "Access on hold")
 	case "resend":

@@ -30,9 +30,13 @@ func (h *Handler) interaction(ctx context.Context, form url.Values) (events.APIG
 		return jsonResponse(resp), attrs
 	case slack.InteractionTypeBlockActions:
 		for _, a := range cb.ActionCallback.BlockActions {
-			if a.ActionID == actionRelease {
+			switch a.ActionID {
+			case actionRelease:
 				return events.APIGatewayV2HTTPResponse{StatusCode: http.StatusOK},
 					append(attrs, "action", a.ActionID, "outcome", h.releaseClicked(ctx, cb, a.Value))
+			case actionReleaseMany:
+				return events.APIGatewayV2HTTPResponse{StatusCode: http.StatusOK},
+					append(attrs, "action", a.ActionID, "outcome", h.releaseManyClicked(ctx, cb, a.Value))
 			}
 		}
 	}
