@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -80,8 +81,12 @@ func (a *Activations) Activated(ctx context.Context, userID, email string) error
 }
 
 func (a *Activations) find(ctx context.Context, userID, email string) (user.User, error) {
-	if userID != "" {
+	switch {
+	case userID != "":
 		return a.store.GetUser(ctx, userID)
+	case strings.TrimSpace(email) == "":
+		// A login with neither: an email filter of "" would match anyone.
+		return user.User{}, user.ErrNotFound
 	}
 	p, err := a.store.ListUsers(ctx, onboarding.ListQuery{Email: email, Limit: 1})
 	if err != nil {

@@ -4,10 +4,13 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/opsos/onboarding/internal/onboarding"
 	"github.com/opsos/onboarding/internal/release"
+	"github.com/opsos/onboarding/internal/store/embedded"
 	"github.com/opsos/onboarding/internal/user"
 )
 
@@ -57,5 +60,29 @@ func TestSendRateDefersWhatCannotWaitAndLosesNothing(t *testing.T) {
 	}
 	if got := w.get(waiting.ID).Status; got != user.StatusInvited {
 		t.Errorf("after the retry the user is %s, want invited", got)
+	}
+}
+
+// A sign-in whose login carries neither an OpsOS user id nor an email
+// activates nobody: an empty email must not match the first user.
+func TestSignInWithoutUserActivatesNobody(t *testing.T) {
+	ctx := context.Background()
+	store, err := embedded.Open(filepath.Join(t.TempDir(), "opsos.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	now := time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC)
+	invited := user.User{ID: "u-0001", Type: user.Internal, FirstName: "Ivy", LastName: "Invited", Email: "ivy@example.com", Role: "staff",
+		Status: user.StatusInvited, InviteGeneration: 1, Version: 2, CreatedAt: now, UpdatedAt: now, InvitedAt: now}
+	if err := store.CreateUser(ctx, invited, onboarding.AuditEntry{UserID: invited.ID, Version: 2, At: now, Action: "create"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	act := release.NewActivations(store, func() time.Time { return now }, slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	if err := act.Activated(ctx, "", ""); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := store.GetUser(ctx, invited.ID); got.Status != user.StatusInvited {
+		t.Errorf("a sign-in of nobody made the first user %s", got.Status)
 	}
 }
