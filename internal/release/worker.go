@@ -198,7 +198,15 @@ func (w *Worker) process(ctx context.Context, old, cur *user.User) error {
 	case reenable:
 		return w.reenable(ctx, log, *cur)
 	case suspend:
-		err := w.identity.Suspend(ctx, cur.Email)
+		// Act on the user as they are now: a copy of a hold that arrives
+		// after the user was released again (a batch retried from an
+		// earlier record replays the records after it, successes
+		// included) must not lock out the login that release let in.
+		now, err := w.store.GetUser(ctx, cur.ID)
+		if err != nil || !now.HoldInvite {
+			return ignoreNotFound(err)
+		}
+		err = w.identity.Suspend(ctx, cur.Email)
 		if errors.Is(err, ErrNoLogin) {
 			return nil // released and held before the login existed
 		}
@@ -207,12 +215,18 @@ func (w *Worker) process(ctx context.Context, old, cur *user.User) error {
 		}
 		return err
 	case moveGroup:
-		err := w.identity.SetGroup(ctx, cur.Email, cur.Role)
+		// The role the user has now, not this change's: a copy of an
+		// older role change must not move the login back.
+		now, err := w.store.GetUser(ctx, cur.ID)
+		if err != nil {
+			return ignoreNotFound(err)
+		}
+		err = w.identity.SetGroup(ctx, now.Email, now.Role)
 		if errors.Is(err, ErrNoLogin) {
 			return nil
 		}
 		if err == nil {
-			log.InfoContext(ctx, "login moved to the role's group", "group", cur.Role)
+			log.InfoContext(ctx, "login moved to the role's group", "group", now.Role)
 		}
 		return err
 	}
@@ -229,16 +243,6 @@ func stillReleasing(now, img user.User) bool {
 // invite creates or resets the login with a new temporary password and
 // emails it, once per change.
 func (w *Worker) invite(ctx context.Context, log *slog.Logger, img user.User, resend bool) error {
-	u, err := w.store.GetUser(ctx, img.ID)
-	if errors.Is(err, user.ErrNotFound) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	if !stillReleasing(u, img) {
-		return nil
-	}
 	key := fmt.Sprintf("invite:%s:v%d", img.ID, img.Version)
 	switch st, err := w.store.Claim(ctx, key, w.now(), w.cfg.ClaimHold); {
 	case err != nil:
@@ -247,6 +251,19 @@ func (w *Worker) invite(ctx context.Context, log *slog.Logger, img user.User, re
 		return nil
 	case st == ClaimBusy:
 		return errBusy
+	}
+	u, err := w.store.GetUser(ctx, img.ID)
+	if err != nil && !errors.Is(err, user.ErrNotFound) {
+		if aerr := w.store.Abandon(ctx, key); aerr != nil {
+			log.WarnContext(ctx, "abandon claim", "error", aerr.Error())
+		}
+		return err
+	}
+	if err != nil || !stillReleasing(u, img) {
+		// Nothing is left to do: the user has moved on, or a delivery
+		// recorded the outcome and died before completing its claim.
+		// Completing says so, and leaves no claim in progress.
+		return w.store.Complete(ctx, key, w.now())
 	}
 	done, err := w.sendInvitation(ctx, log, u, resend)
 	if err != nil {
@@ -323,8 +340,14 @@ func (w *Worker) nameOf(ctx context.Context, email string) string {
 // password gets no new one; one who never signed in is invited anew.
 func (w *Worker) reenable(ctx context.Context, log *slog.Logger, img user.User) error {
 	u, err := w.store.GetUser(ctx, img.ID)
-	if err != nil || !stillReleasing(u, img) {
+	if err != nil {
 		return ignoreNotFound(err)
+	}
+	if !stillReleasing(u, img) {
+		// Done, or moved past. If it was done by inviting anew, that
+		// delivery may have died before completing its claim: invite
+		// completes it, sending nothing.
+		return w.invite(ctx, log, img, false)
 	}
 	st, err := w.identity.State(ctx, u.Email)
 	if err != nil {
