@@ -126,13 +126,7 @@ func plural(n int, one, many string) string {
 // releaseManyClicked releases the confirmed selection and replaces the
 // preview with what happened.
 func (h *Handler) releaseManyClicked(ctx context.Context, cb slack.InteractionCallback, value string) string {
-	respond := func(a answer, replace bool) {
-		msg := ephemeral(a)
-		msg.ReplaceOriginal = replace
-		if err := h.responder.Respond(ctx, cb.ResponseURL, &msg); err != nil {
-			h.log.WarnContext(ctx, "slack response_url", "error", err.Error())
-		}
-	}
+	respond := func(a answer, replace bool) { h.respond(ctx, cb.ResponseURL, a, replace) }
 	actor, err := h.authorize(ctx, cb.User.ID)
 	if err != nil {
 		respond(h.errorAnswer(ctx, err), false)

@@ -48,13 +48,7 @@ func (h *Handler) interaction(ctx context.Context, form url.Values) (events.APIG
 // answers through the response_url: the card is replaced by the new one,
 // or a note says why nothing happened.
 func (h *Handler) releaseClicked(ctx context.Context, cb slack.InteractionCallback, value string) string {
-	respond := func(a answer, replace bool) {
-		msg := ephemeral(a)
-		msg.ReplaceOriginal = replace
-		if err := h.responder.Respond(ctx, cb.ResponseURL, &msg); err != nil {
-			h.log.WarnContext(ctx, "slack response_url", "error", err.Error())
-		}
-	}
+	respond := func(a answer, replace bool) { h.respond(ctx, cb.ResponseURL, a, replace) }
 	actor, err := h.authorize(ctx, cb.User.ID)
 	if err != nil {
 		respond(h.errorAnswer(ctx, err), false)
@@ -79,4 +73,14 @@ func (h *Handler) releaseClicked(ctx context.Context, cb slack.InteractionCallba
 	}
 	respond(h.card(u, "Access released"), true)
 	return "released"
+}
+
+// respond answers a button click through its response_url: replacing the
+// message clicked, or adding a note beside it.
+func (h *Handler) respond(ctx context.Context, responseURL string, a answer, replace bool) {
+	msg := ephemeral(a)
+	msg.ReplaceOriginal = replace
+	if err := h.responder.Respond(ctx, responseURL, &msg); err != nil {
+		h.log.WarnContext(ctx, "slack response_url", "error", err.Error())
+	}
 }

@@ -3,7 +3,6 @@ package dynamo_test
 import (
 	"context"
 	"fmt"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -15,26 +14,14 @@ import (
 	"github.com/opsos/onboarding/internal/onboarding"
 	"github.com/opsos/onboarding/internal/release"
 	"github.com/opsos/onboarding/internal/store/dynamo"
+	"github.com/opsos/onboarding/internal/store/dynamo/dynamotest"
 	"github.com/opsos/onboarding/internal/store/storetest"
 )
 
 func endpoint(t testing.TB) string { return emulators.DynamoDB(t) }
 
-var tables atomic.Int64
-
 // newTable creates a fresh table for one test on DynamoDB Local.
-func newTable(t testing.TB) (*dynamodb.Client, string) {
-	t.Helper()
-	db := dynamo.NewLocalClient(endpoint(t))
-	name := fmt.Sprintf("opsos-test-%d-%d", time.Now().UnixNano(), tables.Add(1))
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	if err := dynamo.CreateTable(ctx, db, name); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: &name}) })
-	return db, name
-}
+func newTable(t testing.TB) (*dynamodb.Client, string) { return dynamotest.Table(t) }
 
 func TestContract(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) onboarding.Store {
@@ -56,7 +43,7 @@ func TestCreateTableIsIdempotent(t *testing.T) {
 func TestCreateTableAddsMissingIndexes(t *testing.T) {
 	ctx := context.Background()
 	db := dynamo.NewLocalClient(endpoint(t))
-	name := fmt.Sprintf("opsos-test-old-%d-%d", time.Now().UnixNano(), tables.Add(1))
+	name := fmt.Sprintf("opsos-test-old-%d", time.Now().UnixNano())
 	str := func(n string) types.AttributeDefinition {
 		return types.AttributeDefinition{AttributeName: aws.String(n), AttributeType: types.ScalarAttributeTypeS}
 	}

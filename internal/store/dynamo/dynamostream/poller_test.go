@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"reflect"
 	"sort"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -20,6 +19,7 @@ import (
 	"github.com/opsos/onboarding/internal/onboarding"
 	"github.com/opsos/onboarding/internal/store/dynamo"
 	"github.com/opsos/onboarding/internal/store/dynamo/dynamostream"
+	"github.com/opsos/onboarding/internal/store/dynamo/dynamotest"
 	"github.com/opsos/onboarding/internal/store/embedded"
 	"github.com/opsos/onboarding/internal/user"
 )
@@ -28,21 +28,8 @@ var quiet = slog.New(slog.NewJSONHandler(io.Discard, nil))
 
 func endpoint(t testing.TB) string { return emulators.DynamoDB(t) }
 
-var tables atomic.Int64
-
 // newTable creates a fresh table for one test on DynamoDB Local.
-func newTable(t testing.TB) (*dynamodb.Client, string) {
-	t.Helper()
-	db := dynamo.NewLocalClient(endpoint(t))
-	name := fmt.Sprintf("opsos-stream-%d-%d", time.Now().UnixNano(), tables.Add(1))
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	if err := dynamo.CreateTable(ctx, db, name); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: &name}) })
-	return db, name
-}
+func newTable(t testing.TB) (*dynamodb.Client, string) { return dynamotest.Table(t) }
 
 // collector is a stream handler that keeps what it is given and fails the
 // records it is told to, once each.
