@@ -14,7 +14,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 # Context for the offline synth in make test; a deployment sets its own.
 SYNTH_CONTEXT ?= -c opsos:mailFrom=invites@ops.example.com
 
-.PHONY: help run test build invoke lint bench clean emulators emulators-stop synth deploy
+.PHONY: help run test build invoke lint bench bench-go fuzz clean emulators emulators-stop synth deploy
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-15s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -59,7 +59,10 @@ lint: ## gofmt and go vet must be clean
 	  if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
-bench: ## store and API benchmarks
+bench: ## the measured figures (cold starts, sizes, Slack acknowledgement, HTTP at a fixed rate, 1,000 releases, DynamoDB requests) as a table, also written to docs/BENCHMARKS.md
+	scripts/emulators.sh run -- $(GO) run ./cmd/bench $(BENCH_ARGS)
+
+bench-go: ## every Go benchmark of the packages, on the emulators
 	scripts/emulators.sh run -- $(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./internal/...
 
 clean: ## remove build output (keeps local data in .opsos)
