@@ -62,6 +62,22 @@ lint: ## gofmt and go vet must be clean
 bench: ## the measured figures (cold starts, sizes, Slack acknowledgement, HTTP at a fixed rate, 1,000 releases, DynamoDB requests) as a table, also written to docs/BENCHMARKS.md
 	scripts/emulators.sh run -- $(GO) run ./cmd/bench $(BENCH_ARGS)
 
+# The fuzz targets: package and target, one per line.
+FUZZ_TARGETS := \
+	./internal/slackops:FuzzParse \
+	./internal/httpapi:FuzzDecodeUser \
+	./internal/httpapi:FuzzHandleUserBody \
+	./internal/store/item:FuzzFromImage \
+	./internal/release:FuzzHandleRecord
+FUZZTIME ?= 60s
+
+fuzz: ## run each fuzz target for FUZZTIME (default 60s); new failing inputs land in testdata/fuzz
+	@for t in $(FUZZ_TARGETS); do \
+	  pkg=$${t%%:*}; name=$${t##*:}; \
+	  echo "== $$name ($$pkg, $(FUZZTIME))"; \
+	  $(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 10s $$pkg || exit 1; \
+	done
+
 bench-go: ## every Go benchmark of the packages, on the emulators
 	scripts/emulators.sh run -- $(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./internal/...
 

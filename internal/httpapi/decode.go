@@ -116,7 +116,7 @@ func decodeUser(body []byte) (userInput, error) {
 			case "effective":
 				bad("permissions.effective", "is read-only: it follows from the role, grants and revokes")
 			default:
-				bad("permissions."+k, "is not a field: use grant and revoke")
+				bad("permissions."+unknownName(k), "is not a field: use grant and revoke")
 			}
 		}
 	}
@@ -128,13 +128,22 @@ func decodeUser(body []byte) (userInput, error) {
 		case slices.Contains(readOnly, k):
 			bad(k, "is read-only")
 		default:
-			bad(k, "is not a field of a user")
+			bad(unknownName(k), "is not a field of a user")
 		}
 	}
 	if len(fe) > 0 {
 		return in, &user.Error{Code: user.CodeInvalid, Message: "the request has invalid fields", Fields: fe}
 	}
 	return in, nil
+}
+
+// unknownName names an unknown key in a field error. The empty key is
+// shown quoted: an error with an empty field would name nothing.
+func unknownName(k string) string {
+	if k == "" {
+		return `""`
+	}
+	return k
 }
 
 func (in userInput) draft() user.Draft {

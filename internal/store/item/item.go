@@ -362,5 +362,10 @@ func parseTime(s string) (time.Time, error) {
 	if err != nil {
 		return time.Time{}, fmt.Errorf("bad time %q: %w", s, err)
 	}
+	// Times are written back in UTC (timeString): one whose offset moves
+	// it out of RFC 3339's years 0000-9999 would be written unreadable.
+	if y := t.UTC().Year(); y < 0 || y > 9999 {
+		return time.Time{}, fmt.Errorf("bad time %q: outside the years 0000-9999 in UTC", s)
+	}
 	return t, nil
 }
