@@ -18,6 +18,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+
 	"github.com/opsos/onboarding/internal/app"
 	"github.com/opsos/onboarding/internal/bulk"
 	"github.com/opsos/onboarding/internal/local"
@@ -136,7 +139,8 @@ func bootstrapAdmin(cfg local.Config, args []string, stdout, stderr io.Writer) e
 		return fmt.Errorf("-email is required: the first administrator's address")
 	}
 	cfg.App.TableName = *table
-	var opts []app.Option
+	// Your machine's AWS configuration: profiles, SSO, the lot.
+	opts := []app.Option{app.WithAWSConfig(func(ctx context.Context) (aws.Config, error) { return config.LoadDefaultConfig(ctx) })}
 	if cfg.App.DynamoDBEndpoint != "" {
 		opts = append(opts, app.WithStores(local.OpenStores)) // DynamoDB Local
 	}

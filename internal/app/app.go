@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/google/uuid"
@@ -192,7 +192,8 @@ type App struct {
 	Changes func(ctx context.Context, h stream.Handler) error
 	close   func() error
 	// AWS is the AWS configuration when the product runs in AWS, else nil.
-	AWS *aws.Config
+	AWS     *aws.Config
+	loadAWS func(context.Context) (aws.Config, error)
 }
 
 // Stores is what a store opener gives: the store, its change feed, and
@@ -212,10 +213,11 @@ type StoreOpener func(ctx context.Context, cfg Config, log *slog.Logger) (Stores
 // the store WithStores opens.
 func Open(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) (*App, error) {
 	a := &App{Config: cfg, Log: log}
-	o := options{stores: awsStores(a)}
+	o := options{stores: awsStores(a), loadAWS: LambdaAWSConfig}
 	for _, opt := range opts {
 		opt(&o)
 	}
+	a.loadAWS = o.loadAWS
 	st, err := o.stores(ctx, cfg, log)
 	if err != nil {
 		return nil, err
@@ -234,8 +236,37 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) (*A
 type Option func(*options)
 
 type options struct {
-	logins onboarding.Logins
-	stores StoreOpener
+	logins  onboarding.Logins
+	stores  StoreOpener
+	loadAWS func(context.Context) (aws.Config, error)
+}
+
+// WithAWSConfig loads the AWS configuration with load instead of from
+// Lambda's environment: the command line passes the SDK's default chain
+// (profiles, SSO) for an administrator's machine.
+func WithAWSConfig(load func(context.Context) (aws.Config, error)) Option {
+	return func(o *options) { o.loadAWS = load }
+}
+
+// LambdaAWSConfig is the AWS configuration Lambda gives a function in its
+// environment: the region and the role's credentials. Reading them
+// directly, instead of through the SDK's default chain, keeps the shared
+// config files, SSO, STS and the instance metadata client out of every
+// binary and out of every cold start.
+func LambdaAWSConfig(context.Context) (aws.Config, error) {
+	region := os.Getenv("AWS_REGION")
+	if region == "" {
+		region = os.Getenv("AWS_DEFAULT_REGION")
+	}
+	key, secret := os.Getenv("AWS_ACCESS_KEY_ID"), os.Getenv("AWS_SECRET_ACCESS_KEY")
+	if region == "" || key == "" || secret == "" {
+		return aws.Config{}, fmt.Errorf("AWS_REGION, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be set, as Lambda sets them")
+	}
+	cfg := aws.Config{Region: region, Credentials: credentials.NewStaticCredentialsProvider(key, secret, os.Getenv("AWS_SESSION_TOKEN"))}
+	if ep := os.Getenv("AWS_ENDPOINT_URL"); ep != "" {
+		cfg.BaseEndpoint = aws.String(ep)
+	}
+	return cfg, nil
 }
 
 // WithLogins lets the status diagnosis ask the identity provider.
@@ -250,13 +281,18 @@ func awsStores(a *App) StoreOpener {
 		if cfg.TableName == "" || cfg.DynamoDBEndpoint != "" {
 			return Stores{}, fmt.Errorf("OPSOS_TABLE_NAME must name the DynamoDB table (in AWS the stack sets it; locally run opsos serve)")
 		}
-		awsCfg, err := config.LoadDefaultConfig(ctx)
+		awsCfg, err := a.loadAWS(ctx)
 		if err != nil {
 			return Stores{}, fmt.Errorf("AWS configuration: %w", err)
 		}
 		a.AWS = &awsCfg
+		db := dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) {
+			if ep := os.Getenv("AWS_ENDPOINT_URL_DYNAMODB"); ep != "" {
+				o.BaseEndpoint = aws.String(ep)
+			}
+		})
 		return Stores{
-			Store: dynamo.New(dynamodb.NewFromConfig(awsCfg), cfg.TableName),
+			Store: dynamo.New(db, cfg.TableName),
 			Changes: func(ctx context.Context, h stream.Handler) error {
 				return fmt.Errorf("in AWS the table's stream reaches the release function through its event source mapping")
 			},

@@ -19,3 +19,22 @@ func TestSlackSettingsFromEnv(t *testing.T) {
 		t.Errorf("a bad API URL: %v", err)
 	}
 }
+
+func TestLambdaAWSConfigReadsTheEnvironment(t *testing.T) {
+	t.Setenv("AWS_REGION", "eu-west-2")
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "secret")
+	t.Setenv("AWS_SESSION_TOKEN", "token")
+	cfg, err := LambdaAWSConfig(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	creds, err := cfg.Credentials.Retrieve(t.Context())
+	if err != nil || cfg.Region != "eu-west-2" || creds.AccessKeyID != "AKIDEXAMPLE" || creds.SessionToken != "token" {
+		t.Errorf("config %+v, credentials %+v %v", cfg.Region, creds.AccessKeyID, err)
+	}
+	t.Setenv("AWS_REGION", "")
+	if _, err := LambdaAWSConfig(t.Context()); err == nil || !strings.Contains(err.Error(), "AWS_REGION") {
+		t.Errorf("without a region: %v", err)
+	}
+}
