@@ -166,7 +166,7 @@ func TestPartialWritesTheGoodRows(t *testing.T) {
 
 func TestFileProblemsAreExplained(t *testing.T) {
 	for file, says := range map[string]string{
-		"":                                              "empty",
+		"": "empty",
 		"firstName,lastName,email\nA,B,a@example.com\n": "no role column",
 		"firstName,lastName,email,role,colour\n":        `unknown columns "colour"`,
 		"firstName,lastName,email,role,holdInvite\n":    "Introduction Mode",
