@@ -17,9 +17,11 @@
 // A create writes the user, its email guard, its first audit entry and the
 // idempotency record in one TransactWriteItems, each put conditional on
 // its key being new; an update puts the user on the condition that its
-// version is the one read, moves the email guard if the email changed and
-// appends the audit entry, in one transaction too. A cancelled
-// transaction's reasons map to the domain's errors.
+// version is the one the caller read and its email the one it keeps, and
+// appends the audit entry, in one transaction too, without reading the
+// user first. Only when that condition fails is the user read: a stale
+// version is a conflict, a changed email is written again with the guard
+// moved. A cancelled transaction's reasons map to the domain's errors.
 //
 // Reads of one user, its history and its email guard are strongly
 // consistent. Lists read a global secondary index, which in AWS is
@@ -196,6 +198,13 @@ func cancelled(err error) (map[int]bool, bool) {
 
 // UpdateUser implements onboarding.Store.
 func (s *Store) UpdateUser(ctx context.Context, u user.User, expectedVersion int64, a onboarding.AuditEntry) error {
+	// Nearly every write keeps the email: try that, conditioned on it,
+	// without reading the user first. Only when the condition fails is the
+	// user read, to tell a stale version from a moved email.
+	err := s.update(ctx, u, expectedVersion, a, u.Email)
+	if !errors.Is(err, errConditionFailed) {
+		return err
+	}
 	old, err := s.getUserItem(ctx, u.ID)
 	if err != nil {
 		return err
@@ -203,28 +212,50 @@ func (s *Store) UpdateUser(ctx context.Context, u user.User, expectedVersion int
 	if old.Version != expectedVersion {
 		return user.ErrVersionConflict
 	}
+	if old.Email == u.Email {
+		return user.ErrVersionConflict // changed and changed back between the two writes
+	}
+	err = s.update(ctx, u, expectedVersion, a, old.Email)
+	if errors.Is(err, errConditionFailed) {
+		if _, gerr := s.getUserItem(ctx, u.ID); errors.Is(gerr, user.ErrNotFound) {
+			return user.ErrNotFound
+		}
+		return user.ErrVersionConflict
+	}
+	return err
+}
+
+// errConditionFailed: the user is not at the expected version with the
+// expected email (or is gone).
+var errConditionFailed = errors.New("the user's version or email is not the expected one")
+
+// update writes u over the version expectedVersion whose stored email is
+// oldEmail, moving the email guard when the email changes, with its audit
+// entry, in one transaction.
+func (s *Store) update(ctx context.Context, u user.User, expectedVersion int64, a onboarding.AuditEntry, oldEmail string) error {
 	m, err := marshal(item.FromUser(u))
 	if err != nil {
 		return err
 	}
-	putUser, err := s.conditionalPut(m, expression.Name("version").Equal(expression.Value(expectedVersion)))
+	putUser, err := s.conditionalPut(m, expression.Name("version").Equal(expression.Value(expectedVersion)).
+		And(expression.Name("email").Equal(expression.Value(oldEmail))))
 	if err != nil {
 		return err
 	}
 	items := []types.TransactWriteItem{putUser}
-	oldEmail, newEmail := user.NormalizeEmail(old.Email), user.NormalizeEmail(u.Email)
+	from, to := user.NormalizeEmail(oldEmail), user.NormalizeEmail(u.Email)
 	newGuard := -1
-	if oldEmail != newEmail {
+	if from != to {
 		expr, err := expression.NewBuilder().WithCondition(expression.Name("userId").Equal(expression.Value(u.ID))).Build()
 		if err != nil {
 			return err
 		}
 		items = append(items, types.TransactWriteItem{Delete: &types.Delete{
-			TableName: &s.table, Key: key(item.EmailPK(oldEmail), item.EmailSK),
+			TableName: &s.table, Key: key(item.EmailPK(from), item.EmailSK),
 			ConditionExpression: expr.Condition(), ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
 		}})
 		newGuard = len(items)
-		if items, err = s.appendPutNew(items, item.FromEmail(newEmail, u.ID)); err != nil {
+		if items, err = s.appendPutNew(items, item.FromEmail(to, u.ID)); err != nil {
 			return err
 		}
 	}
@@ -239,11 +270,7 @@ func (s *Store) UpdateUser(ctx context.Context, u user.User, expectedVersion int
 	if failed, ok := cancelled(err); ok {
 		switch {
 		case failed[0]:
-			// Written since we read it, or deleted.
-			if _, gerr := s.getUserItem(ctx, u.ID); errors.Is(gerr, user.ErrNotFound) {
-				return user.ErrNotFound
-			}
-			return user.ErrVersionConflict
+			return errConditionFailed
 		case newGuard >= 0 && failed[newGuard]:
 			return user.ErrEmailTaken
 		}
