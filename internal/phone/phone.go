@@ -64,11 +64,17 @@ func (r *region) isValid(nsn string) bool {
 	return false
 }
 
+// The tables, built at first use.
+var (
+	regionsOnce = sync.OnceValue(regionTable)
+	codesOnce   = sync.OnceValue(codeTable)
+)
+
 // Supported reports whether numbers of the region (ISO 3166 code, such as
 // GB) can be checked.
 func Supported(regionCode string) bool {
-	r, ok := regions[strings.ToUpper(regionCode)]
-	return ok && r.cc != 0
+	code := strings.ToUpper(regionCode)
+	return len(code) == 2 && strings.Contains(regionCodes, " "+code+" ")
 }
 
 // maxDigits is E.164's limit, plus room for prefixes typed with it.
@@ -79,7 +85,7 @@ const maxDigits = 20
 // the national form of regionCode (020 7946 0000 for GB). Spaces, dots,
 // hyphens, slashes and brackets are allowed between the digits.
 func Normalize(v, regionCode string) (string, bool) {
-	def := regions[strings.ToUpper(regionCode)]
+	def := regionsOnce()[strings.ToUpper(regionCode)]
 	digits, plus, ok := clean(v)
 	if !ok || def == nil && !plus {
 		return "", false
@@ -134,14 +140,14 @@ func clean(v string) (digits string, plus, ok bool) {
 func international(digits string) (string, bool) {
 	for l := 1; l <= 3 && l < len(digits); l++ {
 		cc, _ := strconv.Atoi(digits[:l])
-		ids, ok := byCode[cc]
+		ids, ok := codesOnce()[cc]
 		if !ok {
 			continue
 		}
 		// A national prefix typed after the code (+44 (0)20 …) goes, as
 		// the code's main region reads it.
 		rest := digits[l:]
-		if nsn, ok := stripNational(regions[ids[0]], rest); ok && validIn(ids, nsn) {
+		if nsn, ok := stripNational(regionsOnce()[ids[0]], rest); ok && validIn(ids, nsn) {
 			return format(cc, nsn), true
 		}
 		if validIn(ids, rest) {
@@ -155,7 +161,7 @@ func international(digits string) (string, bool) {
 // validIn reports whether nsn is valid in one of the regions.
 func validIn(ids []string, nsn string) bool {
 	for _, id := range ids {
-		if regions[id].isValid(nsn) {
+		if regionsOnce()[id].isValid(nsn) {
 			return true
 		}
 	}
@@ -166,7 +172,7 @@ func validIn(ids []string, nsn string) bool {
 // accepts a number valid in any region sharing r's calling code (a
 // Guernsey mobile typed in GB form).
 func national(r *region, digits string) (string, bool) {
-	ids := byCode[r.cc]
+	ids := codesOnce()[r.cc]
 	if nsn, ok := stripNational(r, digits); ok && validIn(ids, nsn) {
 		return nsn, true
 	}
