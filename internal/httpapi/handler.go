@@ -447,6 +447,8 @@ type problem struct {
 	Status int               `json:"status"`
 	Detail string            `json:"detail"`
 	Errors []user.FieldError `json:"errors,omitempty"`
+	// Rule names the authority rule that refused a 403 (DESIGN.md §9).
+	Rule string `json:"rule,omitempty"`
 }
 
 // statusOf maps each application error code to its one HTTP status.
@@ -476,6 +478,7 @@ func problemResponse(err error) events.APIGatewayV2HTTPResponse {
 	} else {
 		m := statusOf[user.ErrorCode(err)]
 		p.Status, p.Title, p.Detail, p.Errors = m.status, m.title, user.ErrorMessage(err), user.ErrorFields(err)
+		p.Rule = user.ErrorRule(err)
 	}
 	if p.Status == http.StatusUnauthorized {
 		headers["WWW-Authenticate"] = "Bearer"

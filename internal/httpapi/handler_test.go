@@ -335,7 +335,7 @@ func TestReleaseHoldAndStatus(t *testing.T) {
 	if r := f.do(rel); r.status != 200 || r.body["status"] != "suspended" || r.body["holdInvite"] != true {
 		t.Errorf("hold after release: %d %s", r.status, r.raw)
 	}
-	if r := f.do(f.request(http.MethodPost, "/users/"+f.admin.ID+"/hold", "")); r.status != http.StatusConflict {
+	if r := f.do(f.request(http.MethodPost, "/users/"+f.admin.ID+"/hold", "")); r.status != http.StatusForbidden || r.body["rule"] != "self" {
 		t.Errorf("holding yourself: %d %s", r.status, r.raw)
 	}
 	if r := f.do(f.request(http.MethodPost, "/users/nobody/release", "")); r.status != http.StatusNotFound {
@@ -511,8 +511,13 @@ func TestSlackUserID(t *testing.T) {
 
 	// A change made through Slack names the Slack user in the history; one
 	// made through the API names none.
-	if r := f.do(f.request(http.MethodPatch, "/users/"+f.admin.ID, `{"slackUserId":"U0ADMIN"}`)); r.status != 200 {
-		t.Fatalf("link the administrator: %d %s", r.status, r.raw)
+	// Nobody links their own Slack user: it would let that Slack account
+	// act as them. The administrator is linked by the command line.
+	if r := f.do(f.request(http.MethodPatch, "/users/"+f.admin.ID, `{"slackUserId":"U0ADMIN"}`)); r.status != http.StatusForbidden || r.body["rule"] != "self" {
+		t.Fatalf("the administrator links their own Slack user: %d %s", r.status, r.raw)
+	}
+	if _, _, err := f.svc.Bootstrap(ctx, f.admin.Email, "U0ADMIN"); err != nil {
+		t.Fatal(err)
 	}
 	viaSlack, err := f.svc.Authorize(ctx, onboarding.Identity{SlackUserID: "U0ADMIN", Source: onboarding.SourceSlack})
 	if err != nil {

@@ -126,10 +126,14 @@ func optTime(t time.Time) *time.Time {
 type bulkPreviewView struct {
 	Count int        `json:"count"`
 	Users []userView `json:"users"`
+	// Beyond counts matching users on hold the caller may not release
+	// (their permissions exceed the caller's, or it is the caller): they
+	// are not in count and a release leaves them on hold.
+	Beyond int `json:"beyondYourPermissions"`
 }
 
 func viewBulkPreview(p onboarding.BulkPreview, roles *access.Catalogue) bulkPreviewView {
-	v := bulkPreviewView{Count: p.Count, Users: []userView{}}
+	v := bulkPreviewView{Count: p.Count, Users: []userView{}, Beyond: p.Beyond}
 	for _, u := range p.Users {
 		v.Users = append(v.Users, viewUser(u, roles))
 	}

@@ -17,7 +17,7 @@ func (s *Service) CheckCreate(ctx context.Context, actor Actor, d user.Draft) (u
 	if err != nil {
 		return user.User{}, err
 	}
-	if err := s.checkGrantable(actor, u.Role, u.Grants); err != nil {
+	if err := s.checkAuthority(ctx, actor, user.User{}, u, "create"); err != nil {
 		return user.User{}, err
 	}
 	switch _, err := s.userByEmail(ctx, u.Email); {
@@ -50,6 +50,9 @@ type BulkSelection struct {
 type BulkPreview struct {
 	Count int
 	Users []user.User
+	// Beyond counts the users on hold who match but whom the actor may not
+	// release (containment, or their own account): they are left out.
+	Beyond int
 }
 
 // BulkResult says what a bulk release did, user by user.
@@ -64,33 +67,38 @@ type BulkFailure struct {
 	Err  error
 }
 
-// selectBulk lists every user sel matches that a release would change.
-func (s *Service) selectBulk(ctx context.Context, actor Actor, sel BulkSelection) ([]user.User, error) {
+// selectBulk lists every user sel matches that a release would change and
+// the actor may release, and counts those it leaves out for the actor's
+// want of authority.
+func (s *Service) selectBulk(ctx context.Context, actor Actor, sel BulkSelection) (out []user.User, beyond int, err error) {
 	status := sel.Status
 	if status == "" {
 		status = user.StatusIntroduction
 	}
 	if status != user.StatusIntroduction && status != user.StatusSuspended {
-		return nil, &user.Error{Code: user.CodeInvalid, Message: "the request has invalid fields",
+		return nil, 0, &user.Error{Code: user.CodeInvalid, Message: "the request has invalid fields",
 			Fields: []user.FieldError{{Field: "status", Message: "must be introduction or suspended: only users on hold can be released"}}}
 	}
 	q := ListQuery{Status: status, Role: sel.Role, Type: sel.Type, Q: sel.Q, Limit: MaxLimit}
-	var out []user.User
 	for {
 		p, err := s.List(ctx, actor, q)
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		for _, u := range p.Users {
-			if u.HoldInvite {
+			switch {
+			case !u.HoldInvite:
+			case !s.Reaches(actor, u):
+				beyond++
+			default:
 				out = append(out, u)
 			}
 		}
 		if len(out) > MaxBulk {
-			return nil, user.Errorf(user.CodeUnprocessable, "more than %d users match: narrow the selection (role, type or q) and release them in parts", MaxBulk)
+			return nil, 0, user.Errorf(user.CodeUnprocessable, "more than %d users match: narrow the selection (role, type or q) and release them in parts", MaxBulk)
 		}
 		if p.NextCursor == "" {
-			return out, nil
+			return out, beyond, nil
 		}
 		q.Cursor = p.NextCursor
 	}
@@ -99,11 +107,11 @@ func (s *Service) selectBulk(ctx context.Context, actor Actor, sel BulkSelection
 // PreviewRelease says how many users ReleaseMany would release, so that
 // the manager confirms the count before anyone is emailed.
 func (s *Service) PreviewRelease(ctx context.Context, actor Actor, sel BulkSelection, show int) (BulkPreview, error) {
-	us, err := s.selectBulk(ctx, actor, sel)
+	us, beyond, err := s.selectBulk(ctx, actor, sel)
 	if err != nil {
 		return BulkPreview{}, err
 	}
-	return BulkPreview{Count: len(us), Users: us[:min(show, len(us))]}, nil
+	return BulkPreview{Count: len(us), Users: us[:min(show, len(us))], Beyond: beyond}, nil
 }
 
 // ReleaseMany releases every user sel matches, provided they are still
@@ -112,7 +120,7 @@ func (s *Service) PreviewRelease(ctx context.Context, actor Actor, sel BulkSelec
 // Each user is its own write; one that fails does not stop the others,
 // and the release worker paces the emails.
 func (s *Service) ReleaseMany(ctx context.Context, actor Actor, sel BulkSelection, expectedCount int) (BulkResult, error) {
-	us, err := s.selectBulk(ctx, actor, sel)
+	us, _, err := s.selectBulk(ctx, actor, sel)
 	if err != nil {
 		return BulkResult{}, err
 	}

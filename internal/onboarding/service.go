@@ -12,7 +12,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -149,7 +148,10 @@ func (s *Service) Authorize(ctx context.Context, id Identity) (Actor, error) {
 	if id.UserID != "" && id.Email != "" && user.NormalizeEmail(id.Email) != u.Email {
 		return Actor{}, user.Errorf(user.CodeForbidden, "your sign-in does not match your OpsOS user")
 	}
-	if !u.CanLogIn() {
+	// Active, not merely invited: a manager acts once they have signed in
+	// and set their own password, through every door (a Slack link alone
+	// must not let a released but unused account act).
+	if u.HoldInvite || u.Status != user.StatusActive {
 		return Actor{}, user.Errorf(user.CodeForbidden, "your OpsOS access is not active (status %s)", u.Status)
 	}
 	if !s.roles.Has(u, access.UsersManage) {
@@ -243,7 +245,7 @@ func (s *Service) Create(ctx context.Context, actor Actor, d user.Draft, idemKey
 	if err != nil {
 		return user.User{}, false, err
 	}
-	if err := s.checkGrantable(actor, u.Role, u.Grants); err != nil {
+	if err := s.checkAuthority(ctx, actor, user.User{}, u, "create"); err != nil {
 		return user.User{}, false, err
 	}
 	if idem != nil {
@@ -358,19 +360,6 @@ func joinStatuses() string {
 // user's current version (the ETag the caller read).
 func (s *Service) Edit(ctx context.Context, actor Actor, userID string, expectedVersion int64, p user.Patch) (user.User, error) {
 	return s.change(ctx, actor, userID, expectedVersion, "edit", func(actor Actor, u user.User, now time.Time) (user.User, []user.Change, error) {
-		if p.Role != nil || p.Grants != nil {
-			role := u.Role
-			if p.Role != nil {
-				role = *p.Role
-			}
-			var grants []string
-			if p.Grants != nil {
-				grants = *p.Grants
-			}
-			if err := s.checkGrantable(actor, role, grants); err != nil {
-				return u, nil, err
-			}
-		}
 		n, changes, err := s.rules.Apply(u, p, actor.user.Email, now)
 		if err != nil || n.SlackUserID == u.SlackUserID {
 			return n, changes, err
@@ -393,9 +382,6 @@ func (s *Service) Release(ctx context.Context, actor Actor, userID string, expec
 // Hold turns Hold Invite back on; after release this suspends the login.
 func (s *Service) Hold(ctx context.Context, actor Actor, userID string, expectedVersion int64) (user.User, error) {
 	return s.change(ctx, actor, userID, expectedVersion, "hold", func(actor Actor, u user.User, now time.Time) (user.User, []user.Change, error) {
-		if u.ID == actor.user.ID {
-			return u, nil, user.Errorf(user.CodeConflict, "you cannot put your own account on hold")
-		}
 		return user.Hold(u, actor.user.Email, now)
 	})
 }
@@ -419,6 +405,11 @@ func (s *Service) change(ctx context.Context, actor Actor, userID string, expect
 	if expectedVersion != 0 && expectedVersion != u.Version {
 		return user.User{}, user.ErrVersionConflict
 	}
+	// Whom the actor may not reach learns nothing of what the change
+	// would have been.
+	if err := s.checkAuthority(ctx, actor, u, u, action); err != nil {
+		return user.User{}, err
+	}
 	now := s.now()
 	n, changes, err := t(actor, u, now)
 	if err != nil {
@@ -426,6 +417,9 @@ func (s *Service) change(ctx context.Context, actor Actor, userID string, expect
 	}
 	if len(changes) == 0 {
 		return u, nil
+	}
+	if err := s.checkAuthority(ctx, actor, u, n, action); err != nil {
+		return user.User{}, err
 	}
 	if err := s.store.UpdateUser(ctx, n, u.Version, s.audit(actor, n, action, changes, now)); err != nil {
 		return user.User{}, fmt.Errorf("%s user %s: %w", action, userID, err)
@@ -450,33 +444,6 @@ func (s *Service) History(ctx context.Context, actor Actor, userID string, limit
 
 // Effective returns u's effective permissions.
 func (s *Service) Effective(u user.User) []string { return s.roles.Effective(u) }
-
-// checkGrantable refuses to hand out permissions the actor does not hold:
-// a manager cannot create someone more powerful than themselves.
-func (s *Service) checkGrantable(actor Actor, role string, grants []string) error {
-	have := s.roles.Effective(actor.user)
-	var missing []string
-	if rid, _, ok := s.roles.ResolveRole(role); ok {
-		r, _ := s.roles.Role(rid)
-		for _, p := range r.Permissions {
-			if !slices.Contains(have, p) {
-				missing = append(missing, p)
-			}
-		}
-	}
-	for _, g := range grants {
-		g = strings.ToLower(strings.TrimSpace(g))
-		if s.roles.PermissionExists(g) && !slices.Contains(have, g) {
-			missing = append(missing, g)
-		}
-	}
-	if len(missing) > 0 {
-		slices.Sort(missing)
-		return user.Errorf(user.CodeForbidden, "you cannot give permissions you do not hold yourself: %s",
-			strings.Join(slices.Compact(missing), ", "))
-	}
-	return nil
-}
 
 func (s *Service) audit(actor Actor, u user.User, action string, changes []user.Change, now time.Time) AuditEntry {
 	return AuditEntry{

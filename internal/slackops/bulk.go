@@ -66,8 +66,16 @@ func (h *Handler) previewRelease(ctx context.Context, actor onboarding.Actor, se
 		return answer{}, err
 	}
 	what := describeSelection(h, sel)
+	left := ""
+	if p.Beyond > 0 {
+		left = fmt.Sprintf(" %d more on hold %s permissions beyond yours and will stay on hold: another manager who holds them can release %s.",
+			p.Beyond, plural(p.Beyond, "has", "have"), plural(p.Beyond, "that user", "them"))
+	}
 	if p.Count == 0 {
 		text := fmt.Sprintf("Nobody on hold matches %s: nothing to release.", what)
+		if left != "" {
+			text = fmt.Sprintf("Nobody on hold that you may release matches %s.%s", what, left)
+		}
 		return answer{text: text, blocks: []slack.Block{section(text)}}, nil
 	}
 	lines := []string{fmt.Sprintf("*%d %s* on hold match %s. Releasing them emails each a temporary password:", p.Count, plural(p.Count, "user", "users"), escape(what))}
@@ -76,6 +84,9 @@ func (h *Handler) previewRelease(ctx context.Context, actor onboarding.Actor, se
 	}
 	if p.Count > len(p.Users) {
 		lines = append(lines, fmt.Sprintf("• … and %d more", p.Count-len(p.Users)))
+	}
+	if left != "" {
+		lines = append(lines, strings.TrimSpace(left))
 	}
 	raw, err := json.Marshal(bulkValue{Role: sel.Role, Type: string(sel.Type), Q: sel.Q, Status: string(sel.Status), Count: p.Count})
 	if err != nil {

@@ -34,6 +34,9 @@ type Error struct {
 	Code    Code
 	Message string
 	Fields  []FieldError
+	// Rule names the authority rule that refused a forbidden request
+	// (containment, self, no-lockout), for clients to tell them apart.
+	Rule string
 }
 
 func (e *Error) Error() string {
@@ -76,6 +79,15 @@ func ErrorMessage(err error) string {
 		return e.Message
 	}
 	return "Internal error."
+}
+
+// ErrorRule returns the authority rule that refused err, "" for none.
+func ErrorRule(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Rule
+	}
+	return ""
 }
 
 // ErrorFields returns the field errors carried by err, if any.
