@@ -257,7 +257,13 @@ func (h *Handler) history(ctx context.Context, actor onboarding.Actor, cmd Comma
 // linked Slack user, or by OpsOS user id.
 func (h *Handler) target(ctx context.Context, actor onboarding.Actor, cmd Command, verb string) (user.User, error) {
 	who := cmd.Args["user"]
-	if who == "" {
+	switch {
+	case who != "":
+	case verb == "edit" && len(cmd.Words) == 1:
+		// edit ann@example.com email=new@example.com: the word is whom, the
+		// email= is the change.
+		who = cmd.Words[0]
+	default:
 		who = cmd.Args["email"]
 	}
 	if verb != "edit" && len(cmd.Args) > 0 && who == "" {
