@@ -76,15 +76,16 @@ func (s *Service) checkAuthority(ctx context.Context, actor Actor, before, after
 // touches nothing but the profile: their own email, role, permissions,
 // hold and Slack link need another manager.
 func checkSelf(before, after user.User, action string) error {
+	if action != "edit" {
+		// Release, hold and resend are all about access: never one's own.
+		return &user.Error{Code: user.CodeForbidden, Rule: RuleSelf, Message: fmt.Sprintf(
+			"you cannot %s your own account: ask another manager (rule: %s)", action, RuleSelf)}
+	}
 	var asked []string
 	for _, c := range user.Diff(before, after) {
 		if !slices.Contains(selfFields, c.Field) && !slices.Contains(derivedFields, c.Field) {
 			asked = append(asked, c.Field)
 		}
-	}
-	if action != "edit" && len(user.Diff(before, after)) > 0 {
-		return &user.Error{Code: user.CodeForbidden, Rule: RuleSelf, Message: fmt.Sprintf(
-			"you cannot %s your own account: ask another manager (rule: %s)", action, RuleSelf)}
 	}
 	if len(asked) == 0 {
 		return nil
