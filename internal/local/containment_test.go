@@ -1,9 +1,12 @@
 package local_test
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/opsos/onboarding/internal/bulk"
 )
 
 // TestContainmentMatrix is the authorization matrix's target axis: every
@@ -222,6 +225,23 @@ func containmentMatrix(t *testing.T, env []string) {
 			}
 			before = c.state()
 		}
+	}
+	// A CSV import by the manager: the Administrator's row is a problem on
+	// its line, naming the rule, and nothing of the file is written.
+	csv := "First Name,Last Name,Email,Role\nCal,Clerk,cal@example.com,staff\nEve,Admin,eve@example.com,Administrator\nPia,Peer,pia@example.com,Operations Manager\n"
+	csvRows, csvProblems, err := bulk.ReadCSV(strings.NewReader(csv))
+	if err != nil || len(csvProblems) > 0 {
+		t.Fatalf("read the CSV: %v %v", err, csvProblems)
+	}
+	rep, err := bulk.Import(context.Background(), bulk.Client{Server: c.base, Token: managerTok}, csvRows, nil, bulk.Options{})
+	if err != nil || rep.Written || rep.Created != 0 || len(rep.Problems) != 1 || rep.Problems[0].Line != 3 ||
+		!strings.Contains(rep.Problems[0].Message, "rule: containment") {
+		t.Errorf("the manager's import of an Administrator: %+v %v, want one problem on line 3 naming containment and nothing written", rep, err)
+	}
+	requests += len(csvRows)
+	refusals++
+	if after := c.state(); after != before {
+		t.Errorf("the refused import changed the data:\nbefore:\n%s\nafter:\n%s", before, after)
 	}
 	t.Logf("%d API rows × %d targets × 3 callers and %d Slack commands × %d targets by the manager: %d requests, %d refused by a rule",
 		len(rows), len(api), len(commands), len(viaSlack), requests, refusals)
