@@ -106,10 +106,10 @@ func beyond(want, have []string) []string {
 	return out
 }
 
-// Reaches reports whether actor may act on u: u's effective permissions
+// reaches reports whether actor may act on u: u's effective permissions
 // are a subset of the actor's, and u is not the actor (whose own account
 // takes another manager for anything but the profile).
-func (s *Service) Reaches(actor Actor, u user.User) bool {
+func (s *Service) reaches(actor Actor, u user.User) bool {
 	return u.ID != actor.user.ID && len(beyond(s.roles.Effective(u), s.roles.Effective(actor.user))) == 0
 }
 

@@ -88,7 +88,7 @@ func (s *Service) selectBulk(ctx context.Context, actor Actor, sel BulkSelection
 		for _, u := range p.Users {
 			switch {
 			case !u.HoldInvite:
-			case !s.Reaches(actor, u):
+			case !s.reaches(actor, u):
 				beyond++
 			default:
 				out = append(out, u)
