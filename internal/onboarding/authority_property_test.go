@@ -157,6 +157,9 @@ type op struct {
 	patch  user.Patch
 	draft  user.Draft
 	role   string // bulk selection
+	// form sends an edit or a create through Slack's form, and a release
+	// through a card's Release access button, instead of a command.
+	form bool
 }
 
 func (o op) String() string {
@@ -237,6 +240,7 @@ func genOp(t *rapid.T, ids []string, n int) op {
 		caller: rapid.SampledFrom(callers).Draw(t, "caller"),
 		target: rapid.SampledFrom(ids).Draw(t, "target"),
 	}
+	o.form = rapid.Bool().Draw(t, "form")
 	switch o.kind {
 	case "edit":
 		o.patch = genPatch(t)
@@ -452,13 +456,27 @@ func (slackDoor) send(w *world, o op, state map[string]user.User) (bool, string)
 			text += " role=" + o.role
 		}
 	}
+	switch {
+	case o.form && o.kind == "edit" && o.patch.Grants == nil && o.patch.Revokes == nil:
+		// The form has no permission adjustments: those go by command.
+		return w.slackForm(slackUser, "opsos-user-edit", formState(applyPatch(state[o.target], o.patch)),
+			fmt.Sprintf(`{"userId":%q,"version":%d,"responseUrl":"https://hooks.slack.com/commands/T0001/1/x"}`, o.target, state[o.target].Version))
+	case o.form && o.kind == "create" && len(o.draft.Grants) == 0:
+		d := o.draft
+		return w.slackForm(slackUser, "opsos-user-create", formState(user.User{Type: d.Type, FirstName: d.FirstName, LastName: d.LastName,
+			Email: d.Email, Role: d.Role, HoldInvite: *d.HoldInvite, ExternalPlannerAccess: d.ExternalPlannerAccess,
+			ExternalPurchasingAccess: d.ExternalPurchasingAccess}), `{"responseUrl":"https://hooks.slack.com/commands/T0001/1/x"}`)
+	case o.form && o.kind == "release":
+		w.slackClick(slackUser, "release", "card", fmt.Sprintf("%s:%d", o.target, state[o.target].Version))
+		return slackRefused(w.posts.last()), w.posts.last()
+	}
 	m := w.slackCommand(slackUser, text)
 	if o.kind == "bulk" && !slackRefused(m.Text) {
 		btn := findButton(m, "release-many")
 		if btn == nil {
 			return true, m.Text // nobody to release
 		}
-		w.slackClick(slackUser, btn.Value)
+		w.slackClick(slackUser, "release-many", "bulk-actions", btn.Value)
 		return slackRefused(w.posts.last()), w.posts.last()
 	}
 	return slackRefused(m.Text), m.Text
@@ -532,14 +550,88 @@ func (w *world) slackCommand(slackUser, text string) slack.WebhookMessage {
 	return m
 }
 
-func (w *world) slackClick(slackUser, value string) {
+func (w *world) slackClick(slackUser, action, block, value string) {
 	w.n++
+	w.posts.Respond(context.Background(), "", &slack.WebhookMessage{}) // so that last() is this click's answer
 	raw, _ := json.Marshal(map[string]any{
 		"type": "block_actions", "user": map[string]any{"id": slackUser, "team_id": propTeam}, "team": map[string]any{"id": propTeam},
 		"trigger_id": fmt.Sprintf("%d.42.prop", w.n), "response_url": "https://hooks.slack.com/actions/T0001/1/x",
-		"actions": []map[string]any{{"type": "button", "action_id": "release-many", "block_id": "bulk-actions", "value": value}},
+		"actions": []map[string]any{{"type": "button", "action_id": action, "block_id": block, "value": value}},
 	})
 	w.slackPost(slackops.PathInteractions, url.Values{"payload": {string(raw)}}.Encode())
+}
+
+// slackForm submits a create or edit form as Slack posts it; a refusal
+// comes back in the response (field errors, or a view pushed on top).
+func (w *world) slackForm(slackUser, callback string, state *slack.ViewState, meta string) (bool, string) {
+	w.n++
+	raw, _ := json.Marshal(map[string]any{
+		"type": "view_submission", "user": map[string]any{"id": slackUser, "team_id": propTeam}, "team": map[string]any{"id": propTeam},
+		"trigger_id": fmt.Sprintf("%d.42.prop", w.n),
+		"view":       map[string]any{"id": fmt.Sprintf("V%06d", w.n), "callback_id": callback, "private_metadata": meta, "state": state},
+	})
+	resp := w.slackPost(slackops.PathInteractions, url.Values{"payload": {string(raw)}}.Encode())
+	return resp.Body != "", resp.Body
+}
+
+// applyPatch is u with p's fields set, as a form filled in from u and
+// changed would show it.
+func applyPatch(u user.User, p user.Patch) user.User {
+	set := func(dst *string, v *string) {
+		if v != nil {
+			*dst = *v
+		}
+	}
+	setb := func(dst *bool, v *bool) {
+		if v != nil {
+			*dst = *v
+		}
+	}
+	set(&u.FirstName, p.FirstName)
+	set(&u.Phone, p.Phone)
+	set(&u.JobTitle, p.JobTitle)
+	set(&u.Email, p.Email)
+	set(&u.Role, p.Role)
+	set(&u.SlackUserID, p.SlackUserID)
+	setb(&u.HoldInvite, p.HoldInvite)
+	setb(&u.ExternalPlannerAccess, p.ExternalPlannerAccess)
+	setb(&u.ExternalPurchasingAccess, p.ExternalPurchasingAccess)
+	if p.Type != nil {
+		u.Type = *p.Type
+	}
+	return u
+}
+
+// formState is the state of a user form showing u.
+func formState(u user.User) *slack.ViewState {
+	text := func(v string) map[string]slack.BlockAction {
+		return map[string]slack.BlockAction{"value": {Type: "plain_text_input", Value: v}}
+	}
+	pick := func(v string) map[string]slack.BlockAction {
+		return map[string]slack.BlockAction{"value": {Type: "static_select", SelectedOption: slack.OptionBlockObject{Value: v}}}
+	}
+	boxes := func(vs ...string) map[string]slack.BlockAction {
+		opts := []slack.OptionBlockObject{}
+		for _, v := range vs {
+			if v != "" {
+				opts = append(opts, slack.OptionBlockObject{Value: v})
+			}
+		}
+		return map[string]slack.BlockAction{"value": {Type: "checkboxes", SelectedOptions: opts}}
+	}
+	on := func(b bool, v string) string {
+		if b {
+			return v
+		}
+		return ""
+	}
+	return &slack.ViewState{Values: map[string]map[string]slack.BlockAction{
+		"firstName": text(u.FirstName), "lastName": text(u.LastName), "email": text(u.Email), "phone": text(u.Phone),
+		"jobTitle": text(u.JobTitle), "role": pick(u.Role), "type": pick(string(u.Type)),
+		"externalAccess": boxes(on(u.ExternalPlannerAccess, "planner"), on(u.ExternalPurchasingAccess, "purchasing")),
+		"holdInvite":     boxes(on(u.HoldInvite, "hold")),
+		"slackUserId":    {"value": {Type: "users_select", SelectedUser: u.SlackUserID}},
+	}}
 }
 
 func (w *world) slackPost(path, body string) events.APIGatewayV2HTTPResponse {
