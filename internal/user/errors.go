@@ -94,6 +94,16 @@ func (fe *fieldErrors) add(field, format string, args ...any) {
 	*fe = append(*fe, FieldError{Field: field, Message: fmt.Sprintf(format, args...)})
 }
 
+// text adds the invalid-text error for field unless v is valid text, and
+// reports whether it was.
+func (fe *fieldErrors) text(field, v string) bool {
+	if ValidText(v) {
+		return true
+	}
+	fe.add(field, "%s", InvalidTextMessage)
+	return false
+}
+
 func (fe fieldErrors) err() error {
 	if len(fe) == 0 {
 		return nil
