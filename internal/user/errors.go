@@ -56,7 +56,7 @@ func Errorf(code Code, format string, args ...any) *Error {
 var (
 	ErrNotFound   = &Error{Code: CodeNotFound, Message: "user not found"}
 	ErrEmailTaken = &Error{Code: CodeConflict, Message: "a user with this email already exists",
-		Fields: []FieldError{{Field: "email", Message: "is already used by another user (emails are compared ignoring letter case)"}}}
+		Fields: []FieldError{{Field: "email", Message: "is already used by another user (emails are compared ignoring letter case, Unicode composition and whether the domain is written in Unicode or punycode)"}}}
 	ErrVersionConflict = &Error{Code: CodeStale, Message: "the user was changed by someone else; reload it and try again"}
 )
 
