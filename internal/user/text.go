@@ -9,7 +9,7 @@ import (
 // bytes that are no character, or a JSON escape of a lone UTF-16
 // surrogate such as "\ud800". Such text is refused rather than repaired
 // with U+FFFD, which would store a name other than the one sent.
-const InvalidTextMessage = "must be valid UTF-8 text: it holds bytes that are not characters"
+const InvalidTextMessage = "must be valid UTF-8 text: it holds bytes (or \\u escapes) that are not characters"
 
 // BidiControlMessage is the rule broken by a name or job title holding an
 // explicit text-direction control.
