@@ -12,6 +12,8 @@ import (
 	"io"
 	"sort"
 	"strings"
+
+	"github.com/opsos/onboarding/internal/user"
 )
 
 // Row is one user of the file.
@@ -149,6 +151,13 @@ func ReadCSV(r io.Reader) ([]Row, []RowError, error) {
 		for i, v := range rec {
 			v = strings.TrimSpace(v)
 			f := fields[i]
+			if !user.ValidText(v) {
+				// The JSON sent to the server would carry U+FFFD in place
+				// of these bytes: refuse them here, naming the column.
+				problems = append(problems, RowError{Line: line, Field: header[i], Message: user.InvalidTextMessage})
+				bad = true
+				continue
+			}
 			if f == "email" {
 				row.Email = v
 			}
@@ -167,7 +176,7 @@ func ReadCSV(r io.Reader) ([]Row, []RowError, error) {
 			}
 			row.Body[f] = v
 		}
-		key := strings.ToLower(row.Email)
+		key := user.NormalizeEmail(row.Email) // as the server compares them
 		if prev, dup := firstLine[key]; dup && key != "" {
 			problems = append(problems, RowError{Line: line, Email: row.Email, Field: seen["email"], Message: fmt.Sprintf("is also on line %d: one user per email", prev)})
 			continue

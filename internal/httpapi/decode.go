@@ -6,7 +6,10 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strconv"
+	"strings"
 
+	"github.com/opsos/onboarding/internal/jsoncheck"
 	"github.com/opsos/onboarding/internal/user"
 )
 
@@ -48,6 +51,10 @@ func decodeUser(body []byte) (userInput, error) {
 	str := func(name string, dst **string) {
 		raw, ok := fields[name]
 		if !ok {
+			return
+		}
+		if _, invalid := jsoncheck.InvalidText(raw); invalid {
+			bad(name, "%s", user.InvalidTextMessage)
 			return
 		}
 		var s *string
@@ -98,6 +105,10 @@ func decodeUser(body []byte) (userInput, error) {
 			if !ok {
 				return
 			}
+			if _, invalid := jsoncheck.InvalidText(raw); invalid {
+				bad("permissions."+name, "%s", user.InvalidTextMessage)
+				return
+			}
 			var l []string
 			if err := json.Unmarshal(raw, &l); err != nil {
 				bad("permissions."+name, "must be a list of permission names")
@@ -134,7 +145,33 @@ func decodeUser(body []byte) (userInput, error) {
 	if len(fe) > 0 {
 		return in, &user.Error{Code: user.CodeInvalid, Message: "the request has invalid fields", Fields: fe}
 	}
+	// What encoding/json repaired outside the fields read above (a key, or
+	// a value a duplicate key overrode) is refused too: nothing accepted
+	// was ever altered on the way in.
+	if err := invalidText(body); err != nil {
+		return in, err
+	}
 	return in, nil
+}
+
+// invalidText refuses a JSON body holding a string that is not valid
+// UTF-8 text (see jsoncheck.InvalidText), naming the field it is in: the
+// member names on the way to it, list indexes left out.
+func invalidText(body []byte) error {
+	path, invalid := jsoncheck.InvalidText(body)
+	if !invalid {
+		return nil
+	}
+	var names []string
+	for _, p := range path {
+		if _, err := strconv.Atoi(p); err != nil {
+			names = append(names, unknownName(p))
+		}
+	}
+	if len(names) == 0 {
+		return &user.Error{Code: user.CodeInvalid, Message: "the request body " + user.InvalidTextMessage}
+	}
+	return user.InvalidTextError(strings.Join(names, "."))
 }
 
 // unknownName names an unknown key in a field error. The empty key is

@@ -16,6 +16,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/opsos/onboarding/internal/access"
+	"github.com/opsos/onboarding/internal/jsoncheck"
 	"github.com/opsos/onboarding/internal/user"
 )
 
@@ -27,6 +28,8 @@ var e164 = regexp.MustCompile(`^\+[1-9][0-9]{1,14}$`)
 // domain's validation, as a create body and as a PATCH body (on a user in
 // Introduction Mode and on one already invited). What a client relies on:
 //   - nothing panics;
+//   - text that is not UTF-8 (invalid bytes, lone surrogate escapes) is
+//     refused, never stored repaired with U+FFFD;
 //   - a refusal is a 400 (user.CodeInvalid) that says what is wrong: a
 //     message, and, for a rule broken, the fields by name;
 //   - what is accepted is stored normalised (lower-case trimmed email,
@@ -71,6 +74,9 @@ func FuzzDecodeUser(f *testing.F) {
 		if err != nil {
 			checkRefusal(t, "decode", body, err, false)
 			return
+		}
+		if _, invalid := jsoncheck.InvalidText(body); invalid {
+			t.Fatalf("decode %q: accepted text that is not valid UTF-8", body)
 		}
 		later := now.Add(time.Minute)
 
@@ -186,10 +192,15 @@ func checkNormalised(t *testing.T, body []byte, u user.User) {
 			fail("%s is empty", field)
 		case !utf8.ValidString(v) || strings.ContainsFunc(v, unicode.IsControl) || utf8.RuneCountInString(v) > 100:
 			fail("%s %q is not plain text of at most 100 characters", field, v)
+		case strings.ContainsFunc(v, func(r rune) bool { return r >= 0x202A && r <= 0x202E || r >= 0x2066 && r <= 0x2069 }):
+			fail("%s %q holds a text-direction control", field, v)
 		}
 	}
 	if a, err := mail.ParseAddress(u.Email); err != nil || a.Address != u.Email || u.Email != strings.ToLower(strings.TrimSpace(u.Email)) {
 		fail("email %q is not a lower-case plain address", u.Email)
+	}
+	if strings.ContainsFunc(u.Email, func(r rune) bool { return r >= utf8.RuneSelf }) || user.NormalizeEmail(u.Email) != u.Email {
+		fail("email %q is not ASCII (punycode domain) in its normal form", u.Email)
 	}
 	if u.Phone != "" && !e164.MatchString(u.Phone) {
 		fail("phone %q is not E.164", u.Phone)

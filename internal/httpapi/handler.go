@@ -255,6 +255,9 @@ func (h *Handler) releaseMany(ctx context.Context, r *request) (response, error)
 	dec := json.NewDecoder(strings.NewReader(string(r.body)))
 	dec.DisallowUnknownFields()
 	if len(strings.TrimSpace(string(r.body))) > 0 {
+		if err := invalidText(r.body); err != nil {
+			return response{}, err
+		}
 		if err := dec.Decode(&in); err != nil {
 			return response{}, &user.Error{Code: user.CodeInvalid, Message: "the request body must be a JSON object with role, type, q, status and expectedCount: " + err.Error()}
 		}

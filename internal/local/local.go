@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/opsos/onboarding/internal/app"
@@ -42,6 +43,12 @@ type Config struct {
 	// AdminToken is the administrator's bearer token (OPSOS_ADMIN_TOKEN);
 	// when empty a random one is made and printed at start.
 	AdminToken string
+	// AllowRemote lets Addr be other than loopback (OPSOS_ALLOW_REMOTE=yes):
+	// the mailbox and sign-in page are then open to the network.
+	AllowRemote bool
+	// PublicHost is the host name other machines use to reach the server
+	// (OPSOS_PUBLIC_HOST), accepted in Host headers when AllowRemote is on.
+	PublicHost string
 }
 
 // minTokenLen keeps a chosen token from being guessable.
@@ -70,6 +77,22 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	if c.AdminToken != "" && len(c.AdminToken) < minTokenLen {
 		return Config{}, fmt.Errorf("OPSOS_ADMIN_TOKEN must be at least %d characters", minTokenLen)
 	}
+	switch v := strings.ToLower(strings.TrimSpace(getenv("OPSOS_ALLOW_REMOTE"))); v {
+	case "", "no", "false", "0":
+	case "yes", "true", "1":
+		c.AllowRemote = true
+	default:
+		return Config{}, fmt.Errorf("OPSOS_ALLOW_REMOTE=%q must be yes or no (yes serves the unauthenticated mailbox and sign-in page to other machines)", v)
+	}
+	c.PublicHost = strings.ToLower(strings.TrimSpace(getenv("OPSOS_PUBLIC_HOST")))
+	if c.PublicHost != "" {
+		if !c.AllowRemote {
+			return Config{}, fmt.Errorf("OPSOS_PUBLIC_HOST=%s needs OPSOS_ALLOW_REMOTE=yes: without it the server answers only on loopback", c.PublicHost)
+		}
+		if strings.ContainsAny(c.PublicHost, ":/[] ") {
+			return Config{}, fmt.Errorf("OPSOS_PUBLIC_HOST=%q must be a host name alone, such as opsos.lan (no scheme, port or path)", c.PublicHost)
+		}
+	}
 	return c, nil
 }
 
@@ -89,6 +112,11 @@ type Server struct {
 // Start opens the store, makes sure the administrator exists, and starts
 // serving. It prints where and how to connect to out.
 func Start(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (*Server, error) {
+	if !cfg.AllowRemote {
+		if err := checkLoopback(ctx, cfg.Addr, resolve); err != nil {
+			return nil, err
+		}
+	}
 	var closers []func() error
 	fail := func(err error) (*Server, error) {
 		for i := len(closers) - 1; i >= 0; i-- {
@@ -139,6 +167,8 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (*S
 	}
 	closers = append(closers, ln.Close)
 	base := "http://" + ln.Addr().String()
+	listenHost, _, _ := net.SplitHostPort(cfg.Addr)
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
 	worker = release.New(store, logins, mailbox, composer.Compose,
 		func() (string, error) { return password.Default().Generate(nil) }, now, log,
 		release.Config{LoginURL: base + "/_local/login", TemporaryPasswordValidity: cfg.App.TempPasswordValidity, Notifier: slackapp.Notifier(a), SendRate: cfg.App.SendRate})
@@ -181,7 +211,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (*S
 
 	s := &Server{
 		app: a, ln: ln, done: make(chan error, 1), closers: closers,
-		http: &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)},
+		http: &http.Server{Handler: newHostGuard(listenHost, port, cfg.AllowRemote, cfg.PublicHost, mux), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)},
 	}
 	go func() { s.done <- s.http.Serve(ln) }()
 
@@ -199,6 +229,9 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (*S
 	where := "data in " + cfg.App.DataDir
 	if cfg.App.DynamoDBEndpoint != "" {
 		where = fmt.Sprintf("data in DynamoDB table %s at %s", cfg.App.TableName, cfg.App.DynamoDBEndpoint)
+	}
+	if cfg.AllowRemote {
+		fmt.Fprintf(out, remoteWarning, ln.Addr(), outbox.PagePath)
 	}
 	fmt.Fprintf(out, "OpsOS local mode: %s (%s)\n", base, where)
 	fmt.Fprintf(out, "Mailbox: %s%s   Sign-in page: %s/_local/login\n", base, outbox.PagePath, base)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // Command is a parsed /opsos-user command: a verb, key=value arguments
@@ -97,14 +98,18 @@ func split(text string) ([]string, error) {
 		started bool
 		prev    rune
 	)
-	for _, r := range text {
+	for i, r := range text {
 		last := prev
 		prev = r
+		// The bytes as typed, not r: ranging turns an invalid byte into
+		// U+FFFD, and the rules must see (and refuse) what was sent.
+		_, size := utf8.DecodeRuneInString(text[i:])
+		raw := text[i : i+size]
 		switch {
 		case in && r == close:
 			in = false
 		case in:
-			cur.WriteRune(r)
+			cur.WriteString(raw)
 		case closingQuote(r) != 0 && (!started || last == '='):
 			// A quote opens a value at the start of a word or after
 			// '='; inside a word it is an apostrophe (O’Neil).
@@ -116,7 +121,7 @@ func split(text string) ([]string, error) {
 				started = false
 			}
 		default:
-			cur.WriteRune(r)
+			cur.WriteString(raw)
 			started = true
 		}
 	}

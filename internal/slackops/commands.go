@@ -354,9 +354,19 @@ func fieldKey(k string) string {
 func readFields(args map[string]string) (fields, error) {
 	var f fields
 	var problems []string
+	var invalid []user.FieldError
 	for _, k := range sortedKeys(args) {
 		v := args[k]
 		s := v
+		if field := fieldKey(k); field != "" && !user.ValidText(v) {
+			// Form values are URL-decoded bytes: refuse what is not
+			// text before anything (strings.ToLower, say) repairs it.
+			if field == "grant" || field == "revoke" {
+				field = "permissions." + field
+			}
+			invalid = append(invalid, user.FieldError{Field: field, Message: user.InvalidTextMessage})
+			continue
+		}
 		switch fieldKey(k) {
 		case "firstName":
 			f.p.FirstName = &s
@@ -400,6 +410,9 @@ func readFields(args map[string]string) (fields, error) {
 		default:
 			problems = append(problems, fmt.Sprintf("%s is not a user detail", k))
 		}
+	}
+	if len(invalid) > 0 {
+		return fields{}, &user.Error{Code: user.CodeInvalid, Message: "the request has invalid fields", Fields: invalid}
 	}
 	if len(problems) > 0 {
 		return fields{}, &UsageError{Message: strings.Join(problems, "; ") + ".\n" + createUsage}

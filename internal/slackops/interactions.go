@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/slack-go/slack"
 
+	"github.com/opsos/onboarding/internal/jsoncheck"
 	"github.com/opsos/onboarding/internal/user"
 )
 
@@ -16,10 +17,20 @@ import (
 // submitted, or a button clicked.
 func (h *Handler) interaction(ctx context.Context, form url.Values) (events.APIGatewayV2HTTPResponse, []any) {
 	var cb slack.InteractionCallback
-	if err := json.Unmarshal([]byte(form.Get("payload")), &cb); err != nil {
+	payload := []byte(form.Get("payload"))
+	if err := json.Unmarshal(payload, &cb); err != nil {
 		return plain(http.StatusBadRequest, "the payload is not an interaction"), []any{"outcome", "bad-payload"}
 	}
 	attrs := []any{"slackUserId", cb.User.ID, "interaction", string(cb.Type)}
+	// encoding/json (in slack-go) repaired any text that is not UTF-8 on
+	// the way in; find it in the raw payload and refuse it instead.
+	if path, invalid := jsoncheck.InvalidText(payload); invalid {
+		if block := invalidBlock(path); cb.Type == slack.InteractionTypeViewSubmission && block != "" {
+			return jsonResponse(slack.NewErrorsViewSubmissionResponse(map[string]string{block: sentence(user.InvalidTextMessage)})),
+				append(attrs, "form", cb.View.CallbackID, "outcome", "invalid")
+		}
+		return plain(http.StatusBadRequest, "the payload "+user.InvalidTextMessage), append(attrs, "outcome", "bad-payload")
+	}
 	switch cb.Type {
 	case slack.InteractionTypeViewSubmission:
 		resp, outcome := h.submission(ctx, cb)
@@ -83,4 +94,17 @@ func (h *Handler) respond(ctx context.Context, responseURL string, a answer, rep
 	if err := h.responder.Respond(ctx, responseURL, &msg); err != nil {
 		h.log.WarnContext(ctx, "slack response_url", "error", err.Error())
 	}
+}
+
+// invalidBlock returns the form block holding the value at path (as
+// jsoncheck.InvalidText gives it) in a view submission, or "" when it is
+// not a form value.
+func invalidBlock(path []string) string {
+	if len(path) < 4 || path[0] != "view" || path[1] != "state" || path[2] != "values" {
+		return ""
+	}
+	if blockOf(path[3]) == "" && path[3] != blockExternal {
+		return ""
+	}
+	return path[3]
 }

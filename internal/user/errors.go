@@ -59,7 +59,7 @@ func Errorf(code Code, format string, args ...any) *Error {
 var (
 	ErrNotFound   = &Error{Code: CodeNotFound, Message: "user not found"}
 	ErrEmailTaken = &Error{Code: CodeConflict, Message: "a user with this email already exists",
-		Fields: []FieldError{{Field: "email", Message: "is already used by another user (emails are compared ignoring letter case)"}}}
+		Fields: []FieldError{{Field: "email", Message: "is already used by another user (emails are compared ignoring letter case, Unicode composition and whether the domain is written in Unicode or punycode)"}}}
 	ErrVersionConflict = &Error{Code: CodeStale, Message: "the user was changed by someone else; reload it and try again"}
 )
 
@@ -104,6 +104,16 @@ type fieldErrors []FieldError
 
 func (fe *fieldErrors) add(field, format string, args ...any) {
 	*fe = append(*fe, FieldError{Field: field, Message: fmt.Sprintf(format, args...)})
+}
+
+// text adds the invalid-text error for field unless v is valid text, and
+// reports whether it was.
+func (fe *fieldErrors) text(field, v string) bool {
+	if ValidText(v) {
+		return true
+	}
+	fe.add(field, "%s", InvalidTextMessage)
+	return false
 }
 
 func (fe fieldErrors) err() error {

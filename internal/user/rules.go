@@ -9,6 +9,9 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"golang.org/x/net/idna"
+	"golang.org/x/text/unicode/norm"
+
 	"github.com/opsos/onboarding/internal/phone"
 )
 
@@ -299,32 +302,87 @@ func (r Rules) name(fe *fieldErrors, field, v string, required bool) string {
 	switch {
 	case v == "" && required:
 		fe.add(field, "is required")
-	case !utf8.ValidString(v) || strings.ContainsFunc(v, unicode.IsControl):
+	case !ValidText(v):
+		fe.add(field, "%s", InvalidTextMessage)
+	case strings.ContainsFunc(v, unicode.IsControl):
 		fe.add(field, "must be plain text without control characters")
+	case hasBidiControl(v):
+		fe.add(field, "%s", BidiControlMessage)
 	case utf8.RuneCountInString(v) > maxNameLen:
 		fe.add(field, "must be at most %d characters", maxNameLen)
 	}
 	return v
 }
 
-// NormalizeEmail returns the stored form of an email address: trimmed and
-// lower-case, so that uniqueness is case-insensitive.
-func NormalizeEmail(v string) string { return strings.ToLower(strings.TrimSpace(v)) }
+// NormalizeEmail returns the stored form of an email address, the form
+// every lookup by email must use: trimmed, lower-case, in Unicode NFC (so
+// "é" typed as e + U+0301 and as U+00E9 is one address), with the domain
+// in its IDNA ASCII form (so "bücher.example" and "xn--bcher-kva.example"
+// are one domain, and the form Amazon SES and Cognito accept is stored).
+// Text that is not valid UTF-8, or a domain IDNA refuses, is returned
+// trimmed and lower-case only; the email rule then refuses it.
+func NormalizeEmail(v string) string {
+	n, _ := normalizeEmail(v)
+	return n
+}
+
+func normalizeEmail(v string) (string, error) {
+	v = strings.TrimSpace(v)
+	if !ValidText(v) {
+		return strings.ToLower(v), nil
+	}
+	// Lower-casing can decompose (İ becomes i + U+0307), so NFC comes last.
+	v = norm.NFC.String(strings.ToLower(v))
+	at := strings.LastIndexByte(v, '@')
+	if at < 0 {
+		return v, nil
+	}
+	// idna.Lookup is the strict UTS #46 profile browsers and resolvers use
+	// for lookups: it maps (case, width, NFC), checks STD3 hostname rules,
+	// the bidi and joiner rules, and refuses what cannot be a domain.
+	domain, err := idna.Lookup.ToASCII(v[at+1:])
+	if err != nil {
+		return v, err
+	}
+	return v[:at+1] + domain, nil
+}
 
 func (r Rules) email(fe *fieldErrors, v string) string {
-	v = NormalizeEmail(v)
+	if !ValidText(v) {
+		fe.add("email", "%s", InvalidTextMessage)
+		return strings.TrimSpace(v)
+	}
+	v, idnaErr := normalizeEmail(v)
 	if v == "" {
 		fe.add("email", "is required")
 		return v
 	}
+	if a, err := mail.ParseAddress(v); idnaErr != nil && err == nil && a.Address == v && a.Name == "" {
+		// A plain address whose domain alone is wrong: say what IDNA
+		// found. Anything else gets the general rule below.
+		fe.add("email", "must end in an internet domain name such as example.com or bücher.example: %s", idnaProblem(idnaErr))
+		return v
+	}
 	if msg := emailProblem(v); msg != "" {
 		fe.add("email", "%s", msg)
+	} else if idnaErr != nil {
+		fe.add("email", "must end in an internet domain name such as example.com: %s", idnaProblem(idnaErr))
 	}
 	return v
 }
 
-// emailProblem checks a plain address (no display name, no quoting) the way
-// a mail provider would accept it as a login.
+// idnaProblem is what the idna package says is wrong, without its prefix.
+func idnaProblem(err error) string { return strings.TrimPrefix(err.Error(), "idna: ") }
+
+// emailProblem checks a normalised plain address (no display name, no
+// quoting) the way a mail provider would accept it as a login.
+//
+// The part before the @ must be ASCII. Addresses with accented or
+// non-Latin local parts (RFC 6531, SMTPUTF8) cannot be invited: Amazon
+// SES sends only to 7-bit ASCII addresses (it takes Unicode domains only
+// as punycode, which NormalizeEmail stores), and Cognito's sign-in would
+// then hold a login nobody can receive mail for. Refusing at the door with
+// that reason beats a release that fails later.
 func emailProblem(v string) string {
 	const rule = "must be a single email address such as name@example.com"
 	if len(v) > maxEmailLen {
@@ -337,6 +395,9 @@ func emailProblem(v string) string {
 	local, domain, ok := strings.Cut(v, "@")
 	if !ok || local == "" || len(local) > 64 || strings.HasPrefix(local, "\"") {
 		return rule
+	}
+	if strings.ContainsFunc(local, func(c rune) bool { return c >= utf8.RuneSelf }) {
+		return "must have only ASCII letters, digits and punctuation before the @: the invitation email service (Amazon SES) cannot deliver to accented or non-Latin addresses there; the domain after the @ may be international"
 	}
 	for label := range strings.SplitSeq(domain, ".") {
 		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
@@ -353,6 +414,9 @@ func emailProblem(v string) string {
 
 func (r Rules) phone(fe *fieldErrors, v string) string {
 	v = strings.TrimSpace(v)
+	if !fe.text("phone", v) {
+		return v
+	}
 	if v == "" {
 		return ""
 	}
@@ -388,6 +452,9 @@ func ValidSlackUserID(id string) bool {
 }
 
 func (r Rules) slackUserID(fe *fieldErrors, v string) string {
+	if !fe.text("slackUserId", v) {
+		return strings.TrimSpace(v)
+	}
 	v = NormalizeSlackUserID(v)
 	if v != "" && !ValidSlackUserID(v) {
 		fe.add("slackUserId", "must be a Slack user id such as U012AB3CD: U or W, then 2 to 20 letters and digits (in Slack: profile, ⋮, Copy member ID)")
@@ -397,6 +464,9 @@ func (r Rules) slackUserID(fe *fieldErrors, v string) string {
 
 func (r Rules) role(fe *fieldErrors, v string) string {
 	v = strings.TrimSpace(v)
+	if !fe.text("role", v) {
+		return v
+	}
 	if v == "" {
 		fe.add("role", "is required: every user has exactly one role")
 		return v
@@ -415,6 +485,9 @@ func (r Rules) role(fe *fieldErrors, v string) string {
 func (r Rules) permissions(fe *fieldErrors, field string, vs []string) []string {
 	var out []string
 	for _, p := range vs {
+		if !fe.text(field, p) {
+			continue
+		}
 		p = strings.ToLower(strings.TrimSpace(p))
 		if !r.Catalogue.PermissionExists(p) {
 			fe.add(field, "%q is not a permission; see GET /roles for the permissions there are", p)
@@ -427,7 +500,7 @@ func (r Rules) permissions(fe *fieldErrors, field string, vs []string) []string 
 }
 
 func (r Rules) consistent(fe *fieldErrors, u *User) {
-	if !u.Type.Valid() {
+	if fe.text("type", string(u.Type)) && !u.Type.Valid() {
 		fe.add("type", "must be %q or %q", Internal, External)
 	}
 	if u.Type == Internal {

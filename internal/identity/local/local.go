@@ -28,7 +28,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -39,6 +38,7 @@ import (
 
 	"github.com/opsos/onboarding/internal/password"
 	"github.com/opsos/onboarding/internal/release"
+	"github.com/opsos/onboarding/internal/user"
 )
 
 // ChallengeNewPasswordRequired is the challenge of a first sign-in, by
@@ -262,9 +262,10 @@ func Open(path string, opts Options) (*Identity, error) {
 // Close closes the file; every committed write is already on disk.
 func (i *Identity) Close() error { return i.db.Close() }
 
-// key is the login name: email addresses are compared without regard to
-// letter case, as in the OpsOS user pool.
-func key(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
+// key is the login name: email addresses are compared in the users' own
+// stored form (lower-case, NFC, IDNA domain), so a sign-in typed as
+// user@Bücher.example finds user@xn--bcher-kva.example.
+func key(email string) string { return user.NormalizeEmail(email) }
 
 func (i *Identity) get(email string) (*record, error) {
 	var r *record

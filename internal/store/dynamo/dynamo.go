@@ -45,7 +45,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/opsos/onboarding/internal/onboarding"
-	"github.com/opsos/onboarding/internal/store/cursor"
 	"github.com/opsos/onboarding/internal/store/item"
 	"github.com/opsos/onboarding/internal/store/schema"
 	"github.com/opsos/onboarding/internal/user"
@@ -68,16 +67,16 @@ const (
 
 // Store is the DynamoDB store.
 type Store struct {
-	db      *dynamodb.Client
-	table   string
-	cursors cursor.Codec
+	db    *dynamodb.Client
+	table string
+	keys  *cursorKeys
 }
 
 var _ onboarding.Store = (*Store)(nil)
 
 // New returns the store on table.
 func New(db *dynamodb.Client, table string) *Store {
-	return &Store{db: db, table: table, cursors: cursor.New(table)}
+	return &Store{db: db, table: table, keys: &cursorKeys{}}
 }
 
 // Table returns the table's name.
@@ -311,7 +310,11 @@ func (s *Store) GetUser(ctx context.Context, id string) (user.User, error) {
 // bySlackUser index when a Slack user is asked for, else from byStatus
 // when a status is, else from byEntity.
 func (s *Store) ListUsers(ctx context.Context, q onboarding.ListQuery) (onboarding.Page, error) {
-	after, err := s.cursors.Decode(q.Cursor)
+	cursors, err := s.cursors(ctx)
+	if err != nil {
+		return onboarding.Page{}, err
+	}
+	after, err := cursors.Decode(q.Cursor)
 	if err != nil {
 		return onboarding.Page{}, err
 	}
@@ -358,7 +361,7 @@ func (s *Store) ListUsers(ctx context.Context, q onboarding.ListQuery) (onboardi
 				continue
 			}
 			if len(page.Users) == limit {
-				page.NextCursor = s.cursors.Encode(page.Users[limit-1].ID)
+				page.NextCursor = cursors.Encode(page.Users[limit-1].ID)
 				return page, nil
 			}
 			u, err := it.Domain()
@@ -408,7 +411,11 @@ func (s *Store) listByEmail(ctx context.Context, q onboarding.ListQuery, after s
 
 // History implements onboarding.Store: entries oldest first.
 func (s *Store) History(ctx context.Context, userID string, limit int, cur string) (onboarding.HistoryPage, error) {
-	after, err := s.cursors.Decode(cur)
+	cursors, err := s.cursors(ctx)
+	if err != nil {
+		return onboarding.HistoryPage{}, err
+	}
+	after, err := cursors.Decode(cur)
 	if err != nil {
 		return onboarding.HistoryPage{}, err
 	}
@@ -436,7 +443,7 @@ func (s *Store) History(ctx context.Context, userID string, limit int, cur strin
 	var page onboarding.HistoryPage
 	for i, m := range out.Items {
 		if i == limit {
-			page.NextCursor = s.cursors.Encode(item.AuditSK(page.Entries[limit-1].Version))
+			page.NextCursor = cursors.Encode(item.AuditSK(page.Entries[limit-1].Version))
 			break
 		}
 		var it item.Audit

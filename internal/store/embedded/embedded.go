@@ -135,7 +135,12 @@ func Open(path string, opts ...Option) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("prepare %s: %w", path, err)
 	}
-	s := &Store{db: db, now: time.Now, cursors: cursor.New("embedded")}
+	cursors, err := loadCursorCodec(db)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("prepare %s: %w", path, err)
+	}
+	s := &Store{db: db, now: time.Now, cursors: cursors}
 	for _, o := range opts {
 		o(s)
 	}

@@ -10,6 +10,8 @@
 //	EMAIL#<email>      EMAIL              uniqueness guard, written with the user
 //	IDEMPOTENCY#<key>  IDEMPOTENCY        a create's outcome, until ExpiresAt (TTL)
 //	CLAIM#<key>        CLAIM              the release worker's claim on a piece of work (TTL)
+//	CURSORKEY          CURSORKEY          the secret signing list cursors (package dynamo only;
+//	                                      the embedded store keeps it outside its feed)
 //
 // A user linked to a Slack user carries slackUserId, and only then: the
 // attribute is the key of a sparse index (package dynamo) that finds the

@@ -48,6 +48,8 @@ func Run(t *testing.T, newStore func(t *testing.T) onboarding.Store) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) { c.fn(t, newStore(t)) })
 	}
+	t.Run("TamperedCursor", func(t *testing.T) { testTamperedCursor(t, newStore(t)) })
+	t.Run("CursorOfAnotherStore", func(t *testing.T) { testForeignCursor(t, newStore(t), newStore(t)) })
 }
 
 // At returns the suite's fixed time plus d. The base time has nanoseconds,

@@ -230,6 +230,11 @@ func (p *Poller) event(recs []streamtypes.Record) (events.DynamoDBEvent, error) 
 	ev := events.DynamoDBEvent{Records: make([]events.DynamoDBEventRecord, 0, len(recs))}
 	for _, r := range recs {
 		d := r.Dynamodb
+		if d != nil {
+			if pk, ok := d.Keys["PK"].(*streamtypes.AttributeValueMemberS); ok && dynamo.IsCursorKey(pk.Value) {
+				continue // the cursor secret goes to no handler
+			}
+		}
 		out := events.DynamoDBEventRecord{
 			AWSRegion: aws.ToString(r.AwsRegion), EventID: aws.ToString(r.EventID), EventName: string(r.EventName),
 			EventSource: aws.ToString(r.EventSource), EventVersion: aws.ToString(r.EventVersion), EventSourceArn: p.arn,
