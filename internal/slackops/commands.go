@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
@@ -30,21 +29,8 @@ var slackID = regexp.MustCompile(`^[UW][A-Z0-9]{2,20}$`)
 // manager who typed it.
 func (h *Handler) command(ctx context.Context, form url.Values) (events.APIGatewayV2HTTPResponse, []any) {
 	slackUser := form.Get("user_id")
-	attrs := []any{"slackUserId", slackUser, "teamId", form.Get("team_id")}
-	// Another workspace is answered 200 with a line saying why, not with
-	// an error status: Slack shows a non-200 as "failed with the error
-	// http_client_error", which tells the person typing nothing.
-	if err := h.workspace.command(form); err != nil {
-		h.log.WarnContext(ctx, "slack request refused", "reason", "another workspace", "teamId", form.Get("team_id"), "enterpriseId", form.Get("enterprise_id"))
-		return jsonResponse(ephemeral(h.errorAnswer(ctx, err))), append(attrs, "outcome", "other-workspace")
-	}
-	// Slack never hands out another host; a request that does is refused
-	// whole, before anything runs.
-	if h.foreignResponseURL(ctx, form.Get("response_url")) {
-		return plain(http.StatusBadRequest, "the response_url is not Slack's"), append(attrs, "outcome", "foreign-response-url")
-	}
 	cmd, err := Parse(form.Get("text"))
-	attrs = append(attrs, "verb", cmd.Verb)
+	attrs := []any{"slackUserId", slackUser, "verb", cmd.Verb}
 	if err != nil {
 		return jsonResponse(ephemeral(usageAnswer(err))), append(attrs, "outcome", "usage")
 	}

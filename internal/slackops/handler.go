@@ -162,6 +162,17 @@ func (h *Handler) Handle(ctx context.Context, ev events.APIGatewayV2HTTPRequest)
 		log.WarnContext(ctx, "slack request refused", "reason", err.Error())
 		return plain(http.StatusUnauthorized, "invalid Slack signature"), nil
 	}
+	form, err := url.ParseQuery(string(body))
+	if err != nil {
+		return plain(http.StatusBadRequest, "the body is not a form"), nil
+	}
+	// Who the request is from and where it is to be answered are checked
+	// before it is remembered, so another workspace's requests write
+	// nothing at all.
+	if out, attrs, refused := h.gate(ctx, path, form); refused {
+		log.InfoContext(ctx, "slack request", append(attrs, "status", out.StatusCode)...)
+		return out, nil
+	}
 	// A replay is answered as a bad signature: the signature is spent.
 	ts, sig := strings.TrimSpace(get("X-Slack-Request-Timestamp")), strings.TrimSpace(get("X-Slack-Signature"))
 	first, err := h.replays.FirstSeen(ctx, replayKey(ts, sig), h.now(), replayExpiry(ts))
@@ -172,10 +183,6 @@ func (h *Handler) Handle(ctx context.Context, ev events.APIGatewayV2HTTPRequest)
 	if !first {
 		log.WarnContext(ctx, "slack request refused", "reason", "the signed request was already accepted (replay)")
 		return plain(http.StatusUnauthorized, "invalid Slack signature: this request was already received"), nil
-	}
-	form, err := url.ParseQuery(string(body))
-	if err != nil {
-		return plain(http.StatusBadRequest, "the body is not a form"), nil
 	}
 	var out events.APIGatewayV2HTTPResponse
 	var attrs []any

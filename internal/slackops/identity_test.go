@@ -84,8 +84,31 @@ func (f *fixture) untouched(what string, users, hits int) {
 // releaseValue is the Release access button's value for the user.
 func releaseValue(u user.User) string { return u.ID + ":1" }
 
+// countingReplays counts what the handler asks to remember.
+type countingReplays struct {
+	slackops.Replays
+	mu sync.Mutex
+	n  int
+}
+
+func (c *countingReplays) FirstSeen(ctx context.Context, key string, now, expires time.Time) (bool, error) {
+	c.mu.Lock()
+	c.n++
+	c.mu.Unlock()
+	return c.Replays.FirstSeen(ctx, key, now, expires)
+}
+
 func TestAnotherWorkspaceIsRefusedEvenWhenSigned(t *testing.T) {
 	f := newFixture(t)
+	remembered := &countingReplays{Replays: f.store}
+	f.opts = append(f.opts, func(c *slackops.Config) { c.Replays = remembered })
+	f.h = slackops.New(f.cfg())
+	defer func() {
+		// Not even the replay record is written for another workspace.
+		if remembered.n != 1 { // the one command from our workspace that opens the form
+			t.Errorf("requests from another workspace were remembered: %d records, want 1", remembered.n)
+		}
+	}()
 	// An unlinked manager: had the request been served, users.info would
 	// have been asked.
 	f.addUser("ops@example.com", "operations-manager", "", user.StatusActive)

@@ -19,22 +19,7 @@ func (h *Handler) interaction(ctx context.Context, form url.Values) (events.APIG
 	if err := json.Unmarshal([]byte(form.Get("payload")), &cb); err != nil {
 		return plain(http.StatusBadRequest, "the payload is not an interaction"), []any{"outcome", "bad-payload"}
 	}
-	attrs := []any{"slackUserId", cb.User.ID, "teamId", cb.Team.ID, "interaction", string(cb.Type)}
-	if err := h.workspace.interaction(cb); err != nil {
-		h.log.WarnContext(ctx, "slack request refused", "reason", "another workspace",
-			"teamId", cb.Team.ID, "userTeamId", cb.User.TeamID, "enterpriseId", cb.Enterprise.ID)
-		attrs = append(attrs, "outcome", "other-workspace")
-		// A form is answered on the form, which Slack shows; a refused
-		// click has no answer Slack would show (posting to its
-		// response_url would answer the other workspace), so it is a 403.
-		if cb.Type == slack.InteractionTypeViewSubmission {
-			return jsonResponse(h.refusal(ctx, err)), attrs
-		}
-		return plain(http.StatusForbidden, "this Slack workspace is not served here"), attrs
-	}
-	if h.foreignResponseURL(ctx, cb.ResponseURL) {
-		return plain(http.StatusBadRequest, "the response_url is not Slack's"), append(attrs, "outcome", "foreign-response-url")
-	}
+	attrs := []any{"slackUserId", cb.User.ID, "interaction", string(cb.Type)}
 	switch cb.Type {
 	case slack.InteractionTypeViewSubmission:
 		resp, outcome := h.submission(ctx, cb)

@@ -1,9 +1,13 @@
 package slackops
 
 import (
+	"context"
+	"encoding/json"
+	"net/http"
 	"net/url"
 	"slices"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/slack-go/slack"
 
 	"github.com/opsos/onboarding/internal/user"
@@ -99,4 +103,53 @@ func (w Workspace) member(u *slack.User) bool {
 		return true
 	}
 	return w.EnterpriseID != "" && u.Enterprise.EnterpriseID == w.EnterpriseID && slices.Contains(u.Enterprise.Teams, w.TeamID)
+}
+
+// gate refuses a verified request from another workspace, or naming a
+// response_url that is not Slack's, before anything is remembered, looked
+// up or run. It reports the answer and true when it refuses.
+func (h *Handler) gate(ctx context.Context, path string, form url.Values) (events.APIGatewayV2HTTPResponse, []any, bool) {
+	var (
+		err         error
+		responseURL string
+		attrs       []any
+		isForm      bool
+	)
+	if path == PathCommands {
+		err, responseURL = h.workspace.command(form), form.Get("response_url")
+		attrs = []any{"slackUserId", form.Get("user_id"), "teamId", form.Get("team_id"), "enterpriseId", form.Get("enterprise_id")}
+	} else {
+		var cb slack.InteractionCallback
+		if jerr := json.Unmarshal([]byte(form.Get("payload")), &cb); jerr != nil {
+			return plain(http.StatusBadRequest, "the payload is not an interaction"), []any{"outcome", "bad-payload"}, true
+		}
+		err, responseURL = h.workspace.interaction(cb), cb.ResponseURL
+		isForm = cb.Type == slack.InteractionTypeViewSubmission
+		attrs = []any{"slackUserId", cb.User.ID, "teamId", cb.Team.ID, "userTeamId", cb.User.TeamID,
+			"enterpriseId", cb.Enterprise.ID, "interaction", string(cb.Type)}
+	}
+	switch {
+	case err != nil:
+		h.log.WarnContext(ctx, "slack request refused", append([]any{"reason", "another workspace"}, attrs...)...)
+		attrs = append(attrs, "outcome", "other-workspace")
+		switch {
+		case path == PathCommands:
+			// A 200 with a line saying why: Slack shows any other status
+			// as "failed with the error http_client_error", which tells
+			// the person typing nothing.
+			return jsonResponse(ephemeral(h.errorAnswer(ctx, err))), attrs, true
+		case isForm:
+			// A form is answered on the form, which Slack shows.
+			return jsonResponse(h.refusal(ctx, err)), attrs, true
+		default:
+			// A click has no answer Slack would show (posting to its
+			// response_url would answer the other workspace): a 403.
+			return plain(http.StatusForbidden, "this Slack workspace is not served here"), attrs, true
+		}
+	case h.foreignResponseURL(ctx, responseURL):
+		// Slack never hands out another host: the request is refused
+		// whole, before anything runs.
+		return plain(http.StatusBadRequest, "the response_url is not Slack's"), append(attrs, "outcome", "foreign-response-url"), true
+	}
+	return events.APIGatewayV2HTTPResponse{}, nil, false
 }
