@@ -12,7 +12,7 @@ BENCHTIME ?= 1s
 CDK       := node_modules/.bin/cdk
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 # Context for the offline synth in make test; a deployment sets its own.
-SYNTH_CONTEXT ?= -c opsos:mailFrom=invites@ops.example.com
+SYNTH_CONTEXT ?= -c opsos:mailFrom=invites@ops.example.com -c opsos:slackTeamId=T0123ABCD
 
 .PHONY: help run test build invoke lint bench bench-go fuzz clean emulators emulators-stop synth deploy
 

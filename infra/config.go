@@ -41,6 +41,13 @@ type Config struct {
 	// SlackChannel is the channel id the release worker posts outcomes to
 	// (opsos:slackChannel, OPSOS_SLACK_CHANNEL); optional.
 	SlackChannel string
+	// SlackTeamID is the Slack workspace whose requests the Slack function
+	// serves (opsos:slackTeamId, OPSOS_SLACK_TEAM_ID); required, because a
+	// Slack function without it refuses to start.
+	SlackTeamID string
+	// SlackEnterpriseID pins the Enterprise Grid organisation as well
+	// (opsos:slackEnterpriseId, OPSOS_SLACK_ENTERPRISE_ID); optional.
+	SlackEnterpriseID string
 	// AlarmEmail is subscribed to the alarms (opsos:alarmEmail,
 	// OPSOS_ALARM_EMAIL); optional.
 	AlarmEmail string
@@ -71,6 +78,13 @@ var Functions = []string{"api", "slack", "release", "postauth"}
 
 var domainPrefix = regexp.MustCompile(`^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$`)
 
+// Slack's workspace and Enterprise Grid ids, as the Slack function checks
+// them at start (internal/app).
+var (
+	slackTeamID       = regexp.MustCompile(`^T[A-Z0-9]{2,20}$`)
+	slackEnterpriseID = regexp.MustCompile(`^E[A-Z0-9]{2,20}$`)
+)
+
 // ConfigFrom reads the configuration through lookup, which answers a
 // context key and then an environment variable.
 func ConfigFrom(lookup func(contextKey, envVar string) string) (Config, error) {
@@ -88,6 +102,8 @@ func ConfigFrom(lookup func(contextKey, envVar string) string) (Config, error) {
 		LogoutURLs:          list(get("logoutUrls", "OPSOS_LOGOUT_URLS", "http://localhost:3000/")),
 		DomainPrefix:        get("domainPrefix", "OPSOS_LOGIN_DOMAIN_PREFIX", ""),
 		SlackChannel:        get("slackChannel", "OPSOS_SLACK_CHANNEL", ""),
+		SlackTeamID:         get("slackTeamId", "OPSOS_SLACK_TEAM_ID", ""),
+		SlackEnterpriseID:   get("slackEnterpriseId", "OPSOS_SLACK_ENTERPRISE_ID", ""),
 		AlarmEmail:          get("alarmEmail", "OPSOS_ALARM_EMAIL", ""),
 		PhoneRegion:         strings.ToUpper(get("phoneRegion", "OPSOS_PHONE_REGION", "GB")),
 		BuildDir:            get("buildDir", "OPSOS_BUILD_DIR", "build"),
@@ -116,6 +132,15 @@ func ConfigFrom(lookup func(contextKey, envVar string) string) (Config, error) {
 	}
 	if c.DomainPrefix != "" && (!domainPrefix.MatchString(c.DomainPrefix) || strings.Contains(c.DomainPrefix, "cognito") || strings.Contains(c.DomainPrefix, "aws")) {
 		bad("opsos:domainPrefix=%q must be lower-case letters, digits and hyphens, without \"aws\" or \"cognito\"", c.DomainPrefix)
+	}
+	switch {
+	case c.SlackTeamID == "":
+		bad("opsos:slackTeamId (or OPSOS_SLACK_TEAM_ID) must be set: the id (T…) of the Slack workspace whose requests are served")
+	case !slackTeamID.MatchString(c.SlackTeamID):
+		bad("opsos:slackTeamId=%q must be a Slack team id such as T0123ABCD", c.SlackTeamID)
+	}
+	if c.SlackEnterpriseID != "" && !slackEnterpriseID.MatchString(c.SlackEnterpriseID) {
+		bad("opsos:slackEnterpriseId=%q must be an Enterprise Grid id such as E0123ABCD", c.SlackEnterpriseID)
 	}
 	if len(c.PhoneRegion) != 2 {
 		bad("opsos:phoneRegion=%q must be a two-letter region such as GB", c.PhoneRegion)

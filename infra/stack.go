@@ -188,6 +188,12 @@ func NewStack(scope constructs.Construct, cfg Config, props *awscdk.StackProps) 
 		f.AddEnvironment(jsii.String("OPSOS_SLACK_SECRET_ARN"), slackSecret.SecretArn(), nil)
 		slackSecret.GrantRead(f, nil)
 	}
+	// The Slack function serves one workspace; signed requests from any
+	// other are refused.
+	slackFn.AddEnvironment(jsii.String("OPSOS_SLACK_TEAM_ID"), jsii.String(cfg.SlackTeamID), nil)
+	if cfg.SlackEnterpriseID != "" {
+		slackFn.AddEnvironment(jsii.String("OPSOS_SLACK_ENTERPRISE_ID"), jsii.String(cfg.SlackEnterpriseID), nil)
+	}
 	if cfg.SlackChannel != "" {
 		releaseFn.AddEnvironment(jsii.String("OPSOS_SLACK_CHANNEL"), jsii.String(cfg.SlackChannel), nil)
 	}

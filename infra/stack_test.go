@@ -27,12 +27,14 @@ func TestMain(m *testing.M) {
 
 // settings are a deployment's context, as `cdk deploy -c …` gives it.
 var settings = map[string]string{
-	"opsos:mailFrom":     "OpsOS <invites@ops.example.com>",
-	"opsos:callbackUrls": "https://app.ops.example.com/auth/callback, http://localhost:3000/auth/callback",
-	"opsos:logoutUrls":   "https://app.ops.example.com/",
-	"opsos:domainPrefix": "opsos-example",
-	"opsos:slackChannel": "C0123ABCD",
-	"opsos:alarmEmail":   "oncall@ops.example.com",
+	"opsos:mailFrom":          "OpsOS <invites@ops.example.com>",
+	"opsos:callbackUrls":      "https://app.ops.example.com/auth/callback, http://localhost:3000/auth/callback",
+	"opsos:logoutUrls":        "https://app.ops.example.com/",
+	"opsos:domainPrefix":      "opsos-example",
+	"opsos:slackChannel":      "C0123ABCD",
+	"opsos:slackTeamId":       "T0123TEAM",
+	"opsos:slackEnterpriseId": "E0123GRID",
+	"opsos:alarmEmail":        "oncall@ops.example.com",
 }
 
 // synthesized is the stack built once for all tests (a synth takes
@@ -189,6 +191,8 @@ func TestFunctions(t *testing.T) {
 	want(t, "release sender", env("release", "OPSOS_MAIL_FROM"), "OpsOS <invites@ops.example.com>")
 	want(t, "release channel", env("release", "OPSOS_SLACK_CHANNEL"), "C0123ABCD")
 	want(t, "release send rate", env("release", "OPSOS_SEND_RATE"), "10")
+	want(t, "slack workspace", env("slack", "OPSOS_SLACK_TEAM_ID"), "T0123TEAM")
+	want(t, "slack enterprise", env("slack", "OPSOS_SLACK_ENTERPRISE_ID"), "E0123GRID")
 	for _, name := range []string{"slack", "release"} {
 		if env(name, "OPSOS_SLACK_SECRET_ARN") == nil {
 			t.Errorf("%s does not know the Slack secret", name)
@@ -472,6 +476,9 @@ func TestConfigErrorsNameTheSetting(t *testing.T) {
 		"bad days":          {map[string]string{"opsos:mailFrom": "a@b.example", "opsos:tempPasswordDays": "400"}, "opsos:tempPasswordDays"},
 		"bad retain":        {map[string]string{"opsos:mailFrom": "a@b.example", "opsos:retain": "sometimes"}, "opsos:retain"},
 		"bad rate":          {map[string]string{"opsos:mailFrom": "a@b.example", "opsos:apiRateLimit": "0"}, "opsos:apiRateLimit"},
+		"no workspace":      {map[string]string{"opsos:mailFrom": "a@b.example"}, "opsos:slackTeamId"},
+		"bad workspace":     {map[string]string{"opsos:mailFrom": "a@b.example", "opsos:slackTeamId": "workspace"}, "opsos:slackTeamId"},
+		"bad enterprise":    {map[string]string{"opsos:mailFrom": "a@b.example", "opsos:slackTeamId": "T01", "opsos:slackEnterpriseId": "T01"}, "opsos:slackEnterpriseId"},
 		"env is a fallback": {nil, ""},
 	}
 	for name, c := range cases {
@@ -479,7 +486,7 @@ func TestConfigErrorsNameTheSetting(t *testing.T) {
 			lookup := func(key, env string) string { return c.ctx[key] }
 			if c.ctx == nil {
 				lookup = func(key, env string) string {
-					return map[string]string{"OPSOS_MAIL_FROM": "invites@ops.example.com", "OPSOS_RETAIN": "false"}[env]
+					return map[string]string{"OPSOS_MAIL_FROM": "invites@ops.example.com", "OPSOS_RETAIN": "false", "OPSOS_SLACK_TEAM_ID": "T0123TEAM"}[env]
 				}
 			}
 			cfg, err := ConfigFrom(lookup)

@@ -36,7 +36,9 @@ const rieVersion = "github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws
 
 const (
 	benchSecret = "bench-signing-secret-0123456789"
-	adminSlack  = "UBENCH0001"
+	// benchTeam is the workspace the Slack function serves in the bench.
+	benchTeam  = "T0BENCH01"
+	adminSlack = "UBENCH0001"
 )
 
 // coldFunction is one binary to start cold, with what it needs to handle
@@ -89,7 +91,7 @@ func (f fixture) functions() []coldFunction {
 	return []coldFunction{
 		{name: "empty aws-lambda-go handler", pkg: "./cmd/bench/empty", event: none, read: none},
 		{name: "api", pkg: "./functions/api", env: f.awsEnv(), event: f.apiEvent(false), read: f.apiEvent(true)},
-		{name: "slack", pkg: "./functions/slack", env: append(f.awsEnv(), "OPSOS_SLACK_SIGNING_SECRET="+benchSecret),
+		{name: "slack", pkg: "./functions/slack", env: append(f.awsEnv(), "OPSOS_SLACK_SIGNING_SECRET="+benchSecret, "OPSOS_SLACK_TEAM_ID="+benchTeam),
 			event: f.slackEvent(false), read: f.slackEvent(true)},
 		{name: "release", pkg: "./functions/release", env: append(f.awsEnv(),
 			"OPSOS_MAIL_FROM=invites@bench.example", "OPSOS_LOGIN_URL=https://login.bench.example/login"), event: f.streamEvent(false), read: f.streamEvent(true)},
@@ -123,8 +125,10 @@ func (f fixture) slackEvent(read bool) func() ([]byte, error) {
 }
 
 func (f fixture) signedCommand(text string) ([]byte, error) {
-	body := url.Values{"command": {"/opsos-user"}, "text": {text}, "user_id": {adminSlack},
-		"response_url": {"https://hooks.slack.com/commands/T1/1/x"}, "trigger_id": {"1.2.3"}}.Encode()
+	// Each command is new bytes, as Slack's trigger ids make them: the
+	// function accepts a signed request once.
+	body := url.Values{"command": {"/opsos-user"}, "text": {text}, "user_id": {adminSlack}, "team_id": {benchTeam},
+		"response_url": {"https://hooks.slack.com/commands/T1/1/x"}, "trigger_id": {fmt.Sprintf("1.%d.3", time.Now().UnixNano())}}.Encode()
 	ts, sig := slackops.Sign(benchSecret, time.Now(), []byte(body))
 	ev := events.APIGatewayV2HTTPRequest{Version: "2.0", RouteKey: "POST /slack/commands", RawPath: slackops.PathCommands,
 		Headers: map[string]string{"content-type": "application/x-www-form-urlencoded", "x-slack-request-timestamp": ts, "x-slack-signature": sig},

@@ -119,7 +119,7 @@ func slackCommand(cfg local.Config, args []string, stdout, stderr io.Writer) err
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	return local.SendSlackCommand(ctx, local.SlackCommand{
-		Server: *server, Secret: cfg.App.SlackSigningSecret, SlackUser: *as,
+		Server: *server, Secret: cfg.App.SlackSigningSecret, SlackUser: *as, Team: cfg.App.SlackTeamID,
 		Text: strings.Join(fs.Args(), " "), Wait: 15 * time.Second,
 	}, stdout)
 }

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -80,6 +81,17 @@ type Config struct {
 	// (OPSOS_SLACK_SECRET_ARN), read once when a function starts. In AWS
 	// it replaces the two variables, which would show in the console.
 	SlackSecretARN string
+	// SlackTeamID pins the Slack workspace (OPSOS_SLACK_TEAM_ID, T…):
+	// requests from any other workspace are refused, however well signed.
+	// The Slack function needs it; local mode has its own default.
+	SlackTeamID string
+	// SlackEnterpriseID pins the Enterprise Grid organisation too
+	// (OPSOS_SLACK_ENTERPRISE_ID, E…). Optional.
+	SlackEnterpriseID string
+	// SlackLoopbackResponses lets answers go to loopback response_urls, for
+	// the local stand-in of Slack. Local mode sets it; no variable does, so
+	// a deployed function answers only Slack's own hosts.
+	SlackLoopbackResponses bool
 }
 
 // UsesDynamoDB reports whether the data lives in DynamoDB.
@@ -123,6 +135,14 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	if c.SlackChannel != "" && c.SlackBotToken == "" && c.SlackSecretARN == "" {
 		return Config{}, fmt.Errorf("OPSOS_SLACK_CHANNEL=%q needs OPSOS_SLACK_BOT_TOKEN to post with", c.SlackChannel)
 	}
+	c.SlackTeamID = strings.TrimSpace(getenv("OPSOS_SLACK_TEAM_ID"))
+	if c.SlackTeamID != "" && !slackTeamID.MatchString(c.SlackTeamID) {
+		return Config{}, fmt.Errorf("OPSOS_SLACK_TEAM_ID=%q must be a Slack team id such as T0123ABCD (in Slack: the workspace's About page, or the team_id of any request)", c.SlackTeamID)
+	}
+	c.SlackEnterpriseID = strings.TrimSpace(getenv("OPSOS_SLACK_ENTERPRISE_ID"))
+	if c.SlackEnterpriseID != "" && !slackEnterpriseID.MatchString(c.SlackEnterpriseID) {
+		return Config{}, fmt.Errorf("OPSOS_SLACK_ENTERPRISE_ID=%q must be an Enterprise Grid id such as E0123ABCD", c.SlackEnterpriseID)
+	}
 	if c.SlackAPIURL != "" {
 		if u, err := url.Parse(c.SlackAPIURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 			return Config{}, fmt.Errorf("OPSOS_SLACK_API_URL=%q must be a URL such as https://slack.com/api/", c.SlackAPIURL)
@@ -161,6 +181,13 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	}
 	return c, nil
 }
+
+// Slack's workspace and Enterprise Grid ids: a letter, then upper-case
+// letters and digits.
+var (
+	slackTeamID       = regexp.MustCompile(`^T[A-Z0-9]{2,20}$`)
+	slackEnterpriseID = regexp.MustCompile(`^E[A-Z0-9]{2,20}$`)
+)
 
 func validTableName(s string) bool {
 	if len(s) < 3 || len(s) > 255 {

@@ -20,6 +20,34 @@ func TestSlackSettingsFromEnv(t *testing.T) {
 	}
 }
 
+func TestSlackWorkspaceFromEnv(t *testing.T) {
+	read := func(env map[string]string) (Config, error) {
+		return ConfigFromEnv(func(k string) string { return env[k] })
+	}
+	c, err := read(map[string]string{"OPSOS_SLACK_TEAM_ID": " T0123ABCD ", "OPSOS_SLACK_ENTERPRISE_ID": "E0123ABCD"})
+	if err != nil || c.SlackTeamID != "T0123ABCD" || c.SlackEnterpriseID != "E0123ABCD" {
+		t.Errorf("a team and an enterprise: %+v %v", c, err)
+	}
+	if c.SlackLoopbackResponses {
+		t.Error("the environment turned on loopback response_urls; only local mode may")
+	}
+	if c, err := read(map[string]string{}); err != nil || c.SlackTeamID != "" {
+		t.Errorf("no team: %q %v, want accepted here (the Slack function requires it)", c.SlackTeamID, err)
+	}
+	for env, says := range map[string]string{
+		"OPSOS_SLACK_TEAM_ID=t0123abcd":       "OPSOS_SLACK_TEAM_ID",
+		"OPSOS_SLACK_TEAM_ID=E0123ABCD":       "OPSOS_SLACK_TEAM_ID",
+		"OPSOS_SLACK_TEAM_ID=T0123-ABC":       "OPSOS_SLACK_TEAM_ID",
+		"OPSOS_SLACK_ENTERPRISE_ID=T0123ABCD": "OPSOS_SLACK_ENTERPRISE_ID",
+		"OPSOS_SLACK_ENTERPRISE_ID=E":         "OPSOS_SLACK_ENTERPRISE_ID",
+	} {
+		k, v, _ := strings.Cut(env, "=")
+		if _, err := read(map[string]string{k: v}); err == nil || !strings.Contains(err.Error(), says) {
+			t.Errorf("%s: %v, want an error naming %s", env, err, says)
+		}
+	}
+}
+
 func TestLambdaAWSConfigReadsTheEnvironment(t *testing.T) {
 	t.Setenv("AWS_REGION", "eu-west-2")
 	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")

@@ -65,6 +65,12 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	if c.Addr == "" {
 		c.Addr = "127.0.0.1:8080"
 	}
+	// Local mode's Slack is `opsos slack`, which sends SlackTeamID and
+	// listens for answers on loopback.
+	if c.App.SlackTeamID == "" {
+		c.App.SlackTeamID = SlackTeamID
+	}
+	c.App.SlackLoopbackResponses = true
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		return Config{}, fmt.Errorf("OPSOS_ADDR=%q must be host:port, such as 127.0.0.1:8080", c.Addr)
 	}

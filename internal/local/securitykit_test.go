@@ -38,6 +38,7 @@ import (
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/slacktest"
 
+	"github.com/opsos/onboarding/internal/local"
 	"github.com/opsos/onboarding/internal/slackops"
 	"github.com/opsos/onboarding/internal/store/dynamo"
 	"github.com/opsos/onboarding/internal/store/dynamo/dynamostream"
@@ -281,7 +282,7 @@ func (d slackDoor) command(as, text string, how int) (int, string) {
 	d.t.Helper()
 	return d.post(slackops.PathCommands, url.Values{
 		"command": {"/opsos-user"}, "text": {text}, "user_id": {as}, "user_name": {"someone"},
-		"team_id": {"T0TEAM0001"}, "channel_id": {"C0CHAN0001"}, "channel_name": {"ops"},
+		"team_id": {local.SlackTeamID}, "channel_id": {"C0CHAN0001"}, "channel_name": {"ops"},
 		"response_url": {d.replies.url("commands")}, "trigger_id": {"1.2.trigger"},
 	}, how)
 }
@@ -289,6 +290,9 @@ func (d slackDoor) command(as, text string, how int) (int, string) {
 // interaction sends an interactivity payload.
 func (d slackDoor) interaction(cb slack.InteractionCallback, how int) (int, string) {
 	d.t.Helper()
+	if cb.Team.ID == "" {
+		cb.Team.ID = local.SlackTeamID // as Slack says where a click comes from
+	}
 	b, err := json.Marshal(cb)
 	if err != nil {
 		d.t.Fatal(err)

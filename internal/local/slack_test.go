@@ -53,7 +53,12 @@ func TestSlackCommandsLocally(t *testing.T) {
 		!strings.Contains(err.Error(), "refused the signature") {
 		t.Errorf("a wrong secret: %v, want the signature refused", err)
 	}
-	got, err := send("USOMEONE01", "create first=Eve last=M email=eve@example.com role=staff")
+	// Local mode serves the stand-in's workspace only.
+	got, err := send("UADMIN0001", "create first=Eve last=M email=eve@example.com role=staff", func(c *local.SlackCommand) { c.Team = "T0OTHER001" })
+	if err != nil || !strings.Contains(got, "one Slack workspace") {
+		t.Errorf("a command from another workspace: %q %v, want a refusal", got, err)
+	}
+	got, err = send("USOMEONE01", "create first=Eve last=M email=eve@example.com role=staff")
 	if err != nil || !strings.Contains(got, "Sorry, you can't do that") {
 		t.Errorf("an unlinked Slack user: %q %v, want a refusal", got, err)
 	}

@@ -17,6 +17,11 @@ import (
 	"github.com/opsos/onboarding/internal/slackops"
 )
 
+// SlackTeamID is the workspace local mode serves unless
+// OPSOS_SLACK_TEAM_ID names another, and the one `opsos slack` and the
+// sample events in events/slack/ say they come from.
+const SlackTeamID = "TLOCAL"
+
 // SlackCommand is a slash command `opsos slack` sends the local server,
 // standing in for Slack.
 type SlackCommand struct {
@@ -26,6 +31,9 @@ type SlackCommand struct {
 	Secret string
 	// SlackUser is the Slack user id the command comes from.
 	SlackUser string
+	// Team is the workspace the command comes from; SlackTeamID when
+	// empty.
+	Team string
 	// Text is what follows /opsos-user.
 	Text string
 	// Wait bounds how long to wait for an answer that comes later,
@@ -42,6 +50,10 @@ func SendSlackCommand(ctx context.Context, c SlackCommand, out io.Writer) error 
 	}
 	if c.SlackUser == "" {
 		return errors.New("say which Slack user types the command: -as U012AB3CD, or set OPSOS_ADMIN_SLACK_ID as for the server")
+	}
+	team := c.Team
+	if team == "" {
+		team = SlackTeamID
 	}
 	// The response_url: a listener on loopback for the later answer.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -60,7 +72,7 @@ func SendSlackCommand(ctx context.Context, c SlackCommand, out io.Writer) error 
 
 	form := url.Values{
 		"command": {"/opsos-user"}, "text": {c.Text}, "user_id": {c.SlackUser}, "user_name": {"local"},
-		"team_id": {"TLOCAL"}, "channel_id": {"CLOCAL"}, "channel_name": {"local"},
+		"team_id": {team}, "channel_id": {"CLOCAL"}, "channel_name": {"local"},
 		"response_url": {"http://" + ln.Addr().String() + "/response"}, "trigger_id": {"local.trigger"},
 	}
 	body := form.Encode()

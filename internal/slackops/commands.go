@@ -49,7 +49,8 @@ func (h *Handler) command(ctx context.Context, form url.Values) (events.APIGatew
 		return jsonResponse(ephemeral(*msg)), append(attrs, "outcome", outcome)
 	}
 	if cmd.Verb == "status" && h.deferrer != nil {
-		job := Job{Text: form.Get("text"), SlackUserID: slackUser, ResponseURL: form.Get("response_url")}
+		job := h.seal(Job{Text: form.Get("text"), SlackUserID: slackUser, ResponseURL: form.Get("response_url"),
+			TeamID: form.Get("team_id"), EnterpriseID: form.Get("enterprise_id")})
 		if err := h.deferrer.Defer(ctx, job, h.RunJob); err == nil {
 			return jsonResponse(ephemeral(answer{text: "Checking the login with the identity provider…"})), append(attrs, "outcome", "deferred")
 		} else {
@@ -61,8 +62,26 @@ func (h *Handler) command(ctx context.Context, form url.Values) (events.APIGatew
 }
 
 // RunJob runs a deferred command and posts its answer to the job's
-// response_url. The request was verified when it was deferred.
+// response_url. The request was verified when it was deferred; the job is
+// checked again here (its MAC, expiry, workspace and response_url), since
+// it may have travelled outside the process. A refused job runs nothing
+// and posts nothing.
 func (h *Handler) RunJob(ctx context.Context, job Job) {
+	refuse := func(reason string) {
+		h.log.WarnContext(ctx, "deferred job refused", "reason", reason, "slackUserId", job.SlackUserID, "teamId", job.TeamID)
+	}
+	if err := h.open(job); err != nil {
+		refuse(err.Error())
+		return
+	}
+	if !h.workspace.allows(job.TeamID, job.EnterpriseID) {
+		refuse("another workspace")
+		return
+	}
+	if err := checkResponseURL(job.ResponseURL, h.loopback); err != nil {
+		refuse(err.Error())
+		return
+	}
 	var a answer
 	cmd, err := Parse(job.Text)
 	if err != nil {
@@ -73,7 +92,7 @@ func (h *Handler) RunJob(ctx context.Context, job Job) {
 		a = h.run(ctx, actor, cmd)
 	}
 	msg := ephemeral(a)
-	if err := h.responder.Respond(ctx, job.ResponseURL, &msg); err != nil {
+	if err := h.post(ctx, job.ResponseURL, &msg); err != nil {
 		h.log.ErrorContext(ctx, "deferred answer not delivered", "slackUserId", job.SlackUserID, "error", err.Error())
 	}
 }
@@ -89,10 +108,16 @@ func (h *Handler) authorize(ctx context.Context, slackUser string) (onboarding.A
 	if !errors.Is(err, onboarding.ErrSlackUserUnknown) || h.emails == nil {
 		return actor, err
 	}
-	email, lerr := h.emails.lookup(ctx, slackUser)
+	email, refusal, lerr := h.emails.lookup(ctx, slackUser)
 	if lerr != nil {
 		h.log.WarnContext(ctx, "slack users.info", "slackUserId", slackUser, "error", lerr.Error())
 		return onboarding.Actor{}, err
+	}
+	if refusal != "" {
+		// Decided here rather than in the service: only Slack knows who
+		// is a guest, a bot or from another organisation.
+		h.log.InfoContext(ctx, "slack email fallback refused", "slackUserId", slackUser, "reason", refusal)
+		return onboarding.Actor{}, user.Errorf(user.CodeForbidden, "%s; ask an administrator to link your Slack account", refusal)
 	}
 	if email == "" {
 		return onboarding.Actor{}, err

@@ -14,9 +14,10 @@ const maxCached = 1000
 // a manager without a linked Slack id costs one users.info call per
 // expiry, not one per command.
 type emailCache struct {
-	api API
-	ttl time.Duration
-	now func() time.Time
+	api       API
+	workspace Workspace
+	ttl       time.Duration
+	now       func() time.Time
 
 	mu      sync.Mutex
 	entries map[string]cachedEmail
@@ -24,29 +25,31 @@ type emailCache struct {
 
 type cachedEmail struct {
 	email   string
+	refusal string
 	expires time.Time
 }
 
-func newEmailCache(api API, ttl time.Duration, now func() time.Time) *emailCache {
-	return &emailCache{api: api, ttl: ttl, now: now, entries: map[string]cachedEmail{}}
+func newEmailCache(api API, workspace Workspace, ttl time.Duration, now func() time.Time) *emailCache {
+	return &emailCache{api: api, workspace: workspace, ttl: ttl, now: now, entries: map[string]cachedEmail{}}
 }
 
-// lookup returns the email of a Slack user, "" if Slack has none (a bot,
-// or an app without the users:read.email scope).
-func (c *emailCache) lookup(ctx context.Context, slackUser string) (string, error) {
+// lookup returns the email of a Slack user, "" if Slack has none (an app
+// without the users:read.email scope); or, instead, why the email may not
+// stand for them (Workspace.fallbackRefusal): a guest, a bot, someone
+// from another organisation, an unconfirmed address.
+func (c *emailCache) lookup(ctx context.Context, slackUser string) (email, refusal string, err error) {
 	now := c.now()
 	c.mu.Lock()
 	e, ok := c.entries[slackUser]
 	c.mu.Unlock()
 	if ok && now.Before(e.expires) {
-		return e.email, nil
+		return e.email, e.refusal, nil
 	}
 	u, err := c.api.GetUserInfoContext(ctx, slackUser)
 	if err != nil {
-		return "", fmt.Errorf("users.info %s: %w", slackUser, err)
+		return "", "", fmt.Errorf("users.info %s: %w", slackUser, err)
 	}
-	email := ""
-	if !u.Deleted && !u.IsBot {
+	if refusal = c.workspace.fallbackRefusal(u); refusal == "" {
 		email = u.Profile.Email
 	}
 	c.mu.Lock()
@@ -61,6 +64,6 @@ func (c *emailCache) lookup(ctx context.Context, slackUser string) (string, erro
 			clear(c.entries)
 		}
 	}
-	c.entries[slackUser] = cachedEmail{email: email, expires: now.Add(c.ttl)}
-	return email, nil
+	c.entries[slackUser] = cachedEmail{email: email, refusal: refusal, expires: now.Add(c.ttl)}
+	return email, refusal, nil
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -46,11 +47,21 @@ type Deferrer interface {
 	Defer(ctx context.Context, job Job, run func(context.Context, Job)) error
 }
 
-// Job is a verified command whose answer goes to its response_url.
+// Job is a verified command whose answer goes to its response_url. It
+// leaves the process (an invocation of the function by itself), so it
+// carries a MAC over its fields and an expiry, and the workspace it came
+// from, which is checked again when it runs.
 type Job struct {
-	Text        string `json:"text"`
-	SlackUserID string `json:"slackUserId"`
-	ResponseURL string `json:"responseUrl"`
+	Text         string `json:"text"`
+	SlackUserID  string `json:"slackUserId"`
+	ResponseURL  string `json:"responseUrl"`
+	TeamID       string `json:"teamId"`
+	EnterpriseID string `json:"enterpriseId,omitempty"`
+	// Expires is when the job may no longer run, in epoch seconds.
+	Expires int64 `json:"expires"`
+	// MAC is hex HMAC-SHA256 of the fields above, keyed from the signing
+	// secret.
+	MAC string `json:"mac"`
 }
 
 // Config holds what the handler is built from.
@@ -66,8 +77,17 @@ type Config struct {
 	// Deferrer runs slow commands after the acknowledgement; nil runs
 	// them before answering.
 	Deferrer Deferrer
-	Log      *slog.Logger
-	Now      func() time.Time
+	// Workspace is the Slack workspace served; requests from any other
+	// are refused. Empty refuses every request.
+	Workspace Workspace
+	// Replays remembers accepted requests so that each is accepted once;
+	// nil remembers them in this process only.
+	Replays Replays
+	// LoopbackResponses lets answers go to loopback response_urls as well
+	// as Slack's: for local mode's stand-in for Slack only.
+	LoopbackResponses bool
+	Log               *slog.Logger
+	Now               func() time.Time
 }
 
 // Handler serves Slack's slash-command and interactivity requests.
@@ -77,6 +97,9 @@ type Handler struct {
 	api       API
 	responder Responder
 	deferrer  Deferrer
+	workspace Workspace
+	replays   Replays
+	loopback  bool
 	emails    *emailCache
 	log       *slog.Logger
 	now       func() time.Time
@@ -86,7 +109,11 @@ type Handler struct {
 func New(cfg Config) *Handler {
 	h := &Handler{
 		svc: cfg.Service, verifier: cfg.Verifier, api: cfg.API, responder: cfg.Responder,
-		deferrer: cfg.Deferrer, log: cfg.Log, now: cfg.Now,
+		deferrer: cfg.Deferrer, workspace: cfg.Workspace, replays: cfg.Replays, loopback: cfg.LoopbackResponses,
+		log: cfg.Log, now: cfg.Now,
+	}
+	if h.replays == nil {
+		h.replays = &memoryReplays{}
 	}
 	if h.now == nil {
 		h.now = time.Now
@@ -98,7 +125,7 @@ func New(cfg Config) *Handler {
 		h.responder = HTTPResponder{Client: &http.Client{Timeout: 5 * time.Second}}
 	}
 	if h.api != nil {
-		h.emails = newEmailCache(h.api, 15*time.Minute, h.now)
+		h.emails = newEmailCache(h.api, h.workspace, 15*time.Minute, h.now)
 	}
 	return h
 }
@@ -130,13 +157,32 @@ func (h *Handler) Handle(ctx context.Context, ev events.APIGatewayV2HTTPRequest)
 	if len(body) > maxBody {
 		return plain(http.StatusRequestEntityTooLarge, "the request is too large"), nil
 	}
-	if err := h.verifier.Verify(func(name string) string { return header(ev.Headers, name) }, body); err != nil {
+	get := func(name string) string { return header(ev.Headers, name) }
+	if err := h.verifier.Verify(get, body); err != nil {
 		log.WarnContext(ctx, "slack request refused", "reason", err.Error())
 		return plain(http.StatusUnauthorized, "invalid Slack signature"), nil
 	}
 	form, err := url.ParseQuery(string(body))
 	if err != nil {
 		return plain(http.StatusBadRequest, "the body is not a form"), nil
+	}
+	// Who the request is from and where it is to be answered are checked
+	// before it is remembered, so another workspace's requests write
+	// nothing at all.
+	if out, attrs, refused := h.gate(ctx, path, form); refused {
+		log.InfoContext(ctx, "slack request", append(attrs, "status", out.StatusCode)...)
+		return out, nil
+	}
+	// A replay is answered as a bad signature: the signature is spent.
+	ts, sig := strings.TrimSpace(get("X-Slack-Request-Timestamp")), strings.TrimSpace(get("X-Slack-Signature"))
+	first, err := h.replays.FirstSeen(ctx, replayKey(ts, sig), h.now(), replayExpiry(ts))
+	if err != nil {
+		log.ErrorContext(ctx, "slack replay check", "error", err.Error())
+		return plain(http.StatusServiceUnavailable, "could not check the request; please try again"), nil
+	}
+	if !first {
+		log.WarnContext(ctx, "slack request refused", "reason", "the signed request was already accepted (replay)")
+		return plain(http.StatusUnauthorized, "invalid Slack signature: this request was already received"), nil
 	}
 	var out events.APIGatewayV2HTTPResponse
 	var attrs []any
@@ -160,6 +206,7 @@ func (h *Handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 		return nil, err
 	}
 	if probe.Job != nil {
+		// RunJob checks the job's MAC, expiry and workspace.
 		h.RunJob(ctx, *probe.Job)
 		return []byte("{}"), nil
 	}
@@ -214,6 +261,27 @@ func (r HTTPResponder) Respond(ctx context.Context, responseURL string, msg *sla
 		return errors.New("no response_url to answer on")
 	}
 	return slack.PostWebhookCustomHTTPContext(ctx, responseURL, r.Client, msg)
+}
+
+// post sends msg to a response_url through the responder, only if the
+// address is Slack's (checkResponseURL): every answer after the HTTP
+// response goes through here.
+func (h *Handler) post(ctx context.Context, responseURL string, msg *slack.WebhookMessage) error {
+	if err := checkResponseURL(responseURL, h.loopback); err != nil {
+		return fmt.Errorf("%w: %s", err, loggableURL(responseURL))
+	}
+	return h.responder.Respond(ctx, responseURL, msg)
+}
+
+// foreignResponseURL reports, and logs, a response_url a request names
+// that is not Slack's; "" (none given) passes, as nothing can be posted
+// to it.
+func (h *Handler) foreignResponseURL(ctx context.Context, responseURL string) bool {
+	if responseURL == "" || checkResponseURL(responseURL, h.loopback) == nil {
+		return false
+	}
+	h.log.WarnContext(ctx, "slack request refused", "reason", errForeignResponseURL.Error(), "responseUrl", loggableURL(responseURL))
+	return true
 }
 
 // Goroutines is the local Deferrer: the process lives on after answering,

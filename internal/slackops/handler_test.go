@@ -8,13 +8,13 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -35,6 +35,9 @@ import (
 const (
 	secret     = "8f742231b10e8888abcd99yyyzzz85a5"
 	adminSlack = "UADMIN0001"
+	// team is the workspace the handler serves: the one the sample in
+	// events/slack/ comes from.
+	team = "TLOCAL"
 )
 
 // fixture is the Slack handler on a fresh embedded store, talking to
@@ -53,7 +56,13 @@ type fixture struct {
 	views    []slack.ModalViewRequest // views.open requests
 	triggers []string
 	infos    map[string]string // Slack user → email users.info reports
+	// members are users.info fields for a Slack user other than a full,
+	// confirmed member of team: is_restricted, team_id, …
+	members  map[string]map[string]any
 	infoHits int
+	sent     int // signed requests sent, for unique trigger ids
+	opts     []option
+	logs     *syncBuffer               // the handler's log
 	answers  chan slack.WebhookMessage // posts to response_urls
 	hooks    *httptest.Server
 }
@@ -61,6 +70,35 @@ type fixture struct {
 type option func(*slackops.Config)
 
 func withoutAPI() option { return func(c *slackops.Config) { c.API = nil } }
+
+// jobs is a Deferrer that keeps the jobs handed to it, as they would
+// leave the process, without running them.
+type jobs struct {
+	mu   sync.Mutex
+	kept []slackops.Job
+}
+
+func (j *jobs) Defer(_ context.Context, job slackops.Job, _ func(context.Context, slackops.Job)) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.kept = append(j.kept, job)
+	return nil
+}
+
+// deferred sends the slash command text, which the handler defers, and
+// returns the job it handed over.
+func (f *fixture) deferred(text string) slackops.Job {
+	f.t.Helper()
+	j := &jobs{}
+	h := f.h
+	f.h = slackops.New(f.cfg(func(c *slackops.Config) { c.Deferrer = j }))
+	defer func() { f.h = h }()
+	f.command(adminSlack, text)
+	if len(j.kept) != 1 {
+		f.t.Fatalf("%q deferred %d jobs, want 1", text, len(j.kept))
+	}
+	return j.kept[0]
+}
 
 func withDeferrer() option {
 	return func(c *slackops.Config) { c.Deferrer = slackops.Goroutines{Timeout: 10 * time.Second} }
@@ -74,7 +112,8 @@ func newFixture(t testing.TB, opts ...option) *fixture {
 	}
 	t.Cleanup(func() { store.Close() })
 	f := &fixture{t: t, store: store, now: time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC),
-		infos: map[string]string{}, answers: make(chan slack.WebhookMessage, 16)}
+		infos: map[string]string{}, members: map[string]map[string]any{}, answers: make(chan slack.WebhookMessage, 16),
+		logs: &syncBuffer{}}
 	n := 0
 	ids := func() string { n++; return fmt.Sprintf("0000-%04d", n) }
 	clock := func() time.Time { return f.now }
@@ -98,16 +137,25 @@ func newFixture(t testing.TB, opts ...option) *fixture {
 	}))
 	t.Cleanup(f.hooks.Close)
 
+	f.opts = opts
+	f.h = slackops.New(f.cfg())
+	return f
+}
+
+// cfg is the handler's configuration: the fixture's, with its options
+// and then more.
+func (f *fixture) cfg(more ...option) slackops.Config {
+	clock := func() time.Time { return f.now }
 	cfg := slackops.Config{
 		Service: f.svc, Verifier: slackops.NewVerifier(secret, clock),
 		API: slack.New("xoxb-test", slack.OptionAPIURL(f.slackAPI.GetAPIURL())),
-		Log: slog.New(slog.NewJSONHandler(io.Discard, nil)), Now: clock,
+		Log: slog.New(slog.NewJSONHandler(f.logs, nil)), Now: clock,
+		Workspace: slackops.Workspace{TeamID: team}, Replays: f.store, LoopbackResponses: true,
 	}
-	for _, o := range opts {
+	for _, o := range append(slices.Clone(f.opts), more...) {
 		o(&cfg)
 	}
-	f.h = slackops.New(cfg)
-	return f
+	return cfg
 }
 
 func (f *fixture) viewsOpen(w http.ResponseWriter, r *http.Request) {
@@ -139,8 +187,14 @@ func (f *fixture) usersInfo(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, `{"ok":false,"error":"user_not_found"}`)
 		return
 	}
-	json.NewEncoder(w).Encode(map[string]any{"ok": true, "user": map[string]any{
-		"id": id, "name": "someone", "profile": map[string]any{"email": email, "real_name": "Someone"}}})
+	u := map[string]any{"id": id, "team_id": team, "name": "someone", "is_email_confirmed": true,
+		"profile": map[string]any{"email": email, "real_name": "Someone"}}
+	f.mu.Lock()
+	for k, v := range f.members[id] {
+		u[k] = v
+	}
+	f.mu.Unlock()
+	json.NewEncoder(w).Encode(map[string]any{"ok": true, "user": u})
 }
 
 // sign returns the headers Slack sends with body at ts, computed as
@@ -165,10 +219,22 @@ func event(path string, headers map[string]string, body string) events.APIGatewa
 	return ev
 }
 
+// trigger returns a new trigger id: Slack gives every command and click
+// its own, so no two requests are the same bytes.
+func (f *fixture) trigger() string {
+	f.sent++
+	return fmt.Sprintf("1337.%d.abcd", f.sent)
+}
+
 func (f *fixture) commandForm(slackUser, text string) string {
+	return f.form(slackUser, text, team, f.hooks.URL+"/commands/1")
+}
+
+// form is a slash command's form from team, answered on responseURL.
+func (f *fixture) form(slackUser, text, team, responseURL string) string {
 	return url.Values{
-		"command": {"/opsos-user"}, "text": {text}, "user_id": {slackUser}, "team_id": {"T0001"},
-		"channel_id": {"C0001"}, "response_url": {f.hooks.URL + "/commands/1"}, "trigger_id": {"1337.42.abcd"},
+		"command": {"/opsos-user"}, "text": {text}, "user_id": {slackUser}, "team_id": {team},
+		"channel_id": {"C0001"}, "response_url": {responseURL}, "trigger_id": {f.trigger()},
 	}.Encode()
 }
 
@@ -190,10 +256,25 @@ func (f *fixture) command(slackUser, text string) slack.WebhookMessage {
 }
 
 // interact posts a signed interaction payload and returns the response.
+// Like Slack, it gives each one our team and a trigger id of its own
+// unless the payload says otherwise.
 func (f *fixture) interact(cb any) events.APIGatewayV2HTTPResponse {
 	f.t.Helper()
 	raw, err := json.Marshal(cb)
 	if err != nil {
+		f.t.Fatal(err)
+	}
+	var payload map[string]any
+	if err := json.Unmarshal(raw, &payload); err != nil {
+		f.t.Fatal(err)
+	}
+	if _, ok := payload["team"]; !ok {
+		payload["team"] = map[string]any{"id": team}
+	}
+	if s, _ := payload["trigger_id"].(string); s == "" {
+		payload["trigger_id"] = f.trigger()
+	}
+	if raw, err = json.Marshal(payload); err != nil {
 		f.t.Fatal(err)
 	}
 	body := url.Values{"payload": {string(raw)}}.Encode()
@@ -493,7 +574,7 @@ func submission(slackUser string, view slack.ModalViewRequest, viewID string, va
 		state[block] = map[string]slack.BlockAction{"value": v}
 	}
 	return map[string]any{
-		"type": "view_submission", "team": map[string]any{"id": "T0001"},
+		"type": "view_submission", "team": map[string]any{"id": team},
 		"user": map[string]any{"id": slackUser, "name": "someone"},
 		"view": map[string]any{
 			"id": viewID, "type": "modal", "callback_id": view.CallbackID, "private_metadata": view.PrivateMetadata,
@@ -570,7 +651,7 @@ func TestCreateFormEndToEnd(t *testing.T) {
 		t.Errorf("opening the form answered %q; Slack should show only the form", m.Text)
 	}
 	v := f.lastView()
-	if f.triggers[0] != "1337.42.abcd" {
+	if want := fmt.Sprintf("1337.%d.abcd", f.sent); f.triggers[0] != want {
 		t.Errorf("views.open got trigger %q, want the command's", f.triggers[0])
 	}
 	init := initial(t, v)
@@ -753,7 +834,7 @@ func TestStatusIsAnsweredThroughResponseURL(t *testing.T) {
 func TestInvokeServesDeferredJobsAndRequests(t *testing.T) {
 	f := newFixture(t)
 	f.command(adminSlack, "create first=Ada last=Lovelace email=ada@example.com role=supervisor")
-	payload, err := slackops.JobPayload(slackops.Job{Text: "status ada@example.com", SlackUserID: adminSlack, ResponseURL: f.hooks.URL + "/commands/2"})
+	payload, err := slackops.JobPayload(f.deferred("status ada@example.com"))
 	if err != nil {
 		t.Fatal(err)
 	}

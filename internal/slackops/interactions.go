@@ -91,7 +91,7 @@ func (h *Handler) releaseClicked(ctx context.Context, cb slack.InteractionCallba
 func (h *Handler) respond(ctx context.Context, responseURL string, a answer, replace bool) {
 	msg := ephemeral(a)
 	msg.ReplaceOriginal = replace
-	if err := h.responder.Respond(ctx, responseURL, &msg); err != nil {
+	if err := h.post(ctx, responseURL, &msg); err != nil {
 		h.log.WarnContext(ctx, "slack response_url", "error", err.Error())
 	}
 }

@@ -277,6 +277,9 @@ func (h *Handler) submission(ctx context.Context, cb slack.InteractionCallback) 
 	if err := json.Unmarshal([]byte(cb.View.PrivateMetadata), &meta); err != nil && cb.View.PrivateMetadata != "" {
 		return h.refusal(ctx, fmt.Errorf("form metadata: %w", err)), "bad-metadata"
 	}
+	if h.foreignResponseURL(ctx, meta.ResponseURL) {
+		return h.refusal(ctx, fmt.Errorf("form metadata: %w", errForeignResponseURL)), "foreign-response-url"
+	}
 	actor, err := h.authorize(ctx, cb.User.ID)
 	if err != nil {
 		return h.refusal(ctx, err), "refused"
@@ -311,7 +314,7 @@ func (h *Handler) submission(ctx context.Context, cb slack.InteractionCallback) 
 	}
 	if meta.ResponseURL != "" {
 		msg := ephemeral(h.card(u, title))
-		if rerr := h.responder.Respond(ctx, meta.ResponseURL, &msg); rerr != nil {
+		if rerr := h.post(ctx, meta.ResponseURL, &msg); rerr != nil {
 			h.log.WarnContext(ctx, "slack response_url", "error", rerr.Error())
 		}
 	}

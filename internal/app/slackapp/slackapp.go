@@ -100,9 +100,20 @@ func Handler(a *app.App, deferrer slackops.Deferrer) (*slackops.Handler, error) 
 	if a.Config.SlackSigningSecret == "" {
 		return nil, fmt.Errorf("OPSOS_SLACK_SIGNING_SECRET must be set: it is the Slack app's signing secret, which every request is checked against")
 	}
+	if a.Config.SlackTeamID == "" {
+		return nil, fmt.Errorf("OPSOS_SLACK_TEAM_ID must be set: the id (T…) of the Slack workspace whose requests are served; requests from any other workspace are refused")
+	}
+	// Replays are remembered in the table, so every instance of the
+	// function knows what the others accepted.
+	replays, ok := a.Store.(slackops.Replays)
+	if !ok {
+		return nil, fmt.Errorf("the store %T cannot remember Slack requests, which the Slack handler needs to refuse replays", a.Store)
+	}
 	cfg := slackops.Config{
 		Service: a.Service, Verifier: slackops.NewVerifier(a.Config.SlackSigningSecret, time.Now),
-		Deferrer: deferrer, Log: a.Log,
+		Deferrer: deferrer, Log: a.Log, Replays: replays,
+		Workspace:         slackops.Workspace{TeamID: a.Config.SlackTeamID, EnterpriseID: a.Config.SlackEnterpriseID},
+		LoopbackResponses: a.Config.SlackLoopbackResponses,
 	}
 	// A nil *slack.Client must not become a non-nil API.
 	if c := client(a); c != nil {

@@ -3,6 +3,8 @@ package slackapp
 import (
 	"strings"
 	"testing"
+
+	"github.com/opsos/onboarding/internal/app"
 )
 
 func TestParseSecret(t *testing.T) {
@@ -25,5 +27,12 @@ func TestParseSecret(t *testing.T) {
 		if err != nil && strings.Contains(err.Error(), "xoxp-1") {
 			t.Errorf("the error echoes the secret's content: %v", err)
 		}
+	}
+}
+
+func TestHandlerNeedsTheWorkspace(t *testing.T) {
+	a := &app.App{Config: app.Config{SlackSigningSecret: "s3cret-value"}}
+	if _, err := Handler(a, nil); err == nil || !strings.Contains(err.Error(), "OPSOS_SLACK_TEAM_ID") {
+		t.Errorf("a Slack handler without a workspace: %v, want an error naming OPSOS_SLACK_TEAM_ID", err)
 	}
 }
