@@ -132,6 +132,7 @@ func newWorld(t *testing.T, dir string) *world {
 	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
 	w.api = httpapi.New(w.svc, log)
 	w.slack = slackops.New(slackops.Config{Service: w.svc, Verifier: slackops.NewVerifier(propSecret, func() time.Time { return w.now }),
+		Workspace: slackops.Workspace{TeamID: propTeam}, Replays: store,
 		Responder: w.posts, Log: log, Now: func() time.Time { return w.now }})
 	return w
 }

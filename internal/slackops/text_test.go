@@ -101,7 +101,7 @@ func TestFormRefusesDisguisedText(t *testing.T) {
 		t.Fatal("a refused form wrote a user")
 	}
 	// Invalid text elsewhere in the payload is refused outright.
-	if r := f.interactRaw(`{"type":"block_actions","user":{"id":"` + adminSlack + `"},"actions":[{"action_id":"x","value":"\ud800"}]}`); r.status != http.StatusBadRequest {
+	if r := f.interactRaw(`{"type":"block_actions","team":{"id":"` + team + `"},"user":{"id":"` + adminSlack + `"},"actions":[{"action_id":"x","value":"\ud800"}]}`); r.status != http.StatusBadRequest {
 		t.Errorf("invalid text in a button value: %d %s, want 400", r.status, r.body)
 	}
 }
