@@ -66,6 +66,16 @@ func snapshot(t *testing.T, store *embedded.Store) string {
 
 func ptr[T any](v T) *T { return &v }
 
+// signedIn is u as the API's sign-in makes them an actor.
+func signedIn(t *testing.T, svc *onboarding.Service, u user.User) onboarding.Actor {
+	t.Helper()
+	a, err := svc.Authorize(context.Background(), onboarding.Identity{UserID: u.ID, Source: onboarding.SourceAPI})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
 // TestAuthorityRefusals is each path from "manager" to "administrator"
 // a reviewer found, and the ones next to them: each is refused with 403
 // naming its rule, and writes nothing.
@@ -73,14 +83,7 @@ func TestAuthorityRefusals(t *testing.T) {
 	ctx := context.Background()
 	svc, store := newService(t)
 	tm := newTeam(t, store)
-	as := func(u user.User) onboarding.Actor {
-		t.Helper()
-		a, err := svc.Authorize(ctx, onboarding.Identity{UserID: u.ID, Source: onboarding.SourceAPI})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return a
-	}
+	as := func(u user.User) onboarding.Actor { return signedIn(t, svc, u) }
 	mgr, narrow := as(tm.manager), as(tm.narrowManager)
 	edit := func(a onboarding.Actor, target user.User, p user.Patch) func() error {
 		return func() error { _, err := svc.Edit(ctx, a, target.ID, 0, p); return err }
@@ -142,14 +145,7 @@ func TestAuthorityAllows(t *testing.T) {
 	ctx := context.Background()
 	svc, store := newService(t)
 	tm := newTeam(t, store)
-	as := func(u user.User) onboarding.Actor {
-		t.Helper()
-		a, err := svc.Authorize(ctx, onboarding.Identity{UserID: u.ID, Source: onboarding.SourceAPI})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return a
-	}
+	as := func(u user.User) onboarding.Actor { return signedIn(t, svc, u) }
 	mgr, adm, narrow := as(tm.manager), as(tm.admin), as(tm.narrowManager)
 	steps := []struct {
 		name string
@@ -201,10 +197,7 @@ func TestBulkReleaseLeavesOutWhomTheActorCannotReach(t *testing.T) {
 	ctx := context.Background()
 	svc, store := newService(t)
 	tm := newTeam(t, store)
-	mgr, err := svc.Authorize(ctx, onboarding.Identity{UserID: tm.manager.ID, Source: onboarding.SourceAPI})
-	if err != nil {
-		t.Fatal(err)
-	}
+	mgr := signedIn(t, svc, tm.manager)
 	for i, role := range []string{"staff", "staff", "supervisor"} {
 		if _, _, err := svc.Create(ctx, mgr, user.Draft{FirstName: "N", LastName: fmt.Sprint(i), Email: fmt.Sprintf("n%d@example.com", i), Role: role}, ""); err != nil {
 			t.Fatal(err)
