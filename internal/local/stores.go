@@ -29,9 +29,11 @@ func OpenStores(ctx context.Context, cfg app.Config, log *slog.Logger) (app.Stor
 		}
 		streams := dynamostream.NewLocalClient(cfg.DynamoDBEndpoint)
 		checkpoints := dynamostream.FileCheckpoints{Path: filepath.Join(cfg.DataDir, "stream-checkpoints.json")}
+		store := dynamo.New(db, cfg.TableName)
 		return app.Stores{
-			Store: dynamo.New(db, cfg.TableName),
+			Store: store,
 			Changes: func(ctx context.Context, h stream.Handler) error {
+				takeOverClaims(ctx, store, log)
 				p, err := dynamostream.NewPoller(ctx, db, streams, cfg.TableName, h, checkpoints, log)
 				if err != nil {
 					return err
@@ -48,9 +50,30 @@ func OpenStores(ctx context.Context, cfg app.Config, log *slog.Logger) (app.Stor
 	return app.Stores{
 		Store: store,
 		Changes: func(ctx context.Context, h stream.Handler) error {
+			takeOverClaims(ctx, store, log)
 			store.Pump(ctx, h, idle, func(err error) { log.Warn("change feed", "error", err.Error()) })
 			return nil
 		},
 		Close: store.Close,
 	}, nil
+}
+
+// claimsInProgress is a store whose release claims local mode takes over.
+type claimsInProgress interface {
+	AbandonInProgress(ctx context.Context) (int, error)
+}
+
+// takeOverClaims frees the claims a killed predecessor left in progress
+// before the change pump starts. Local mode is one process per data
+// directory, so those deliveries are dead: their work is retried at once,
+// not after their claims' hold. A failure is logged; the claims then run
+// out on their own.
+func takeOverClaims(ctx context.Context, store claimsInProgress, log *slog.Logger) {
+	n, err := store.AbandonInProgress(ctx)
+	switch {
+	case err != nil:
+		log.Warn("take over the release claims of a previous run", "error", err.Error())
+	case n > 0:
+		log.Info("took over the release claims of a previous run", "claims", n)
+	}
 }

@@ -67,8 +67,22 @@ type Config struct {
 	// temporary password.
 	TemporaryPasswordValidity time.Duration
 	// ClaimHold bounds how long one delivery may work on a record before
-	// another may take over; it must exceed a slow provision plus send.
+	// another may take over, when the delivery has no deadline of its own
+	// (local mode's pump, which takes its predecessor's claims over at
+	// start); it must exceed a slow provision plus send. A delivery with a
+	// deadline (a Lambda invocation) holds its claims for its remaining
+	// time plus ClaimMargin instead: no longer than it can live.
 	ClaimHold time.Duration
+	// ClaimMargin is added to a delivery's remaining time: the clocks of
+	// two invocations may differ a little. 5 seconds when zero.
+	ClaimMargin time.Duration
+	// ClaimWork is the time a delivery needs after taking a claim to do
+	// the work (provision and send); one that finds a live claim waits for
+	// it only while that much time would be left. 10 seconds when zero.
+	ClaimWork time.Duration
+	// Sleep waits between looks at a busy claim; a timer honouring ctx
+	// when nil. Tests pass one that does not sleep.
+	Sleep func(ctx context.Context, d time.Duration) error
 	// Notifier is told each outcome (invited, release failed, suspended,
 	// re-enabled); nil tells nobody.
 	Notifier Notifier
@@ -103,6 +117,15 @@ const Actor = "release-worker"
 func New(store Store, identity Identity, mailer Mailer, compose Composer, passwords func() (string, error), now func() time.Time, log *slog.Logger, cfg Config) *Worker {
 	if cfg.ClaimHold <= 0 {
 		cfg.ClaimHold = 2 * time.Minute
+	}
+	if cfg.ClaimMargin <= 0 {
+		cfg.ClaimMargin = 5 * time.Second
+	}
+	if cfg.ClaimWork <= 0 {
+		cfg.ClaimWork = 10 * time.Second
+	}
+	if cfg.Sleep == nil {
+		cfg.Sleep = sleep
 	}
 	if cfg.TemporaryPasswordValidity <= 0 {
 		cfg.TemporaryPasswordValidity = 7 * 24 * time.Hour
@@ -240,11 +263,15 @@ func stillReleasing(now, img user.User) bool {
 	return now.Status == user.StatusReleasing && now.InviteGeneration == img.InviteGeneration
 }
 
+// InviteKey names the claim on inviting a user for the change that made
+// version of them.
+func InviteKey(userID string, version int64) string { return fmt.Sprintf("invite:%s:v%d", userID, version) }
+
 // invite creates or resets the login with a new temporary password and
 // emails it, once per change.
 func (w *Worker) invite(ctx context.Context, log *slog.Logger, img user.User, resend bool) error {
-	key := fmt.Sprintf("invite:%s:v%d", img.ID, img.Version)
-	switch st, err := w.store.Claim(ctx, key, w.now(), w.cfg.ClaimHold); {
+	key := InviteKey(img.ID, img.Version)
+	switch st, err := w.claim(ctx, key); {
 	case err != nil:
 		return err
 	case st == ClaimDone:
@@ -278,6 +305,50 @@ func (w *Worker) invite(ctx context.Context, log *slog.Logger, img user.User, re
 		return err
 	}
 	return w.store.Complete(ctx, key, w.now())
+}
+
+// Polling a busy claim: the first wait, and the longest.
+const (
+	claimPollFirst = 250 * time.Millisecond
+	claimPollMax   = 2 * time.Second
+)
+
+// claim takes key's claim for as long as this delivery can live. A claim
+// another delivery holds is waited for while this one would still have
+// the time to do the work: in Lambda, a retry that arrives while its
+// timed-out predecessor's claim runs out then takes it over, instead of
+// burning the retries in a burst. Without a deadline there is no time to
+// count on, so a busy claim is reported at once and the pump retries.
+func (w *Worker) claim(ctx context.Context, key string) (ClaimState, error) {
+	deadline, timed := ctx.Deadline()
+	left := time.Until(deadline)
+	delay := claimPollFirst
+	for {
+		hold := w.cfg.ClaimHold
+		if timed {
+			hold = max(left, 0) + w.cfg.ClaimMargin
+		}
+		st, err := w.store.Claim(ctx, key, w.now(), hold)
+		if err != nil || st != ClaimBusy || !timed || left-delay < w.cfg.ClaimWork {
+			return st, err
+		}
+		if err := w.cfg.Sleep(ctx, delay); err != nil {
+			return ClaimBusy, nil
+		}
+		left = min(left-delay, time.Until(deadline))
+		delay = min(2*delay, claimPollMax)
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // sendInvitation provisions the login and sends the email. It returns the

@@ -71,7 +71,7 @@ func (w *world) storeFault(method string) error {
 	return takeFault(w.storeFaults, method, false)
 }
 
-func newWorld(t *testing.T) *world {
+func newWorld(t *testing.T, opts ...func(*release.Config)) *world {
 	t.Helper()
 	w := &world{t: t, ctx: context.Background(), dir: t.TempDir(), identity: newFakeIdentity(), mail: &fakeMailer{}, notes: &fakeNotifier{},
 		now: time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC), logs: &bytes.Buffer{}}
@@ -104,9 +104,12 @@ func newWorld(t *testing.T) *world {
 			HTML: "<p>" + inv.TemporaryPassword + "</p>"}, nil
 	}
 	log := slog.New(slog.NewJSONHandler(&lockedWriter{w: w.logs, mu: &w.mu}, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	w.worker = release.New(faultyStore{w.store, w}, w.identity, w.mail, compose, passwords, clock, log,
-		release.Config{LoginURL: "https://login.example.com", TemporaryPasswordValidity: 7 * 24 * time.Hour, ClaimHold: time.Minute,
-			Notifier: w.notes, NotifyTimeout: 50 * time.Millisecond})
+	cfg := release.Config{LoginURL: "https://login.example.com", TemporaryPasswordValidity: 7 * 24 * time.Hour, ClaimHold: time.Minute,
+		Notifier: w.notes, NotifyTimeout: 50 * time.Millisecond}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	w.worker = release.New(faultyStore{w.store, w}, w.identity, w.mail, compose, passwords, clock, log, cfg)
 	w.pump() // the administrator's creation asks for nothing
 	return w
 }

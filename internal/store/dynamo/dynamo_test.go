@@ -80,6 +80,13 @@ func TestCreateTableAddsMissingIndexes(t *testing.T) {
 	}
 }
 
+func TestTakeOver(t *testing.T) {
+	storetest.RunTakeOver(t, func(t *testing.T) storetest.TakeOver {
+		db, name := newTable(t)
+		return dynamo.New(db, name)
+	})
+}
+
 func TestClaims(t *testing.T) {
 	storetest.RunClaims(t, func(t *testing.T) release.Claims {
 		db, name := newTable(t)

@@ -559,6 +559,10 @@ func TestClaims(t *testing.T) {
 	storetest.RunClaims(t, func(t *testing.T) release.Claims { return fresh(t) })
 }
 
+func TestTakeOver(t *testing.T) {
+	storetest.RunTakeOver(t, func(t *testing.T) storetest.TakeOver { return fresh(t) })
+}
+
 // A store written before the Slack index existed gets it built on open,
 // so linked managers are found; the index makes no change records.
 func TestSlackIndexIsBuiltForOlderStores(t *testing.T) {
