@@ -265,7 +265,9 @@ func stillReleasing(now, img user.User) bool {
 
 // InviteKey names the claim on inviting a user for the change that made
 // version of them.
-func InviteKey(userID string, version int64) string { return fmt.Sprintf("invite:%s:v%d", userID, version) }
+func InviteKey(userID string, version int64) string {
+	return fmt.Sprintf("invite:%s:v%d", userID, version)
+}
 
 // invite creates or resets the login with a new temporary password and
 // emails it, once per change.
