@@ -20,12 +20,12 @@ import (
 // reads, go to the client it wraps.
 type Conflicts struct {
 	dynamo.API
+	mu sync.Mutex
 	// Conflict says whether a write conflicts, given how many times the
 	// same request (the same input, as the store's retries resend it) was
 	// tried before.
 	Conflict func(tried int) bool
 
-	mu       sync.Mutex
 	tries    map[any]int
 	injected int
 	attempts int
@@ -43,6 +43,13 @@ func FirstN(n int) func(int) bool { return func(tried int) bool { return tried <
 // NewConflicts wraps db.
 func NewConflicts(db dynamo.API, conflict func(tried int) bool) *Conflicts {
 	return &Conflicts{API: db, Conflict: conflict, tries: map[any]int{}}
+}
+
+// Set changes what conflicts from now on.
+func (c *Conflicts) Set(conflict func(tried int) bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.Conflict = conflict
 }
 
 // Injected returns how many writes were refused.
