@@ -146,3 +146,25 @@ func TestSignInOfAnotherLoginLeavesAReleaseAlone(t *testing.T) {
 		}
 	}
 }
+
+// TestLocalFirstSignInActivatesAStuckRelease is the same on the local
+// login adapter, whose sign-in calls the post-authentication handler: the
+// worker's status writes all fail until Lambda gives the record up, so
+// the user stays releasing with their email sent; signing in with it
+// makes them active.
+func TestLocalFirstSignInActivatesAStuckRelease(t *testing.T) {
+	r := newRig(t, delivery{})
+	r.create("ann", "ann@example.com")
+	r.deliver()
+	r.faults.fail("UpdateUser", false, 1, 1000, errors.New("the process was killed"))
+	r.act("release", "ann")
+	r.deliver()
+	p := r.person("ann")
+	if got, _ := r.store.GetUser(r.ctx, p.id); got.Status != user.StatusReleasing || len(r.mailTo(p.email)) == 0 {
+		t.Fatalf("status %s, %d emails", got.Status, len(r.mailTo(p.email)))
+	}
+	r.firstSignIn("ann")
+	if got, _ := r.store.GetUser(r.ctx, p.id); got.Status != user.StatusActive || got.ActivatedAt.IsZero() {
+		t.Errorf("after the first sign-in: status %s, activated %v", got.Status, got.ActivatedAt)
+	}
+}
