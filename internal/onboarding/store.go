@@ -36,6 +36,10 @@ type Store interface {
 // ErrIdempotencyKeyUsed reports a create whose idempotency key is taken.
 var ErrIdempotencyKeyUsed = user.Errorf(user.CodeConflict, "the idempotency key has been used")
 
+// ErrWriteConflict reports a write that kept meeting a concurrent write of
+// the same items, which a store could not settle; trying again can work.
+var ErrWriteConflict = user.Errorf(user.CodeConflict, "another request was writing the same user or email at the same moment; try again")
+
 // Source tells through which door a change came in.
 type Source string
 

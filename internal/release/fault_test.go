@@ -874,7 +874,9 @@ func lifecycleOutcome() map[string]outcome {
 			audit: []string{"create", "release", "invited", "edit", "activated", "hold", "release", "active"}},
 		"bob": {status: user.StatusInvited, emails: 2, login: release.LoginForceChangePassword, enabled: true, group: "staff",
 			audit: []string{"create", "release", "invited", "hold", "release", "invited"}},
-		"carol": {status: user.StatusReleaseFailed, reason: outbox.ReasonRejected, login: release.LoginForceChangePassword, enabled: true, group: "staff",
+		// The login was created before the address was rejected; it is
+		// left disabled, so that no emailed password opens it.
+		"carol": {status: user.StatusReleaseFailed, reason: outbox.ReasonRejected, login: release.LoginForceChangePassword, enabled: false, group: "staff",
 			audit: []string{"create", "release", "release_failed"}},
 	}
 }

@@ -73,9 +73,10 @@ func noticeOf(old, cur *user.User) (Notice, bool) {
 		n.Kind, n.Reason = NoticeReleaseFailed, cur.StatusReason
 	case cur.Status == user.StatusSuspended:
 		n.Kind = NoticeSuspended
-	case cur.Status == user.StatusActive && old.Status == user.StatusReleasing:
-		// Only a re-enable goes from releasing to active; a first sign-in
-		// goes from invited.
+	case cur.Status == user.StatusActive && old.Status == user.StatusReleasing && cur.ActivatedAt.Equal(old.ActivatedAt):
+		// A re-enable goes from releasing to active; so does a first
+		// sign-in that overtook a crashed release, but it sets
+		// ActivatedAt and is not announced, as from invited.
 		n.Kind = NoticeReactivated
 	default:
 		return Notice{}, false

@@ -59,12 +59,16 @@ func (w *Worker) PostAuthentication(ctx context.Context, ev events.CognitoEventU
 }
 
 // Activated records a user's first sign-in with their own password: the
-// Cognito post-authentication trigger, and the local login, call it. Only
-// an invited user becomes active; anything else is left alone.
+// Cognito post-authentication trigger, and the local login, call it. An
+// invited user becomes active; so does one still releasing when the
+// login names the user by OpsOS id and email both: the worker created
+// that login and emailed its password, then died before recording
+// invited, and the sign-in proves the email arrived (DESIGN.md §10).
+// Anything else is left alone.
 func (a *Activations) Activated(ctx context.Context, userID, email string) error {
 	for range 5 {
 		u, err := a.find(ctx, userID, email)
-		if err != nil || u.Status != user.StatusInvited {
+		if err != nil || !activates(u, userID, email) {
 			return ignoreNotFound(err)
 		}
 		n := u.Clone()
@@ -78,6 +82,23 @@ func (a *Activations) Activated(ctx context.Context, userID, email string) error
 		}
 	}
 	return fmt.Errorf("record activation of %s: the user keeps changing", userID)
+}
+
+// activates reports whether a sign-in of the login with userID and email
+// makes u active. A login whose email is not the record's is another
+// login (one left from before the email was fixed, say) and activates
+// nobody.
+func activates(u user.User, userID, email string) bool {
+	if email != "" && user.NormalizeEmail(email) != user.NormalizeEmail(u.Email) {
+		return false
+	}
+	switch u.Status {
+	case user.StatusInvited:
+		return true
+	case user.StatusReleasing:
+		return userID == u.ID && email != ""
+	}
+	return false
 }
 
 func (a *Activations) find(ctx context.Context, userID, email string) (user.User, error) {

@@ -357,6 +357,13 @@ func sleep(ctx context.Context, d time.Duration) error {
 // status change to record; permanent failures become release_failed.
 func (w *Worker) sendInvitation(ctx context.Context, log *slog.Logger, u user.User, resend bool) (func(*user.User), error) {
 	failed := func(reason string) (func(*user.User), error) {
+		// No enabled login outlives a failed release (DESIGN.md §10): a
+		// temporary password may have been emailed before the address
+		// was rejected. Disabled rather than deleted, so that the login
+		// keeps its identity and a resend's Provision turns it back on.
+		if err := w.identity.Suspend(ctx, u.Email); err != nil && !errors.Is(err, ErrNoLogin) {
+			return nil, fmt.Errorf("disable the login of a failed release: %w", err)
+		}
 		log.WarnContext(ctx, "release failed", "reason", reason)
 		return func(n *user.User) { n.Status, n.StatusReason = user.StatusReleaseFailed, reason }, nil
 	}

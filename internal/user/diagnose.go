@@ -46,6 +46,21 @@ func Diagnose(u User, now time.Time, tempPasswordValidity time.Duration, login *
 		d.CanLogIn = true
 		d.Summary = fmt.Sprintf("%s has already set their own password and can log in (their first sign-in is still being recorded).", u.Name())
 		d.NextStep = "Nothing to do."
+	case u.Status == StatusReleasing && login.Exists && login.Enabled && login.Confirmed:
+		d.CanLogIn = true
+		d.Summary = fmt.Sprintf("%s has already set their own password and can log in (their first sign-in is still being recorded).", u.Name())
+		d.NextStep = "Nothing to do."
+	case u.Status == StatusReleasing && login.Exists && login.Enabled:
+		// The worker creates the login just before it sends the email: a
+		// login means the email is out or going out, even if the worker
+		// died before recording invited.
+		d.CanLogIn = true
+		d.Summary = fmt.Sprintf("The login for %s exists and the invitation email with its temporary password has been sent (or is being sent); their first sign-in will activate them.", u.Email)
+		d.NextStep = "Ask them to look for the email (and in their spam folder) and sign in."
+		if releaseStuck(u, now) {
+			d.Summary += fmt.Sprintf(" The release has not been recorded as finished for %s.", since(u, now))
+			d.NextStep = "If they did not get the email, Resend Invite starts the release again and emails a new temporary password."
+		}
 	case u.Status == StatusSuspended && login.Exists && login.Enabled:
 		d.Summary = fmt.Sprintf("Hold Invite is on, but the login of %s is still enabled: it is being suspended.", u.Email)
 		d.NextStep = "Check again in a minute."
@@ -62,6 +77,11 @@ func diagnoseRecord(u User, now time.Time, tempPasswordValidity time.Duration) D
 		d.Summary = fmt.Sprintf("Hold Invite (Introduction Mode) is on: %s cannot log in, and no invitation has been sent.", name)
 		d.NextStep = "When the role and permissions are set, release access (set Hold Invite to No) to email a temporary password."
 	case StatusReleasing:
+		if releaseStuck(u, now) {
+			d.Summary = fmt.Sprintf("Access was released %s ago, but the release is stuck: the login for %s and the invitation email should have been done within a minute.", since(u, now), name)
+			d.NextStep = "Resend the invite (Resend Invite): it starts the release again and emails a new temporary password."
+			break
+		}
 		d.Summary = fmt.Sprintf("Access was released: the login for %s is being created and the invitation email is on its way.", name)
 		d.NextStep = "Check again in a minute. If the status does not move on, resend the invite."
 	case StatusInvited:
@@ -93,4 +113,26 @@ func diagnoseRecord(u User, now time.Time, tempPasswordValidity time.Duration) D
 		d.Summary = fmt.Sprintf("The status %q is unknown.", u.Status)
 	}
 	return d
+}
+
+// ReleaseStuckAfter is how long a user may stay releasing before the
+// diagnosis calls the release stuck: the worker provisions and emails
+// within seconds, and its retries of a failed delivery within a few
+// minutes (the claim's hold plus Lambda's backoff).
+const ReleaseStuckAfter = 5 * time.Minute
+
+// releaseStuck reports whether u has been releasing for longer than a
+// release takes. UpdatedAt is when the release (or resend) was written,
+// barring an edit since, which only makes the answer later.
+func releaseStuck(u User, now time.Time) bool {
+	return u.Status == StatusReleasing && !u.UpdatedAt.IsZero() && now.Sub(u.UpdatedAt) >= ReleaseStuckAfter
+}
+
+// since says how long ago u was last written, in whole minutes.
+func since(u User, now time.Time) string {
+	m := int(now.Sub(u.UpdatedAt) / time.Minute)
+	if m == 1 {
+		return "1 minute"
+	}
+	return fmt.Sprintf("%d minutes", m)
 }

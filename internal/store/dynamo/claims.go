@@ -32,10 +32,18 @@ func (s *Store) Claim(ctx context.Context, k string, now time.Time, hold time.Du
 	if err != nil {
 		return 0, fmt.Errorf("build claim condition: %w", err)
 	}
-	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
+	in := &dynamodb.PutItemInput{
 		TableName: &s.table, Item: m, ConditionExpression: expr.Condition(),
 		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
+	}
+	err = s.withRetry(ctx, func() error {
+		_, err := s.db.PutItem(ctx, in)
+		return err
 	})
+	if errors.Is(err, errConflicted) {
+		// Another delivery kept writing the claim: it holds the work.
+		return release.ClaimBusy, nil
+	}
 	var ccf *types.ConditionalCheckFailedException
 	if errors.As(err, &ccf) {
 		out, gerr := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, Key: key(item.ClaimPK(k), item.ClaimSK), ConsistentRead: aws.Bool(true)})
@@ -64,9 +72,13 @@ func (s *Store) Complete(ctx context.Context, k string, now time.Time) error {
 	if err != nil {
 		return fmt.Errorf("build claim update: %w", err)
 	}
-	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+	in := &dynamodb.UpdateItemInput{
 		TableName: &s.table, Key: key(item.ClaimPK(k), item.ClaimSK), UpdateExpression: expr.Update(),
 		ConditionExpression: expr.Condition(), ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
+	}
+	err = s.withRetry(ctx, func() error {
+		_, err := s.db.UpdateItem(ctx, in)
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("complete claim %s: %w", k, err)
@@ -81,9 +93,13 @@ func (s *Store) Abandon(ctx context.Context, k string) error {
 	if err != nil {
 		return fmt.Errorf("build abandon condition: %w", err)
 	}
-	_, err = s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+	in := &dynamodb.DeleteItemInput{
 		TableName: &s.table, Key: key(item.ClaimPK(k), item.ClaimSK), ConditionExpression: expr.Condition(),
 		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
+	}
+	err = s.withRetry(ctx, func() error {
+		_, err := s.db.DeleteItem(ctx, in)
+		return err
 	})
 	var ccf *types.ConditionalCheckFailedException
 	if err != nil && !errors.As(err, &ccf) {

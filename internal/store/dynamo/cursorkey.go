@@ -62,19 +62,24 @@ func (s *Store) cursors(ctx context.Context) (cursor.Codec, error) {
 		if err != nil {
 			return cursor.Codec{}, err
 		}
-		_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
+		in := &dynamodb.PutItemInput{
 			TableName: &s.table,
 			Item: map[string]types.AttributeValue{
 				"PK": &types.AttributeValueMemberS{Value: cursorKeyPK}, "SK": &types.AttributeValueMemberS{Value: cursorKeySK},
 				"entity": &types.AttributeValueMemberS{Value: entityCursorKey}, "secret": &types.AttributeValueMemberB{Value: fresh},
 			},
 			ConditionExpression: aws.String("attribute_not_exists(PK)"),
+		}
+		err = s.withRetry(ctx, func() error {
+			_, err := s.db.PutItem(ctx, in)
+			return err
 		})
 		var ccf *types.ConditionalCheckFailedException
 		switch {
 		case err == nil:
 			key = fresh
-		case errors.As(err, &ccf):
+		case errors.As(err, &ccf), errors.Is(err, errConflicted):
+			// Another function is storing its key: read the winner's.
 			if key, err = s.readCursorKey(ctx); err == nil && key == nil {
 				err = errors.New("the key item vanished after a conditional put failed on it")
 			}

@@ -23,6 +23,13 @@
 // version is a conflict, a changed email is written again with the guard
 // moved. A cancelled transaction's reasons map to the domain's errors.
 //
+// A transaction that DynamoDB cancels for a conflict with another one in
+// flight on the same item is tried again after a jittered backoff (see
+// Retry). If every attempt conflicts, an update answers ErrVersionConflict
+// (someone else was writing the user), and a create reads what the other
+// writer left: the idempotency record (ErrIdempotencyKeyUsed), the email
+// guard (ErrEmailTaken), or nothing (onboarding.ErrWriteConflict, 409).
+//
 // Reads of one user, its history and its email guard are strongly
 // consistent. Lists read a global secondary index, which in AWS is
 // eventually consistent: a user written a moment ago can take a fraction
@@ -67,16 +74,21 @@ const (
 
 // Store is the DynamoDB store.
 type Store struct {
-	db    *dynamodb.Client
+	db    API
 	table string
 	keys  *cursorKeys
+	retry Retry
 }
 
 var _ onboarding.Store = (*Store)(nil)
 
 // New returns the store on table.
-func New(db *dynamodb.Client, table string) *Store {
-	return &Store{db: db, table: table, keys: &cursorKeys{}}
+func New(db API, table string, opts ...Option) *Store {
+	s := &Store{db: db, table: table, keys: &cursorKeys{}, retry: DefaultRetry}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
 }
 
 // Table returns the table's name.
@@ -162,7 +174,10 @@ func (s *Store) CreateUser(ctx context.Context, u user.User, a onboarding.AuditE
 			return err
 		}
 	}
-	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+	err = s.transact(ctx, items)
+	if errors.Is(err, errConflicted) {
+		return s.createConflicted(ctx, u, email, idem, err)
+	}
 	if failed, ok := cancelled(err); ok {
 		switch {
 		case idem != nil && failed[reasonIdem]:
@@ -177,6 +192,37 @@ func (s *Store) CreateUser(ctx context.Context, u user.User, a onboarding.AuditE
 		return fmt.Errorf("create user %s: %w", u.ID, err)
 	}
 	return nil
+}
+
+// transact writes items in one transaction, retrying conflicts.
+func (s *Store) transact(ctx context.Context, items []types.TransactWriteItem) error {
+	in := &dynamodb.TransactWriteItemsInput{TransactItems: items}
+	return s.withRetry(ctx, func() error {
+		_, err := s.db.TransactWriteItems(ctx, in)
+		return err
+	})
+}
+
+// createConflicted answers a create whose every attempt met another
+// transaction on its items, which in practice is another create of the
+// same email or with the same idempotency key. By now that one has
+// committed or failed, so the items say which: a retry of the same
+// request learns of its first attempt, a second user of the email is
+// told it is taken, and if neither is there the request is refused as a
+// conflict (409) to try again, never an internal error.
+func (s *Store) createConflicted(ctx context.Context, u user.User, email string, idem *onboarding.Idempotency, cause error) error {
+	if idem != nil {
+		if _, ok, err := s.Idempotency(ctx, idem.Key, idem.CreatedAt); err == nil && ok {
+			return onboarding.ErrIdempotencyKeyUsed
+		}
+	}
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: &s.table, Key: key(item.EmailPK(email), item.EmailSK), ConsistentRead: aws.Bool(true),
+	})
+	if err == nil && out.Item != nil {
+		return user.ErrEmailTaken
+	}
+	return fmt.Errorf("create user %s: %w: %w", u.ID, onboarding.ErrWriteConflict, cause)
 }
 
 // cancelled reports which items of a cancelled transaction failed their
@@ -265,7 +311,12 @@ func (s *Store) update(ctx context.Context, u user.User, expectedVersion int64, 
 	if items, err = s.appendPutNew(items, aud); err != nil {
 		return err
 	}
-	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+	err = s.transact(ctx, items)
+	if errors.Is(err, errConflicted) {
+		// Someone else was writing the user (or the email it moves to)
+		// all along: for the caller that is a stale read.
+		return fmt.Errorf("update user %s: %w: %w", u.ID, user.ErrVersionConflict, err)
+	}
 	if failed, ok := cancelled(err); ok {
 		switch {
 		case failed[0]:
