@@ -259,7 +259,8 @@ func (s *Service) Create(ctx context.Context, actor Actor, d user.Draft, idemKey
 	if err == nil {
 		err = s.store.CreateUser(ctx, u, s.audit(actor, u, action, initialChanges(u), now), idem)
 	}
-	if idem != nil && (errors.Is(err, ErrIdempotencyKeyUsed) || errors.Is(err, user.ErrEmailTaken) || errors.Is(err, ErrSlackUserIDTaken)) {
+	if idem != nil && (errors.Is(err, ErrIdempotencyKeyUsed) || errors.Is(err, user.ErrEmailTaken) ||
+		errors.Is(err, ErrSlackUserIDTaken) || errors.Is(err, ErrWriteConflict)) {
 		// A concurrent request with the same key won the race.
 		rec, ok, gerr := s.store.Idempotency(ctx, idem.Key, now)
 		if gerr == nil && ok {
