@@ -266,11 +266,31 @@ func (c *memCheckpoints) Save(_ context.Context, m map[string]string) error {
 	return nil
 }
 
-// TestIAMCoverage drives each function's paths on the emulators, records
-// every AWS action its code makes, and holds that against the role the
-// synthesised stack gives it: every call is allowed, and every grant is
-// called or listed in notCalledByTheCode with its reason.
-func TestIAMCoverage(t *testing.T) {
+// TestReleasePathOnTheEmulators runs every function's paths once on the
+// emulators and checks two things the emulators themselves cannot:
+//
+//   - IAMCoverage: every AWS action each function's code makes, recorded
+//     on its clients, is allowed by the role the synthesised stack gives
+//     it, and every grant is called or listed in notCalledByTheCode with
+//     its reason;
+//   - StreamFilter: the event source mapping's filter, read from the
+//     template, lets through exactly the user changes among the records
+//     the table's stream really carries after all those writes.
+func TestReleasePathOnTheEmulators(t *testing.T) {
+	r := drive(t)
+	t.Run("IAMCoverage", func(t *testing.T) { checkCoverage(t, r.recorded) })
+	t.Run("StreamFilter", func(t *testing.T) { checkStreamFilter(t, r.dynamoDB, r.table) })
+}
+
+// run is what drive leaves for the checks.
+type run struct {
+	recorded        map[string]*calls
+	dynamoDB, table string
+}
+
+// drive builds each function as its main does, with the recorder on its
+// AWS clients, and drives its paths.
+func drive(t *testing.T) run {
 	ddb, cog, ses := emulators.DynamoDB(t), emulators.Cognito(t), emulators.SES(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
@@ -283,10 +303,10 @@ func TestIAMCoverage(t *testing.T) {
 	const signing = "iam-coverage-signing-secret"
 	secretARN := "arn:aws:secretsmanager:us-east-1:123456789012:secret:SlackSecret-abc123"
 	recorded := map[string]*calls{"api": newCalls(), "slack": newCalls(), "release": newCalls(), "postauth": newCalls()}
-	aws := &standIn{t: t, dynamo: proxy(t, ddb), cognito: proxy(t, cog), ses: proxy(t, ses),
+	cloud := &standIn{t: t, dynamo: proxy(t, ddb), cognito: proxy(t, cog), ses: proxy(t, ses),
 		secretARN: secretARN, secretJSON: `{"signingSecret":"` + signing + `","botToken":"xoxb-iam-coverage"}`,
 		rejected: "suppressed@example.com", invokes: recorded["slack"]}
-	endpoint := httptest.NewServer(aws)
+	endpoint := httptest.NewServer(cloud)
 	defer endpoint.Close()
 	var hooks []string
 	var hooksMu sync.Mutex
@@ -421,15 +441,15 @@ func TestIAMCoverage(t *testing.T) {
 	preview := d.do("POST", "/users/release", "dryRun=true", map[string]any{"role": "staff"}, 200, "")
 	d.do("POST", "/users/release", "", map[string]any{"role": "staff", "expectedCount": preview.num("count")}, 200, "")
 	d.do("POST", "/users", "", map[string]any{"type": "internal", "firstName": "Sup", "lastName": "Pressed",
-		"email": aws.rejected, "role": "staff", "holdInvite": false}, 201, "")
+		"email": cloud.rejected, "role": "staff", "holdInvite": false}, 201, "")
 	pump()
-	if got := d.do("GET", "/users", "email="+url.QueryEscape(aws.rejected), nil, 200, ""); got.first("status") != "release_failed" {
+	if got := d.do("GET", "/users", "email="+url.QueryEscape(cloud.rejected), nil, 200, ""); got.first("status") != "release_failed" {
 		t.Errorf("the refused address did not end in release_failed: %s", js(got))
 	}
 	// SES down for a while: the claim is abandoned and the retry sends.
-	aws.flaky, aws.flakyLeft = "flaky@example.com", 3
+	cloud.flaky, cloud.flakyLeft = "flaky@example.com", 3
 	d.do("POST", "/users", "", map[string]any{"type": "internal", "firstName": "Fla", "lastName": "Ky",
-		"email": aws.flaky, "role": "staff", "holdInvite": false}, 201, "")
+		"email": cloud.flaky, "role": "staff", "holdInvite": false}, 201, "")
 	pump()
 	// A login left in the pool for the address (a user deleted and added
 	// again): the worker adopts it.
@@ -440,7 +460,7 @@ func TestIAMCoverage(t *testing.T) {
 	d.do("POST", "/users", "", map[string]any{"type": "internal", "firstName": "Ad", "lastName": "Opted",
 		"email": "adopted@example.com", "role": "staff", "holdInvite": false}, 201, "")
 	pump()
-	for _, email := range []string{aws.flaky, "adopted@example.com"} {
+	for _, email := range []string{cloud.flaky, "adopted@example.com"} {
 		if got := d.do("GET", "/users", "email="+url.QueryEscape(email), nil, 200, ""); got.first("status") != "invited" {
 			t.Errorf("%s is not invited: %s", email, js(got))
 		}
@@ -479,7 +499,7 @@ func TestIAMCoverage(t *testing.T) {
 	s.command("history samuel@example.com")
 	s.command("release role=staff")
 	s.command("status priya.shah@example.com")
-	for _, p := range aws.takeDeferred() {
+	for _, p := range cloud.takeDeferred() {
 		// Lambda runs the deferred job as a new invocation of the function.
 		if _, err := slackH.Invoke(ctx, p); err != nil {
 			t.Fatalf("deferred job: %v", err)
@@ -507,8 +527,7 @@ func TestIAMCoverage(t *testing.T) {
 		}
 	}
 	hooksMu.Unlock()
-
-	checkCoverage(t, recorded)
+	return run{recorded: recorded, dynamoDB: ddb, table: table}
 }
 
 // checkCoverage holds the recorded actions against each role and prints
