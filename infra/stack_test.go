@@ -401,9 +401,10 @@ func TestLeastPrivilege(t *testing.T) {
 	fs := functionsByName(t)
 	byRole := actionsByRole(t)
 	role := func(name string) []string { return byRole[get(fs[name].props, "Role.Fn::GetAtt").([]any)[0].(string)] }
-	data := []string{"dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"}
+	data := []string{"dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"}
+	claims := []string{"dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}
 	logs := []string{"logs:CreateLogStream", "logs:PutLogEvents"}
-	secret := []string{"secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"}
+	secret := []string{"secretsmanager:GetSecretValue"}
 	sorted := func(parts ...[]string) []string {
 		var out []string
 		for _, p := range parts {
@@ -414,10 +415,30 @@ func TestLeastPrivilege(t *testing.T) {
 	}
 	want(t, "api actions", role("api"), sorted(data, logs, []string{"cognito-idp:AdminGetUser"}))
 	want(t, "slack actions", role("slack"), sorted(data, logs, secret, []string{"cognito-idp:AdminGetUser", "lambda:InvokeFunction"}))
-	want(t, "postauth actions", role("postauth"), sorted(logs, []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"}))
-	want(t, "release actions", role("release"), sorted(data, logs, secret, ReleaseCognitoActions,
+	want(t, "postauth actions", role("postauth"), sorted(logs, []string{"dynamodb:GetItem", "dynamodb:PutItem"}))
+	want(t, "release actions", role("release"), sorted(claims, logs, secret, ReleaseCognitoActions,
 		[]string{"ses:SendEmail", "sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:SendMessage",
 			"dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams"}))
+
+	// Moving a login between groups lists its groups: the release worker
+	// may, on the user pool only, and nobody else may.
+	pool := one(t, "AWS::Cognito::UserPool").id
+	granted := 0
+	for _, p := range resources(t, "AWS::IAM::Policy") {
+		for _, st := range statements(p.props["PolicyDocument"]) {
+			if !slices.Contains(toStrings(get(st, "Action")), "cognito-idp:AdminListGroupsForUser") {
+				continue
+			}
+			granted++
+			if roles := js(p.props["Roles"]); roles != js([]any{map[string]any{"Ref": get(fs["release"].props, "Role.Fn::GetAtt").([]any)[0]}}) {
+				t.Errorf("cognito-idp:AdminListGroupsForUser granted to %s, want the release role only", roles)
+			}
+			want(t, "cognito-idp:AdminListGroupsForUser resource", get(st, "Resource"), map[string]any{"Fn::GetAtt": []string{pool, "Arn"}})
+		}
+	}
+	if granted != 1 {
+		t.Errorf("cognito-idp:AdminListGroupsForUser is in %d statements, want 1 (the release worker's, on the pool)", granted)
+	}
 
 	// SES: only the configured identity.
 	for _, p := range resources(t, "AWS::IAM::Policy") {

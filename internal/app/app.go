@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/smithy-go/middleware"
 	"github.com/google/uuid"
 
 	"github.com/opsos/onboarding/internal/access"
@@ -245,6 +246,13 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) (*A
 		opt(&o)
 	}
 	a.loadAWS = o.loadAWS
+	if len(o.apiOptions) > 0 {
+		a.loadAWS = func(ctx context.Context) (aws.Config, error) {
+			c, err := o.loadAWS(ctx)
+			c.APIOptions = append(c.APIOptions, o.apiOptions...)
+			return c, err
+		}
+	}
 	st, err := o.stores(ctx, cfg, log)
 	if err != nil {
 		return nil, err
@@ -263,9 +271,19 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) (*A
 type Option func(*options)
 
 type options struct {
-	logins  onboarding.Logins
-	stores  StoreOpener
-	loadAWS func(context.Context) (aws.Config, error)
+	logins     onboarding.Logins
+	stores     StoreOpener
+	loadAWS    func(context.Context) (aws.Config, error)
+	apiOptions []func(*middleware.Stack) error
+}
+
+// WithAPIOptions adds SDK middleware to every AWS client built from the
+// App's configuration (DynamoDB, Cognito, SES, Secrets Manager): the IAM
+// coverage test records through it what each function calls. The Slack
+// function's own invocation is signed by hand (lambdainvoke) and passes
+// through no SDK stack.
+func WithAPIOptions(opts ...func(*middleware.Stack) error) Option {
+	return func(o *options) { o.apiOptions = append(o.apiOptions, opts...) }
 }
 
 // WithAWSConfig loads the AWS configuration with load instead of from
