@@ -3,11 +3,13 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -310,13 +312,16 @@ func drive(t *testing.T) run {
 	defer endpoint.Close()
 	var hooks []string
 	var hooksMu sync.Mutex
-	responseURLs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	responseURLs := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
 		hooksMu.Lock()
 		hooks = append(hooks, string(b))
 		hooksMu.Unlock()
 	}))
 	defer responseURLs.Close()
+	// The Slack function answers only on Slack's own response_url host,
+	// as in AWS; here that host is the catcher above, on this machine.
+	defer reachSlackHooksAt(t, responseURLs.Listener.Addr().String())()
 
 	// Slack's Web API, for the release worker's notices (not AWS: its
 	// address is the one setting the stack does not give).
@@ -488,7 +493,8 @@ func drive(t *testing.T) run {
 	}
 
 	// Slack: commands, the deferred status job, and both buttons.
-	s := slackDriver{t: t, h: slackH, secret: signing, user: adminSlack, responseURL: responseURLs.URL}
+	s := slackDriver{t: t, h: slackH, secret: signing, user: adminSlack, team: slackApp.Config.SlackTeamID, enterprise: slackApp.Config.SlackEnterpriseID,
+		responseURL: "https://hooks.slack.com/services/T0123TEAM"}
 	s.command("create first=Sam last=Lee email=sam@example.com role=staff type=internal holdInvite=yes")
 	s.command("show sam@example.com")
 	s.command("list")
@@ -715,7 +721,7 @@ func (d apiDriver) do(method, path, query string, body any, status int, idem str
 type slackDriver struct {
 	t                         *testing.T
 	h                         *slackops.Handler
-	secret, user, responseURL string
+	secret, user, team, enterprise, responseURL string
 }
 
 func (s slackDriver) post(path, body string) string {
@@ -736,16 +742,36 @@ func (s slackDriver) post(path, body string) string {
 
 func (s slackDriver) command(text string) string {
 	s.t.Helper()
-	return s.post(slackops.PathCommands, url.Values{"command": {"/opsos-user"}, "text": {text}, "user_id": {s.user}, "team_id": {"T0001"},
+	return s.post(slackops.PathCommands, url.Values{"command": {"/opsos-user"}, "text": {text}, "user_id": {s.user}, "team_id": {s.team}, "enterprise_id": {s.enterprise},
 		"channel_id": {"C0001"}, "response_url": {s.responseURL + "/commands"}, "trigger_id": {"1.2.3"}}.Encode())
 }
 
 func (s slackDriver) click(action, value string) string {
 	s.t.Helper()
 	payload, _ := json.Marshal(map[string]any{
-		"type": "block_actions", "user": map[string]any{"id": s.user}, "team": map[string]any{"id": "T0001"},
+		"type": "block_actions", "user": map[string]any{"id": s.user}, "team": map[string]any{"id": s.team}, "enterprise": map[string]any{"id": s.enterprise},
 		"response_url": s.responseURL + "/actions", "trigger_id": "1.2.3",
 		"actions": []map[string]any{{"action_id": action, "block_id": "b", "type": "button", "value": value}},
 	})
 	return s.post(slackops.PathInteractions, url.Values{"payload": {string(payload)}}.Encode())
+}
+
+// reachSlackHooksAt sends this process's HTTPS requests for
+// hooks.slack.com to addr, a test server on loopback, until the returned
+// function restores the default transport: the Slack function posts its
+// answers there and nowhere else, and no request leaves the machine.
+func reachSlackHooksAt(t *testing.T, addr string) func() {
+	t.Helper()
+	orig := http.DefaultTransport
+	tr := orig.(*http.Transport).Clone()
+	tr.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} // the test server's own certificate
+	dial := tr.DialContext
+	tr.DialContext = func(ctx context.Context, network, target string) (net.Conn, error) {
+		if target == "hooks.slack.com:443" {
+			target = addr
+		}
+		return dial(ctx, network, target)
+	}
+	http.DefaultTransport = tr
+	return func() { http.DefaultTransport = orig }
 }

@@ -250,6 +250,8 @@ func kindOf(pk, sk string) string {
 		return "invitation claim"
 	case strings.HasPrefix(pk, item.ClaimPK("")):
 		return "notice claim"
+	case strings.HasPrefix(pk, item.ReplayPK("")) && sk == item.ReplaySK:
+		return "Slack request remembered"
 	}
 	return "unknown " + pk + " " + sk
 }
@@ -397,7 +399,7 @@ func checkStreamFilter(t *testing.T, endpoint, table string) {
 	t.Logf("%d stream records by kind, against the filter %s:\n%s", len(recs), js(filters), strings.Join(lines, "\n"))
 	for _, k := range []string{"user INSERT", "user MODIFY", "audit entry INSERT", "email guard INSERT", "email guard REMOVE",
 		"idempotency key INSERT", "invitation claim INSERT", "invitation claim MODIFY", "invitation claim REMOVE",
-		"notice claim INSERT", "cursor key INSERT"} {
+		"notice claim INSERT", "cursor key INSERT", "Slack request remembered INSERT"} {
 		if seen[k] == 0 {
 			t.Errorf("no %s record on the stream: the run no longer makes that change, so the filter is not checked against it", k)
 		}
