@@ -719,8 +719,8 @@ func (d apiDriver) do(method, path, query string, body any, status int, idem str
 
 // slackDriver sends signed Slack requests to the Slack function.
 type slackDriver struct {
-	t                         *testing.T
-	h                         *slackops.Handler
+	t                                           *testing.T
+	h                                           *slackops.Handler
 	secret, user, team, enterprise, responseURL string
 }
 
