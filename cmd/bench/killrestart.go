@@ -19,8 +19,8 @@ const killRestartTitle = "Recovery from SIGKILL during a bulk release"
 // and times each last restart until every user is invited.
 func measureKillRestart(ctx context.Context, dir string, users int, sendRate float64) (section, error) {
 	sec := section{title: killRestartTitle,
-		head: []string{"kills", "users", "left at the last kill", "send time", "restart → all invited", "goal", "", "second emails", "last emails sign in"},
-		note: fmt.Sprintf("`opsos serve` (local mode, embedded store) in its own process, sending a bulk release of %d users in Introduction Mode at `OPSOS_SEND_RATE=%g`; killed with SIGKILL when half of them have an email (one kill), or a third and two thirds (two kills), and started again on the same data directory each time. Timed from the last restart (process start) until every user is invited; the send time is the users without an email at that kill at the send rate. Then every user's last email must sign in (`NEW_PASSWORD_REQUIRED`), and the crash window may cost one second email per kill. The same run as `go test -run TestKillDuringBulkRelease ./internal/local/`, with more users.", users, sendRate)}
+		head: []string{"kills", "users", "left at the last kill", "send time", "restart → all invited", "sent/s after restart", "goal", "", "second emails", "last emails sign in"},
+		note: fmt.Sprintf("`opsos serve` (local mode, embedded store) in its own process, sending a bulk release of %d users in Introduction Mode at `OPSOS_SEND_RATE=%g`; killed with SIGKILL when half of them have an email (one kill), or a third and two thirds (two kills), and started again on the same data directory each time. Timed from the last restart (process start) until every user is invited; the send time is the users without an email at that kill at the send rate, and the users left over the recovery time is the pace the restarted worker kept (below the send rate when provisioning each login takes longer than the rate allows). Then every user's last email must sign in (`NEW_PASSWORD_REQUIRED`), and the crash window may cost one second email per kill. The same run as `go test -run TestKillDuringBulkRelease ./internal/local/`, with more users.", users, sendRate)}
 	bin, err := killrun.Build(ctx, filepath.Join(dir, "kill-restart"))
 	if err != nil {
 		return sec, err
@@ -40,7 +40,7 @@ func measureKillRestart(ctx context.Context, dir string, users int, sendRate flo
 			signIn += " ✗ " + strings.Join(res.Problems[:min(len(res.Problems), 3)], "; ")
 		}
 		sec.rows = append(sec.rows, []string{fmt.Sprint(kills), fmt.Sprint(users), fmt.Sprint(res.Remaining), seconds(res.SendTime),
-			seconds(res.Recovery), "≤ " + seconds(res.Goal()), mark(res.Recovery <= res.Goal()),
+			seconds(res.Recovery), fmt.Sprintf("%.1f", float64(res.Remaining)/res.Recovery.Seconds()), "≤ " + seconds(res.Goal()), mark(res.Recovery <= res.Goal()),
 			fmt.Sprintf("%d (≤ %d)", res.Extra, kills), signIn})
 	}
 	return sec, nil
