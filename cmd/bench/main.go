@@ -257,7 +257,7 @@ func runKillRestart(out string, users int, sendRate float64) error {
 		return err
 	}
 	fmt.Print(sec.markdown())
-	how := fmt.Sprintf("`make bench BENCH_ARGS=\"-only kill-restart -kill-users %d -kill-send-rate %g\"`", users, sendRate)
+	how := fmt.Sprintf("`go run ./cmd/bench -only kill-restart -kill-users %d -kill-send-rate %g`", users, sendRate)
 	return os.WriteFile(out, []byte(replaceSection(string(doc), sec, started, how)), 0o644)
 }
 
