@@ -151,10 +151,11 @@ func Run(ctx context.Context, sc Scenario) (res Result, err error) {
 		emailedAtKill = len(to)
 		logf("kill %d (SIGKILL): %d emails to %d of %d users", k, total, len(to), sc.Users)
 		restarted = time.Now()
-		srv, err = Start(ctx, set)
+		next, err := Start(ctx, set)
 		if err != nil {
 			return res, fmt.Errorf("restart after kill %d: %w", k, err)
 		}
+		srv = next
 		res.Kills = append(res.Kills, Kill{Emails: total, Emailed: len(to), Start: time.Since(restarted)})
 	}
 	if sc.Kills == 0 {

@@ -123,8 +123,14 @@ func (s *Server) Kill() error {
 	return err
 }
 
-// Stop asks the server to shut down gracefully (SIGTERM) and waits.
+// Stop asks the server to shut down gracefully (SIGTERM) and waits. A
+// server already killed is left as it is.
 func (s *Server) Stop() error {
+	select {
+	case <-s.exited:
+		return nil
+	default:
+	}
 	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil && !errors.Is(err, os.ErrProcessDone) {
 		return err
 	}
