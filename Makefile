@@ -59,7 +59,7 @@ lint: ## gofmt and go vet must be clean
 	  if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
-bench: ## the measured figures (cold starts, sizes, Slack acknowledgement, HTTP at a fixed rate, 1,000 releases, DynamoDB requests) as a table, also written to docs/BENCHMARKS.md
+bench: ## the measured figures (cold starts, sizes, Slack acknowledgement, HTTP at a fixed rate, 1,000 releases, recovery from SIGKILL, DynamoDB requests) as a table, also written to docs/BENCHMARKS.md
 	scripts/emulators.sh run -- $(GO) run ./cmd/bench $(BENCH_ARGS)
 
 # The fuzz targets: package and target, one per line.

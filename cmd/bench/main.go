@@ -10,6 +10,8 @@
 //	HTTP             create and list p50/p99 on the embedded store, at a
 //	                 fixed rate, from another process over loopback
 //	releases         N releases end to end on the emulators, unpaced and paced
+//	kill-restart     a paced bulk release in local mode killed (SIGKILL) once,
+//	                 then twice, mid-send: last restart → every user invited
 //	DynamoDB         requests per use case
 package main
 
@@ -36,8 +38,20 @@ func main() {
 	dur := flag.Duration("duration", 10*time.Second, "length of each HTTP load phase")
 	releases := flag.Int("releases", 1000, "releases end to end on the emulators")
 	sendRate := flag.Float64("send-rate", 20, "the configured send rate of the paced release run, emails per second")
+	killUsers := flag.Int("kill-users", 300, "users in the bulk release killed mid-send (kill-restart)")
+	killRate := flag.Float64("kill-send-rate", 10, "OPSOS_SEND_RATE of the kill-restart runs, emails per second")
+	only := flag.String("only", "", "measure only this figure and rewrite its section of -out, keeping the rest: kill-restart (needs no emulators)")
 	flag.Parse()
-	if err := run(*out, *runs, *rate, *dur, *releases, *sendRate); err != nil {
+	var err error
+	switch *only {
+	case "":
+		err = run(*out, *runs, *rate, *dur, *releases, *sendRate, *killUsers, *killRate)
+	case "kill-restart":
+		err = runKillRestart(*out, *killUsers, *killRate)
+	default:
+		err = fmt.Errorf("-only %q: the figure measured alone can be kill-restart", *only)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
@@ -74,7 +88,7 @@ func (s section) markdown() string {
 	return b.String()
 }
 
-func run(out string, runs, rate int, dur time.Duration, releases int, sendRate float64) error {
+func run(out string, runs, rate int, dur time.Duration, releases int, sendRate float64, killUsers int, killRate float64) error {
 	ddb := os.Getenv("OPSOS_TEST_DYNAMODB_ENDPOINT")
 	if ddb == "" || os.Getenv("OPSOS_TEST_COGNITO_ENDPOINT") == "" || os.Getenv("OPSOS_TEST_SES_ENDPOINT") == "" {
 		return fmt.Errorf("the emulators are not running: use make bench, which starts them")
@@ -185,6 +199,13 @@ func run(out string, runs, rate int, dur time.Duration, releases int, sendRate f
 	}
 	rep.add(rel)
 
+	// Recovery from kills in local mode.
+	kill, err := measureKillRestart(ctx, dir, killUsers, killRate)
+	if err != nil {
+		return err
+	}
+	rep.add(kill)
+
 	// DynamoDB requests per use case.
 	lines, err = goBench("./internal/store/dynamo/", "RequestsPerUseCase", "5x")
 	if err != nil {
@@ -216,6 +237,28 @@ func run(out string, runs, rate int, dur time.Duration, releases int, sendRate f
 		return err
 	}
 	return os.WriteFile(out, []byte(b.String()), 0o644)
+}
+
+// runKillRestart measures the kill-restart figure alone and puts it into
+// the report at out in place of its earlier version.
+func runKillRestart(out string, users int, sendRate float64) error {
+	doc, err := os.ReadFile(out)
+	if err != nil {
+		return fmt.Errorf("-only rewrites one section of the report of an earlier make bench: %w", err)
+	}
+	dir, err := os.MkdirTemp("", "opsos-bench")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	started := time.Now()
+	sec, err := measureKillRestart(context.Background(), dir, users, sendRate)
+	if err != nil {
+		return err
+	}
+	fmt.Print(sec.markdown())
+	how := fmt.Sprintf("`go run ./cmd/bench -only kill-restart -kill-users %d -kill-send-rate %g`", users, sendRate)
+	return os.WriteFile(out, []byte(replaceSection(string(doc), sec, started, how)), 0o644)
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000) }
