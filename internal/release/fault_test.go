@@ -65,8 +65,12 @@ var (
 	errCrashed = errors.New("injected: the process died")
 )
 
-// crashKey holds, in a delivery's context, the function that kills it.
-type crashKey struct{}
+// crashKey holds, in a delivery's context, the function that kills it;
+// deliveryKey its number.
+type (
+	crashKey    struct{}
+	deliveryKey struct{}
+)
 
 // dead reports whether the delivery ctx belongs to has died.
 func dead(ctx context.Context) bool { return errors.Is(context.Cause(ctx), errCrashed) }
@@ -105,6 +109,8 @@ type call struct {
 	detail string
 	// failed: the adapter itself answered with an error.
 	failed bool
+	// delivery numbers the delivery that made the call, from 1.
+	delivery int
 }
 
 // planned fails calls from..to of method (counted from 1 per method),
@@ -154,6 +160,7 @@ func (f *faults) do(ctx context.Context, c call, effect func() error) error {
 	if dead(ctx) {
 		return errCrashed // neither made nor counted: the process is gone
 	}
+	c.delivery, _ = ctx.Value(deliveryKey{}).(int)
 	f.mu.Lock()
 	f.count[c.method]++
 	n, at := f.count[c.method], len(f.log)
@@ -387,6 +394,8 @@ type rig struct {
 	handled []handling
 	// slept is how long the worker waited for busy claims, in all.
 	slept time.Duration
+	// deliveries counts the deliveries made.
+	deliveries int
 	// discarded holds the records given up after every retry failed.
 	discarded []string
 }
@@ -490,7 +499,9 @@ func (r *rig) invocation() (context.Context, func()) {
 		ctx, stop = context.WithDeadline(ctx, time.Now().Add(left))
 	}
 	ctx, die := context.WithCancelCause(ctx)
-	return context.WithValue(ctx, crashKey{}, die), func() { die(nil); stop() }
+	r.deliveries++
+	ctx = context.WithValue(context.WithValue(ctx, crashKey{}, die), deliveryKey{}, r.deliveries)
+	return ctx, func() { die(nil); stop() }
 }
 
 // The managers' side, through the onboarding service.

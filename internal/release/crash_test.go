@@ -1,0 +1,411 @@
+package release_test
+
+// The fault battery's crash axis (issue 12): the process dies at every
+// step of a delivery — before and after each call to the identity
+// provider, the mailer and the store — and the batch comes again, the way
+// Lambda retries a function that died: at once, after a few seconds, or
+// after its backoff, each time in a fresh invocation; or, in local mode,
+// the process restarts and takes over its predecessor's claims.
+//
+// A crash is not an error. The dying delivery does nothing more: it does
+// not give its claim up, reports nothing, and no later call of it reaches
+// anything (the rig cancels its context at the step and fails its later
+// calls without effect; see kill). That is deterministic — the delivery
+// runs on the test's goroutine, and what it does after the step is thrown
+// away — where abandoning a goroutine mid-call would leave it racing the
+// retry. The claim it held stays in progress until it runs out: the dying
+// invocation's remaining time plus the margin (DESIGN.md §10).
+//
+// Every case must end as a run without the crash: one login per user, the
+// last email's password signing in, nobody in releasing, no claim in
+// progress, one audit entry per version, and one more email only when
+// the process died between sending and recording. A retry that finds the
+// dead delivery's claim waits for it within its own time and then does
+// the work; only when the claim outlives what the retry can wait does it
+// report the record, once, and the next retry finishes.
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/opsos/onboarding/internal/mail/outbox"
+	"github.com/opsos/onboarding/internal/release"
+	"github.com/opsos/onboarding/internal/user"
+)
+
+// The worker's claim timing (release.Config's defaults) and Lambda's.
+const (
+	claimMargin = 5 * time.Second
+	claimWork   = 10 * time.Second
+	// invocationTimeout is the function's timeout: the time a retry has.
+	invocationTimeout = 60 * time.Second
+	// pollSlack is how far past a claim's end a waiting delivery may look
+	// again (the worker's longest poll).
+	pollSlack = 2 * time.Second
+)
+
+// crashRetry is when the batch of a delivery that died comes again.
+type crashRetry struct {
+	name  string
+	after time.Duration
+}
+
+var crashRetries = []crashRetry{
+	{"retried at once", 0},
+	{"retried after 5s", 5 * time.Second},
+	{"retried after Lambda's backoff (1m)", time.Minute},
+}
+
+// crashDeadline is the time the dying invocation had left: a claim it
+// took is held that long plus the margin.
+type crashDeadline struct {
+	name string
+	left time.Duration
+}
+
+var crashDeadlines = []crashDeadline{
+	{"dying with 20s left", 20 * time.Second}, // its claim runs out within a retry's time
+	{"dying with 60s left", 60 * time.Second}, // its claim outlives what a retry at once can wait
+}
+
+// crashStory is a part of the lifecycle whose calls are the crash points:
+// setup runs without a crash, then run with one.
+type crashStory struct {
+	name       string
+	setup, run func(r *rig)
+	want       func() map[string]outcome
+}
+
+var crashStories = []crashStory{
+	{
+		// Invitations, and a release whose address the mail service
+		// refuses (its login is disabled).
+		name: "release",
+		setup: func(r *rig) {
+			r.create("ann", "ann@example.com")
+			r.create("carol", "carol@"+outbox.RejectDomain)
+			r.deliver()
+		},
+		run: func(r *rig) {
+			r.act("release", "ann", "carol")
+			r.deliver()
+		},
+		want: func() map[string]outcome {
+			return map[string]outcome{
+				"ann": invitedOutcome(1, "staff", "invited"),
+				"carol": {status: user.StatusReleaseFailed, reason: outbox.ReasonRejected, login: release.LoginForceChangePassword,
+					enabled: false, group: "staff", audit: []string{"create", "release", "release_failed"}},
+			}
+		},
+	},
+	{
+		// Suspensions, a re-enable of a login with its own password, and
+		// a new invitation for one that never signed in.
+		name: "hold and release again",
+		setup: func(r *rig) {
+			r.create("ann", "ann@example.com")
+			r.create("bob", "bob@example.com")
+			r.deliver()
+			r.act("release", "ann", "bob")
+			r.deliver()
+			r.firstSignIn("ann")
+			r.deliver()
+		},
+		run: func(r *rig) {
+			r.act("hold", "ann", "bob")
+			r.deliver()
+			r.act("release", "ann", "bob")
+			r.deliver()
+		},
+		want: func() map[string]outcome {
+			return map[string]outcome{
+				"ann": {status: user.StatusActive, emails: 1, login: release.LoginConfirmed, enabled: true, group: "staff",
+					audit: []string{"create", "release", "invited", "activated", "hold", "release", "active"}},
+				"bob": {status: user.StatusInvited, emails: 2, login: release.LoginForceChangePassword, enabled: true, group: "staff",
+					audit: []string{"create", "release", "invited", "hold", "release", "invited"}},
+			}
+		},
+	},
+}
+
+// crashPoint is a step of a delivery at which the process dies: before
+// the call c, or after it.
+type crashPoint struct {
+	c     call
+	nth   int // c is the nth call of its method in the story's run
+	after bool
+	// prev is the call of the same delivery just before c: dying after it
+	// is dying before c, since nothing but reads lies between them.
+	prev *call
+	// live: a claim taken by the dying delivery is in progress.
+	live bool
+	// resends: the process died between sending and recording; the
+	// retry sends one more email, whose password replaces the first's.
+	resends bool
+}
+
+func (p crashPoint) String() string {
+	name := func(c call) string {
+		s := c.method
+		if c.detail != "" {
+			s += " " + c.detail
+		}
+		return s + " (" + subjectName(c.subject) + ")"
+	}
+	switch {
+	case p.after:
+		return "after " + name(p.c)
+	case p.prev != nil:
+		return "after " + name(*p.prev) + ", before " + name(p.c)
+	}
+	return "before " + name(p.c)
+}
+
+// crashPoints runs the story without a crash, as Lambda delivers, and
+// returns every step of it: before and after each call. Dying after a
+// call and dying before the next one of the same delivery leave the same
+// world (between them the worker only reads), so they are one point.
+func crashPoints(t *testing.T, s crashStory) []crashPoint {
+	t.Helper()
+	r := newRig(t, delivery{lambda: invocationTimeout})
+	s.setup(r)
+	start := r.faults.mark()
+	s.run(r)
+	r.check(expect{users: s.want()})
+	if t.Failed() {
+		t.FailNow()
+	}
+	calls := r.faults.calls(start)
+	var points []crashPoint
+	nth := map[string]int{}
+	claims, unrecorded := 0, 0 // claims in progress, emails sent and not recorded
+	for i, c := range calls {
+		nth[c.method]++
+		p := crashPoint{c: c, nth: nth[c.method], live: claims > 0, resends: unrecorded > 0}
+		if i > 0 && calls[i-1].delivery == c.delivery {
+			p.prev = &calls[i-1]
+		}
+		points = append(points, p)
+		switch {
+		case c.method == "Claim":
+			claims++
+		case c.method == "Complete":
+			claims--
+		case c.method == "Send" && !c.failed:
+			unrecorded++
+		case c.method == "UpdateUser" && c.detail == string(user.StatusInvited):
+			unrecorded--
+		}
+		if i == len(calls)-1 || calls[i+1].delivery != c.delivery {
+			points = append(points, crashPoint{c: c, nth: nth[c.method], after: true, live: claims > 0, resends: unrecorded > 0})
+		}
+	}
+	if claims != 0 || unrecorded != 0 {
+		t.Fatalf("the story left %d claims in progress and %d emails unrecorded", claims, unrecorded)
+	}
+	return points
+}
+
+// crashCase is one scenario: a crash point, how the dying delivery was
+// invoked and when its batch comes again.
+type crashCase struct {
+	point    crashPoint
+	mode     delivery
+	deadline string
+	retry    string
+	// firstRetryWins: the first delivery after the crash finishes the
+	// batch; otherwise it reports the dead claim's record once.
+	firstRetryWins bool
+	// wait is how long the winning retry must wait for the dead claim.
+	wait time.Duration
+}
+
+func crashCases(p crashPoint) []crashCase {
+	var cases []crashCase
+	deadlines := crashDeadlines
+	if !p.live {
+		// No claim outlives the dying delivery: its deadline is moot.
+		deadlines = []crashDeadline{{"dying", invocationTimeout}}
+	}
+	for _, d := range deadlines {
+		for _, rt := range crashRetries {
+			c := crashCase{point: p, deadline: d.name, retry: rt.name, firstRetryWins: true,
+				mode: delivery{lambda: invocationTimeout, dyingLeft: d.left, restart: rt.after}}
+			if p.live {
+				// The dead claim is held for the dying delivery's time and
+				// the margin; a retry waits for it while it would still
+				// have the time to do the work.
+				held := d.left + claimMargin
+				c.wait = max(held-rt.after, 0)
+				c.firstRetryWins = c.wait <= invocationTimeout-claimWork
+			}
+			cases = append(cases, c)
+		}
+	}
+	// Local mode: the process restarts and takes its claims over at once.
+	return append(cases, crashCase{point: p, deadline: "local mode", retry: "restarted at once", firstRetryWins: true})
+}
+
+// crashEnds tallies how the cases of one deadline and retry ended.
+type crashEnds struct {
+	mu   sync.Mutex
+	ends map[string]*crashEnd
+	keys []string
+}
+
+type crashEnd struct {
+	cases, firstRetry, secondRetry, extraEmail int
+	maxWait                                    time.Duration
+}
+
+func (e *crashEnds) add(c crashCase, retries int, wait time.Duration, extra bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	k := c.deadline + ", " + c.retry
+	if e.ends == nil {
+		e.ends = map[string]*crashEnd{}
+	}
+	end, ok := e.ends[k]
+	if !ok {
+		end = &crashEnd{}
+		e.ends[k], e.keys = end, append(e.keys, k)
+	}
+	end.cases++
+	if retries == 1 {
+		end.firstRetry++
+	} else {
+		end.secondRetry++
+	}
+	if extra {
+		end.extraEmail++
+	}
+	end.maxWait = max(end.maxWait, wait)
+}
+
+func (e *crashEnds) String() string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var b strings.Builder
+	for _, k := range e.keys {
+		end := e.ends[k]
+		fmt.Fprintf(&b, "\n  %-55s %3d cases: %3d done by the first retry, %3d by the second; %2d with one more email; longest wait %v",
+			k, end.cases, end.firstRetry, end.secondRetry, end.extraEmail, end.maxWait)
+	}
+	return b.String()
+}
+
+// TestFaultBatteryCrash kills the delivery at every step of a release and
+// of a hold and release again, and checks that every retry timing ends as
+// a run without the crash.
+func TestFaultBatteryCrash(t *testing.T) {
+	ends := &crashEnds{}
+	total := 0
+	for _, s := range crashStories {
+		points := crashPoints(t, s)
+		live, n := 0, 0
+		for _, p := range points {
+			if p.live {
+				live++
+			}
+			n += len(crashCases(p))
+		}
+		total += n
+		t.Logf("%s: %d crash points (%d with a claim in progress × %d deadlines × %d retry timings, %d without × %d retry timings; each also in local mode) = %d scenarios",
+			s.name, len(points), live, len(crashDeadlines), len(crashRetries), len(points)-live, len(crashRetries), n)
+		t.Run(s.name, func(t *testing.T) {
+			for _, p := range points {
+				t.Run(p.String(), func(t *testing.T) {
+					for _, c := range crashCases(p) {
+						t.Run(c.deadline+", "+c.retry, func(t *testing.T) {
+							t.Parallel()
+							runCrash(t, s, c, ends)
+						})
+					}
+				})
+			}
+		})
+	}
+	t.Cleanup(func() {
+		if !t.Failed() {
+			t.Logf("%d crash scenarios ended:%s", total, ends)
+		}
+	})
+}
+
+// subjectName names the story's user a call is about (ids are given in
+// creation order: u-0001 is the administrator).
+func subjectName(subject string) string {
+	if at := strings.Index(subject, "@"); at > 0 {
+		return subject[:at]
+	}
+	return subject
+}
+
+func runCrash(t *testing.T, s crashStory, c crashCase, ends *crashEnds) {
+	r := newRig(t, c.mode)
+	s.setup(r)
+	start := len(r.handled)
+	r.faults.crash(c.point.c.method, c.point.after, c.point.nth)
+	s.run(r)
+	want := expect{users: s.want(), extra: map[string]int{}}
+	if c.point.resends {
+		want.extra[r.nameOf(c.point.c.subject)]++
+	}
+	r.check(want)
+	if f := r.faults.firedCount(); f != 1 {
+		t.Fatalf("the crash happened %d times, want once", f)
+	}
+	h := r.handled[start:]
+	died := slices.IndexFunc(h, func(x handling) bool { return x.died })
+	if died < 0 {
+		t.Fatal("no delivery died")
+	}
+	for i, x := range h[:died] {
+		if len(x.failed) > 0 || x.slept > 0 {
+			t.Errorf("delivery %d before the crash: reported %v, waited %v", i+1, x.failed, x.slept)
+		}
+	}
+	after := h[died+1:]
+	if len(after) == 0 {
+		t.Fatal("the batch never came again")
+	}
+	retries := 1
+	first := after[0]
+	if !c.firstRetryWins {
+		// The dead claim outlives what the retry can wait: it waits as
+		// long as it can still do the work, then reports the record.
+		if len(first.failed) == 0 {
+			t.Errorf("the first retry took over a claim still live")
+		}
+		if most := invocationTimeout - claimWork; first.slept > most || first.slept < most-pollSlack {
+			t.Errorf("the first retry waited %v, want about %v: as long as it could", first.slept, most)
+		}
+		after, retries = after[1:], 2
+		if len(after) == 0 {
+			t.Fatal("the batch never came again after the first retry")
+		}
+	}
+	winner := after[0]
+	if len(winner.failed) > 0 {
+		t.Errorf("retry %d reported %v", retries, winner.failed)
+	}
+	if c.firstRetryWins && c.wait > 0 {
+		if winner.slept < c.wait-time.Second || winner.slept > c.wait+pollSlack {
+			t.Errorf("the retry waited %v for a dead claim with %v left", winner.slept, c.wait)
+		}
+	} else if winner.slept != 0 {
+		t.Errorf("retry %d waited %v with no live claim to wait for", retries, winner.slept)
+	}
+	for i, x := range after[1:] {
+		if len(x.failed) > 0 || x.slept > 0 || x.died {
+			t.Errorf("delivery %d after the recovery: reported %v, waited %v, died %v", i+1, x.failed, x.slept, x.died)
+		}
+	}
+	if !t.Failed() {
+		ends.add(c, retries, winner.slept+first.slept*time.Duration(retries-1), c.point.resends)
+	}
+}
