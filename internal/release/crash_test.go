@@ -67,6 +67,9 @@ type crashDeadline struct {
 	left time.Duration
 }
 
+// noClaim names the cases whose dying delivery left no claim in progress.
+const noClaim = "no claim left"
+
 var crashDeadlines = []crashDeadline{
 	{"dying with 20s left", 20 * time.Second}, // its claim runs out within a retry's time
 	{"dying with 60s left", 60 * time.Second}, // its claim outlives what a retry at once can wait
@@ -229,7 +232,7 @@ func crashCases(p crashPoint) []crashCase {
 	deadlines := crashDeadlines
 	if !p.live {
 		// No claim outlives the dying delivery: its deadline is moot.
-		deadlines = []crashDeadline{{"dying", invocationTimeout}}
+		deadlines = []crashDeadline{{noClaim, invocationTimeout}}
 	}
 	for _, d := range deadlines {
 		for _, rt := range crashRetries {
@@ -246,54 +249,78 @@ func crashCases(p crashPoint) []crashCase {
 			cases = append(cases, c)
 		}
 	}
-	// Local mode: the process restarts and takes its claims over at once.
-	return append(cases, crashCase{point: p, deadline: "local mode", retry: "restarted at once", firstRetryWins: true})
+	if p.live {
+		// Local mode: the process restarts and takes over at once the
+		// claim it left. (Without a claim in progress a restart is a
+		// retry at once.)
+		cases = append(cases, crashCase{point: p, deadline: "local mode", retry: "restarted at once", firstRetryWins: true})
+	}
+	return cases
 }
 
-// crashEnds tallies how the cases of one deadline and retry ended.
+// crashEnds tallies how the cases of each deadline and retry ended.
 type crashEnds struct {
 	mu   sync.Mutex
 	ends map[string]*crashEnd
-	keys []string
 }
 
 type crashEnd struct {
 	cases, firstRetry, secondRetry, extraEmail int
-	maxWait                                    time.Duration
+	// waited is the longest wait of a retry that finished the batch;
+	// gaveUp that of one that reported the dead claim's record.
+	waited, gaveUp time.Duration
 }
 
-func (e *crashEnds) add(c crashCase, retries int, wait time.Duration, extra bool) {
+func (e *crashEnds) add(c crashCase, first, winner handling, extra bool) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	k := c.deadline + ", " + c.retry
 	if e.ends == nil {
 		e.ends = map[string]*crashEnd{}
 	}
+	k := c.deadline + ", " + c.retry
 	end, ok := e.ends[k]
 	if !ok {
 		end = &crashEnd{}
-		e.ends[k], e.keys = end, append(e.keys, k)
+		e.ends[k] = end
 	}
 	end.cases++
-	if retries == 1 {
+	if c.firstRetryWins {
 		end.firstRetry++
 	} else {
 		end.secondRetry++
+		end.gaveUp = max(end.gaveUp, first.slept)
 	}
 	if extra {
 		end.extraEmail++
 	}
-	end.maxWait = max(end.maxWait, wait)
+	end.waited = max(end.waited, winner.slept)
 }
 
+// String is the table of ends, in the battery's order.
 func (e *crashEnds) String() string {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	var keys []string
+	for _, d := range append(crashDeadlines, crashDeadline{name: noClaim}) {
+		for _, rt := range crashRetries {
+			keys = append(keys, d.name+", "+rt.name)
+		}
+	}
+	keys = append(keys, "local mode, restarted at once")
 	var b strings.Builder
-	for _, k := range e.keys {
-		end := e.ends[k]
-		fmt.Fprintf(&b, "\n  %-55s %3d cases: %3d done by the first retry, %3d by the second; %2d with one more email; longest wait %v",
-			k, end.cases, end.firstRetry, end.secondRetry, end.extraEmail, end.maxWait)
+	for _, k := range keys {
+		end, ok := e.ends[k]
+		if !ok {
+			continue
+		}
+		fmt.Fprintf(&b, "\n  %-60s %2d cases, %d with one more email: ", k+":", end.cases, end.extraEmail)
+		if end.firstRetry > 0 {
+			fmt.Fprintf(&b, "%d finished by the first retry, which waited at most %v", end.firstRetry, end.waited)
+		}
+		if end.secondRetry > 0 {
+			fmt.Fprintf(&b, "%d reported once by the first retry after it waited up to %v, then finished by the second, which waited at most %v",
+				end.secondRetry, end.gaveUp, end.waited)
+		}
 	}
 	return b.String()
 }
@@ -314,7 +341,7 @@ func TestFaultBatteryCrash(t *testing.T) {
 			n += len(crashCases(p))
 		}
 		total += n
-		t.Logf("%s: %d crash points (%d with a claim in progress × %d deadlines × %d retry timings, %d without × %d retry timings; each also in local mode) = %d scenarios",
+		t.Logf("%s: %d crash points: %d with a claim in progress × (%d deadlines × %d retry timings + local mode's restart), %d without × %d retry timings = %d scenarios",
 			s.name, len(points), live, len(crashDeadlines), len(crashRetries), len(points)-live, len(crashRetries), n)
 		t.Run(s.name, func(t *testing.T) {
 			for _, p := range points {
@@ -373,8 +400,7 @@ func runCrash(t *testing.T, s crashStory, c crashCase, ends *crashEnds) {
 	if len(after) == 0 {
 		t.Fatal("the batch never came again")
 	}
-	retries := 1
-	first := after[0]
+	retries, first := 1, after[0]
 	if !c.firstRetryWins {
 		// The dead claim outlives what the retry can wait: it waits as
 		// long as it can still do the work, then reports the record.
@@ -406,6 +432,6 @@ func runCrash(t *testing.T, s crashStory, c crashCase, ends *crashEnds) {
 		}
 	}
 	if !t.Failed() {
-		ends.add(c, retries, winner.slept+first.slept*time.Duration(retries-1), c.point.resends)
+		ends.add(c, first, winner, c.point.resends)
 	}
 }
