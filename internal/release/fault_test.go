@@ -339,9 +339,10 @@ type delivery struct {
 	// dyingLeft, when set, is the time left to the deliveries made before
 	// a planned crash fired (the one that dies among them).
 	dyingLeft time.Duration
-	// restart is the time before a crashed delivery's batch comes again.
-	// Without lambda the process restarts, as local mode does: it takes
-	// over the claims its predecessor left in progress first.
+	// restart is the time before a crashed delivery's batch comes again,
+	// and then before each further retry of it (Lambda's pace for that
+	// batch). Without lambda the process restarts, as local mode does: it
+	// takes over the claims its predecessor left in progress first.
 	restart time.Duration
 }
 
@@ -619,6 +620,7 @@ func (r *rig) deliverFirst(first []events.DynamoDBEventRecord) {
 	r.t.Helper()
 	redo := slices.Clone(first)
 	retries, stuckAt := 0, ""
+	pace := backoff // before a retry
 	for range 1000 {
 		var fresh []events.DynamoDBEventRecord
 		if room := batchSize - len(redo); room > 0 {
@@ -641,7 +643,7 @@ func (r *rig) deliverFirst(first []events.DynamoDBEventRecord) {
 		}
 		failed, died := r.hand(batch)
 		if len(failed) == 0 && !died {
-			redo, retries, stuckAt = nil, 0, ""
+			redo, retries, stuckAt, pace = nil, 0, "", backoff
 			continue
 		}
 		// A failure naming no record of the batch fails all of it.
@@ -661,8 +663,8 @@ func (r *rig) deliverFirst(first []events.DynamoDBEventRecord) {
 		if died {
 			// A delivery that died reported nothing: the whole batch
 			// comes again, after a restart.
-			redo = batch
-			r.advance(r.mode.restart)
+			redo, pace = batch, r.mode.restart
+			r.advance(pace)
 			if r.mode.lambda == 0 {
 				if _, err := r.store.AbandonInProgress(r.ctx); err != nil {
 					r.t.Fatal(err)
@@ -670,7 +672,7 @@ func (r *rig) deliverFirst(first []events.DynamoDBEventRecord) {
 			}
 			continue
 		}
-		r.advance(backoff)
+		r.advance(pace)
 		if f := r.beforeRetry; f != nil {
 			r.beforeRetry = nil
 			f()
