@@ -23,6 +23,15 @@ package release_test
 // dead delivery's claim waits for it within its own time and then does
 // the work; only when the claim outlives what the retry can wait does it
 // report the record, once, and the next retry finishes.
+//
+// The table: every crash point of two stories × three retry timings;
+// where the dying delivery left a claim in progress, also × two deadlines
+// of the dying invocation (its claim runs out within a retry's time, or
+// outlives what a retry at once can wait) and local mode's restart.
+// Without a claim in progress the dying invocation's deadline and a
+// restart's take-over have nothing to act on, so those run once per
+// timing. Dying after a call and before the next call of the same
+// delivery is one point: only reads lie between.
 
 import (
 	"fmt"

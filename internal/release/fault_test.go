@@ -11,7 +11,8 @@ package release_test
 // per invitation (one more at most when an answer was lost between
 // sending and recording), and the last one's password signs in; the
 // final statuses; one audit entry per version; nothing lost, nothing
-// stuck in releasing, no claim left in progress.
+// stuck in releasing, no claim left in progress. Its crash axis, where the
+// process dies instead of a call failing, is in crash_test.go.
 
 import (
 	"bytes"
