@@ -11,7 +11,8 @@ package release_test
 // per invitation (one more at most when an answer was lost between
 // sending and recording), and the last one's password signs in; the
 // final statuses; one audit entry per version; nothing lost, nothing
-// stuck in releasing, no claim left in progress.
+// stuck in releasing, no claim left in progress. Its crash axis, where the
+// process dies instead of a call failing, is in crash_test.go.
 
 import (
 	"bytes"
@@ -60,7 +61,30 @@ var (
 	errUnavailable = errors.New("injected: service unavailable")
 	// errLostAnswer fails a call after its effect: the answer timed out.
 	errLostAnswer = fmt.Errorf("injected: no answer: %w", context.DeadlineExceeded)
+	// errCrashed is what every call of a delivery whose process died
+	// answers, without effect: a dead delivery reaches nothing any more.
+	errCrashed = errors.New("injected: the process died")
 )
+
+// crashKey holds, in a delivery's context, the function that kills it;
+// deliveryKey its number.
+type (
+	crashKey    struct{}
+	deliveryKey struct{}
+)
+
+// dead reports whether the delivery ctx belongs to has died.
+func dead(ctx context.Context) bool { return errors.Is(context.Cause(ctx), errCrashed) }
+
+// kill makes ctx's delivery die: its context is cancelled and every later
+// call it makes fails at once without effect.
+func kill(ctx context.Context) {
+	die, ok := ctx.Value(crashKey{}).(context.CancelCauseFunc)
+	if !ok {
+		panic("a crash was planned in a delivery that cannot die")
+	}
+	die(errCrashed)
+}
 
 // Throttling, as the SDKs report it through the adapters.
 func cognitoThrottled() error {
@@ -86,14 +110,18 @@ type call struct {
 	detail string
 	// failed: the adapter itself answered with an error.
 	failed bool
+	// delivery numbers the delivery that made the call, from 1.
+	delivery int
 }
 
-// planned fails calls from..to of method (counted from 1 per method).
+// planned fails calls from..to of method (counted from 1 per method),
+// or, when crash is set, kills the delivery making the call.
 type planned struct {
 	method   string
 	after    bool
 	from, to int
 	err      error
+	crash    bool
 }
 
 // faults sits between the worker and the real adapters. It counts and logs
@@ -118,20 +146,47 @@ func (f *faults) fail(method string, after bool, nth, times int, err error) {
 	f.plans = append(f.plans, planned{method: method, after: after, from: from, to: from + times - 1, err: err})
 }
 
-func (f *faults) do(c call, effect func() error) error {
+// crash kills the delivery that makes the nth call of method from now on,
+// before the call or after its effect (whatever the answer).
+func (f *faults) crash(method string, after bool, nth int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := f.count[method] + nth
+	f.plans = append(f.plans, planned{method: method, after: after, from: n, to: n, crash: true})
+}
+
+// do makes the call c of the delivery ctx belongs to: effect, unless the
+// delivery died, or a fault planned for c fails it or kills the delivery.
+func (f *faults) do(ctx context.Context, c call, effect func() error) error {
+	if dead(ctx) {
+		return errCrashed // neither made nor counted: the process is gone
+	}
+	c.delivery, _ = ctx.Value(deliveryKey{}).(int)
 	f.mu.Lock()
 	f.count[c.method]++
 	n, at := f.count[c.method], len(f.log)
 	f.log = append(f.log, c)
 	var before, after error
+	var dieBefore, dieAfter bool
 	for _, p := range f.plans {
 		if p.method == c.method && p.from <= n && n <= p.to {
-			if p.after {
+			switch {
+			case p.crash && p.after:
+				dieAfter = true
+			case p.crash:
+				dieBefore = true
+			case p.after:
 				after = p.err
-			} else {
+			default:
 				before = p.err
 			}
 		}
+	}
+	if dieBefore {
+		f.fired++
+		f.mu.Unlock()
+		kill(ctx)
+		return errCrashed
 	}
 	if before != nil {
 		f.fired++
@@ -144,6 +199,11 @@ func (f *faults) do(c call, effect func() error) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.log[at].failed = err != nil
+	if dieAfter {
+		f.fired++
+		kill(ctx)
+		return errCrashed
+	}
 	if err != nil {
 		return err
 	}
@@ -179,24 +239,24 @@ type flakyIdentity struct {
 }
 
 func (i flakyIdentity) Provision(ctx context.Context, l release.Login, pw string) error {
-	return i.f.do(call{method: "Provision", subject: l.Email}, func() error { return i.next.Provision(ctx, l, pw) })
+	return i.f.do(ctx, call{method: "Provision", subject: l.Email}, func() error { return i.next.Provision(ctx, l, pw) })
 }
 
 func (i flakyIdentity) SetGroup(ctx context.Context, email, group string) error {
-	return i.f.do(call{method: "SetGroup", subject: email}, func() error { return i.next.SetGroup(ctx, email, group) })
+	return i.f.do(ctx, call{method: "SetGroup", subject: email}, func() error { return i.next.SetGroup(ctx, email, group) })
 }
 
 func (i flakyIdentity) Suspend(ctx context.Context, email string) error {
-	return i.f.do(call{method: "Suspend", subject: email}, func() error { return i.next.Suspend(ctx, email) })
+	return i.f.do(ctx, call{method: "Suspend", subject: email}, func() error { return i.next.Suspend(ctx, email) })
 }
 
 func (i flakyIdentity) Enable(ctx context.Context, email string) error {
-	return i.f.do(call{method: "Enable", subject: email}, func() error { return i.next.Enable(ctx, email) })
+	return i.f.do(ctx, call{method: "Enable", subject: email}, func() error { return i.next.Enable(ctx, email) })
 }
 
 func (i flakyIdentity) State(ctx context.Context, email string) (release.LoginState, error) {
 	var st release.LoginState
-	err := i.f.do(call{method: "State", subject: email}, func() (err error) { st, err = i.next.State(ctx, email); return err })
+	err := i.f.do(ctx, call{method: "State", subject: email}, func() (err error) { st, err = i.next.State(ctx, email); return err })
 	if err != nil {
 		return release.LoginState{}, err
 	}
@@ -211,7 +271,7 @@ type flakyMailer struct {
 
 func (m flakyMailer) Send(ctx context.Context, msg release.Message) (string, error) {
 	var id string
-	err := m.f.do(call{method: "Send", subject: msg.To}, func() (err error) { id, err = m.next.Send(ctx, msg); return err })
+	err := m.f.do(ctx, call{method: "Send", subject: msg.To}, func() (err error) { id, err = m.next.Send(ctx, msg); return err })
 	if err != nil {
 		return "", err
 	}
@@ -235,20 +295,36 @@ func claimSubject(key string) string {
 
 func (s flakyStore) Claim(ctx context.Context, key string, now time.Time, hold time.Duration) (release.ClaimState, error) {
 	var st release.ClaimState
-	err := s.f.do(call{method: "Claim", subject: claimSubject(key)}, func() (err error) { st, err = s.Store.Claim(ctx, key, now, hold); return err })
+	err := s.f.do(ctx, call{method: "Claim", subject: claimSubject(key)}, func() (err error) { st, err = s.Store.Claim(ctx, key, now, hold); return err })
 	return st, err
 }
 
 func (s flakyStore) Complete(ctx context.Context, key string, now time.Time) error {
-	return s.f.do(call{method: "Complete", subject: claimSubject(key)}, func() error { return s.Store.Complete(ctx, key, now) })
+	return s.f.do(ctx, call{method: "Complete", subject: claimSubject(key)}, func() error { return s.Store.Complete(ctx, key, now) })
 }
 
 func (s flakyStore) Abandon(ctx context.Context, key string) error {
-	return s.f.do(call{method: "Abandon", subject: claimSubject(key)}, func() error { return s.Store.Abandon(ctx, key) })
+	return s.f.do(ctx, call{method: "Abandon", subject: claimSubject(key)}, func() error { return s.Store.Abandon(ctx, key) })
+}
+
+// The store's reads have no effect to fail; a dead delivery makes none.
+
+func (s flakyStore) GetUser(ctx context.Context, id string) (user.User, error) {
+	if dead(ctx) {
+		return user.User{}, errCrashed
+	}
+	return s.Store.GetUser(ctx, id)
+}
+
+func (s flakyStore) ListUsers(ctx context.Context, q onboarding.ListQuery) (onboarding.Page, error) {
+	if dead(ctx) {
+		return onboarding.Page{}, errCrashed
+	}
+	return s.Store.ListUsers(ctx, q)
 }
 
 func (s flakyStore) UpdateUser(ctx context.Context, u user.User, v int64, a onboarding.AuditEntry) error {
-	return s.f.do(call{method: "UpdateUser", subject: u.ID, detail: string(u.Status)}, func() error { return s.Store.UpdateUser(ctx, u, v, a) })
+	return s.f.do(ctx, call{method: "UpdateUser", subject: u.ID, detail: string(u.Status)}, func() error { return s.Store.UpdateUser(ctx, u, v, a) })
 }
 
 // delivery is how the battery's Lambda hands each batch to the worker.
@@ -257,6 +333,28 @@ type delivery struct {
 	copies int
 	// concurrent hands the copies over at once, from goroutines.
 	concurrent bool
+	// lambda gives every delivery a deadline this far off on the wall
+	// clock, as an invocation has its timeout; none when 0, as local
+	// mode's pump.
+	lambda time.Duration
+	// dyingLeft, when set, is the time left to the deliveries made before
+	// a planned crash fired (the one that dies among them).
+	dyingLeft time.Duration
+	// restart is the time before a crashed delivery's batch comes again,
+	// and then before each further retry of it (Lambda's pace for that
+	// batch). Without lambda the process restarts, as local mode does: it
+	// takes over the claims its predecessor left in progress first.
+	restart time.Duration
+}
+
+// handling is what one delivery of a batch came to.
+type handling struct {
+	// failed are the records reported for a retry.
+	failed []string
+	// died: the process died in the delivery; it reported nothing.
+	died bool
+	// slept is how long the delivery waited for busy claims.
+	slept time.Duration
 }
 
 // person is a user of a scenario.
@@ -294,6 +392,12 @@ type rig struct {
 	beforeRetry func()
 	// reports holds the records reported failed by each handling.
 	reports [][]string
+	// handled holds what each delivery came to.
+	handled []handling
+	// slept is how long the worker waited for busy claims, in all.
+	slept time.Duration
+	// deliveries counts the deliveries made.
+	deliveries int
 	// discarded holds the records given up after every retry failed.
 	discarded []string
 }
@@ -350,7 +454,7 @@ func newRig(t *testing.T, mode delivery) *rig {
 		return fmt.Sprintf("Temp-Pass-%04d!", n), nil
 	}
 	r.worker = release.New(flakyStore{r.store, r.faults}, flakyIdentity{r.logins, r.faults}, flakyMailer{r.mail, r.faults},
-		composer.Compose, passwords, r.clock, log, release.Config{LoginURL: "https://login.opsos.example/login", ClaimHold: claimHold})
+		composer.Compose, passwords, r.clock, log, release.Config{LoginURL: "https://login.opsos.example/login", ClaimHold: claimHold, Sleep: r.sleep})
 	r.deliver() // the administrator's creation asks for nothing
 	return r
 }
@@ -365,6 +469,41 @@ func (r *rig) advance(d time.Duration) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.now = r.now.Add(d)
+}
+
+// sleep is the worker's wait for a busy claim: on the rig's clock, not
+// the wall's; a dead or cancelled delivery does not wait.
+func (r *rig) sleep(ctx context.Context, d time.Duration) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.now = r.now.Add(d)
+	r.slept += d
+	return nil
+}
+
+func (r *rig) sleptSoFar() time.Duration {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.slept
+}
+
+// invocation is the context of one delivery: with a deadline when the
+// rig delivers as Lambda does, and one that a crash fault kills.
+func (r *rig) invocation() (context.Context, func()) {
+	ctx, stop := r.ctx, func() {}
+	if left := r.mode.lambda; left > 0 {
+		if r.mode.dyingLeft > 0 && r.faults.firedCount() == 0 {
+			left = r.mode.dyingLeft
+		}
+		ctx, stop = context.WithDeadline(ctx, time.Now().Add(left))
+	}
+	ctx, die := context.WithCancelCause(ctx)
+	r.deliveries++
+	ctx = context.WithValue(context.WithValue(ctx, crashKey{}, die), deliveryKey{}, r.deliveries)
+	return ctx, func() { die(nil); stop() }
 }
 
 // The managers' side, through the onboarding service.
@@ -482,6 +621,7 @@ func (r *rig) deliverFirst(first []events.DynamoDBEventRecord) {
 	r.t.Helper()
 	redo := slices.Clone(first)
 	retries, stuckAt := 0, ""
+	pace := backoff // before a retry
 	for range 1000 {
 		var fresh []events.DynamoDBEventRecord
 		if room := batchSize - len(redo); room > 0 {
@@ -502,9 +642,9 @@ func (r *rig) deliverFirst(first []events.DynamoDBEventRecord) {
 		if len(batch) == 0 {
 			return
 		}
-		failed := r.hand(batch)
-		if len(failed) == 0 {
-			redo, retries, stuckAt = nil, 0, ""
+		failed, died := r.hand(batch)
+		if len(failed) == 0 && !died {
+			redo, retries, stuckAt, pace = nil, 0, "", backoff
 			continue
 		}
 		// A failure naming no record of the batch fails all of it.
@@ -521,7 +661,19 @@ func (r *rig) deliverFirst(first []events.DynamoDBEventRecord) {
 			continue
 		}
 		redo = batch[i:]
-		r.advance(backoff)
+		if died {
+			// A delivery that died reported nothing: the whole batch
+			// comes again, after a restart.
+			redo, pace = batch, r.mode.restart
+			r.advance(pace)
+			if r.mode.lambda == 0 {
+				if _, err := r.store.AbandonInProgress(r.ctx); err != nil {
+					r.t.Fatal(err)
+				}
+			}
+			continue
+		}
+		r.advance(pace)
 		if f := r.beforeRetry; f != nil {
 			r.beforeRetry = nil
 			f()
@@ -531,31 +683,42 @@ func (r *rig) deliverFirst(first []events.DynamoDBEventRecord) {
 }
 
 // hand gives one batch to the worker, as many times as the mode says, and
-// returns the records any copy reported failed.
-func (r *rig) hand(batch []events.DynamoDBEventRecord) map[string]bool {
+// returns the records any copy reported failed, and whether a copy died.
+func (r *rig) hand(batch []events.DynamoDBEventRecord) (map[string]bool, bool) {
 	r.t.Helper()
 	ev := events.DynamoDBEvent{Records: batch}
 	copies := max(r.mode.copies, 1)
 	resps := make([]events.DynamoDBEventResponse, copies)
 	errs := make([]error, copies)
+	ctxs := make([]context.Context, copies)
+	for i := range copies {
+		var stop func()
+		ctxs[i], stop = r.invocation()
+		defer stop()
+	}
+	slept := r.sleptSoFar()
 	if r.mode.concurrent {
 		var wg sync.WaitGroup
 		start := make(chan struct{})
 		for i := range copies {
 			wg.Go(func() {
 				<-start
-				resps[i], errs[i] = r.worker.Handle(r.ctx, ev)
+				resps[i], errs[i] = r.worker.Handle(ctxs[i], ev)
 			})
 		}
 		close(start)
 		wg.Wait()
 	} else {
 		for i := range copies {
-			resps[i], errs[i] = r.worker.Handle(r.ctx, ev)
+			resps[i], errs[i] = r.worker.Handle(ctxs[i], ev)
 		}
 	}
-	failed := map[string]bool{}
+	failed, died := map[string]bool{}, false
 	for i := range copies {
+		if dead(ctxs[i]) {
+			died = true // what the dead delivery says never reaches Lambda
+			continue
+		}
 		if errs[i] != nil {
 			r.t.Fatalf("the handler failed the whole batch: %v", errs[i])
 		}
@@ -569,7 +732,8 @@ func (r *rig) hand(batch []events.DynamoDBEventRecord) map[string]bool {
 	}
 	slices.Sort(report)
 	r.reports = append(r.reports, report)
-	return failed
+	r.handled = append(r.handled, handling{failed: report, died: died, slept: r.sleptSoFar() - slept})
+	return failed, died
 }
 
 // userRecords returns the records of recs about the named users' items
