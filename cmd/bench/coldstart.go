@@ -23,6 +23,7 @@ import (
 
 	"github.com/opsos/onboarding/internal/app"
 	"github.com/opsos/onboarding/internal/httpapi"
+	"github.com/opsos/onboarding/internal/killrun"
 	"github.com/opsos/onboarding/internal/local"
 	"github.com/opsos/onboarding/internal/release"
 	"github.com/opsos/onboarding/internal/slackops"
@@ -235,11 +236,11 @@ func buildRIE(dir string) (string, error) {
 // oneColdStart starts the emulator, sends the function's first event and
 // times it: the emulator starts the function's process on that event.
 func oneColdStart(ctx context.Context, rie, bin string, fn coldFunction, event func() ([]byte, error)) (time.Duration, error) {
-	addr, err := freeAddr()
+	addr, err := killrun.FreeAddr()
 	if err != nil {
 		return 0, err
 	}
-	api, err := freeAddr()
+	api, err := killrun.FreeAddr()
 	if err != nil {
 		return 0, err
 	}
@@ -286,13 +287,4 @@ func oneColdStart(ctx context.Context, rie, bin string, fn coldFunction, event f
 		return 0, fmt.Errorf("the first event failed: %d %s\n%s", resp.StatusCode, body, logs.String())
 	}
 	return took, nil
-}
-
-func freeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer l.Close()
-	return l.Addr().String(), nil
 }

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/opsos/onboarding/internal/killrun"
 )
 
 // loadResult is one phase of the HTTP load: latencies of the answers, and
@@ -33,7 +35,7 @@ func measureHTTP(ctx context.Context, dir string, rate int, dur time.Duration) (
 	if b, err := exec.Command("go", "build", "-trimpath", "-o", bin, "./cmd/opsos").CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("build opsos: %w\n%s", err, b)
 	}
-	addr, err := freeAddr()
+	addr, err := killrun.FreeAddr()
 	if err != nil {
 		return nil, err
 	}

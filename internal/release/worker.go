@@ -31,6 +31,7 @@ import (
 	"github.com/opsos/onboarding/internal/onboarding"
 	"github.com/opsos/onboarding/internal/store/item"
 	"github.com/opsos/onboarding/internal/user"
+	"github.com/opsos/onboarding/internal/wait"
 )
 
 // Store is what the worker needs of the table.
@@ -125,7 +126,7 @@ func New(store Store, identity Identity, mailer Mailer, compose Composer, passwo
 		cfg.ClaimWork = 10 * time.Second
 	}
 	if cfg.Sleep == nil {
-		cfg.Sleep = sleep
+		cfg.Sleep = wait.Sleep
 	}
 	if cfg.TemporaryPasswordValidity <= 0 {
 		cfg.TemporaryPasswordValidity = 7 * 24 * time.Hour
@@ -339,17 +340,6 @@ func (w *Worker) claim(ctx context.Context, key string) (ClaimState, error) {
 		}
 		left = min(left-delay, time.Until(deadline))
 		delay = min(2*delay, claimPollMax)
-	}
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
 	}
 }
 

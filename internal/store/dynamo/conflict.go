@@ -9,6 +9,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/opsos/onboarding/internal/wait"
 )
 
 // API is what the store calls of DynamoDB: *dynamodb.Client in
@@ -50,18 +52,7 @@ type Retry struct {
 }
 
 // DefaultRetry is the retry of stores made without WithRetry.
-var DefaultRetry = Retry{Attempts: 6, Base: 25 * time.Millisecond, Sleep: sleep, Jitter: jitter}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
+var DefaultRetry = Retry{Attempts: 6, Base: 25 * time.Millisecond, Sleep: wait.Sleep, Jitter: jitter}
 
 func jitter(d time.Duration) time.Duration {
 	if d <= 0 {
