@@ -5,7 +5,10 @@ SHELL := bash
 
 GO        ?= go
 FUNCTIONS := $(notdir $(wildcard functions/*))
+# make invoke: the sample event, and the function to run it on (empty:
+# the one the event is for).
 EVENT     ?= events/api/create-user.json
+FUNCTION  ?=
 BENCHTIME ?= 1s
 # The CDK CLI from package-lock.json; jsii runs the CDK in Node, whose
 # end-of-life banner for Node 20 says nothing actionable here.
@@ -51,8 +54,8 @@ deploy: build ## deploy to the AWS account and region of your credentials (CDK_A
 	scripts/emulators.sh install
 	$(CDK) deploy $(CDK_ARGS)
 
-invoke: ## feed EVENT (default events/api/create-user.json; events/slack/*.json need OPSOS_SLACK_SIGNING_SECRET and OPSOS_ADMIN_SLACK_ID=UADMIN0001) to its handler on the local data
-	$(GO) run ./cmd/opsos invoke $(EVENT)
+invoke: ## run FUNCTION (api, slack, release, postauth; default: the one EVENT is for) on EVENT (default events/api/create-user.json) on the local data and print its answer; an event for another function is refused, naming it. events/slack/*.json need OPSOS_SLACK_SIGNING_SECRET and OPSOS_ADMIN_SLACK_ID=UADMIN0001
+	$(GO) run ./cmd/opsos invoke $(if $(FUNCTION),-function $(FUNCTION)) $(EVENT)
 
 lint: ## gofmt and go vet must be clean
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

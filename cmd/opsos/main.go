@@ -1,7 +1,7 @@
 // Command opsos runs OpsOS locally and administers it.
 //
 //	opsos serve          serve the whole product locally (DESIGN.md §7)
-//	opsos invoke FILE    feed one API Gateway event to the API handler
+//	opsos invoke [-function F] FILE   run one function's handler on a sample event
 //	opsos slack TEXT…    send /opsos-user TEXT to the local server as Slack would
 //	opsos bootstrap-admin -email …   invite the first administrator of a deployment
 //	opsos import FILE.csv            create a team in Introduction Mode from a CSV file
@@ -31,8 +31,12 @@ const usage = `usage: opsos <command>
 
 commands:
   serve          serve OpsOS locally on OPSOS_ADDR (default 127.0.0.1:8080)
-  invoke FILE    feed an API Gateway HTTP API event (JSON) to the API handler
-                 on the local data and print the response
+  invoke [-function api|slack|release|postauth] FILE
+                 run the function's production handler on the event in FILE
+                 (JSON, as Lambda receives it) on the local data and print
+                 its answer. Without -function, the function is the one the
+                 event's shape is for; an event the function is never sent
+                 is refused, naming the function that takes it.
   slack [-as U…] [-server URL] TEXT…
                  send "/opsos-user TEXT" to the local server, signed as Slack
                  signs it (OPSOS_SLACK_SIGNING_SECRET), from the Slack user
@@ -81,10 +85,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-		if len(args) != 2 {
-			return fmt.Errorf("usage: opsos invoke FILE")
-		}
-		return local.Invoke(context.Background(), cfg, args[1], stdout)
+		return invoke(cfg, args[1:], stdout, stderr)
 	case "slack":
 		if err != nil {
 			return err
@@ -106,6 +107,19 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprint(stderr, usage)
 	return fmt.Errorf("unknown command %q", args[0])
+}
+
+func invoke(cfg local.Config, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("opsos invoke", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	function := fs.String("function", "", "the function to run: "+local.FunctionNames+" (default: the one the event is for)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return fmt.Errorf("usage: opsos invoke [-function api|slack|release|postauth] FILE")
+	}
+	return local.Invoke(context.Background(), cfg, strings.TrimSpace(*function), fs.Arg(0), stdout, stderr)
 }
 
 func slackCommand(cfg local.Config, args []string, stdout, stderr io.Writer) error {

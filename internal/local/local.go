@@ -175,9 +175,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (*S
 	base := "http://" + ln.Addr().String()
 	listenHost, _, _ := net.SplitHostPort(cfg.Addr)
 	_, port, _ := net.SplitHostPort(ln.Addr().String())
-	worker = release.New(store, logins, mailbox, composer.Compose,
-		func() (string, error) { return password.Default().Generate(nil) }, now, log,
-		release.Config{LoginURL: base + "/_local/login", TemporaryPasswordValidity: cfg.App.TempPasswordValidity, Notifier: slackapp.Notifier(a), SendRate: cfg.App.SendRate})
+	worker = newWorker(a, store, logins, mailbox, composer, base, now, log)
 	// The process outlives each answer, so slow Slack commands finish in
 	// a goroutine rather than in another invocation.
 	slackHandler, err := slackapp.Handler(a, slackops.Goroutines{})
@@ -257,6 +255,18 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (*S
 		fmt.Fprintf(out, "Administrator %s, token from OPSOS_ADMIN_TOKEN.\n", admin.Email)
 	}
 	return s, nil
+}
+
+// newWorker builds local mode's release worker: the local logins, the
+// mailbox, and sign-in links to the server at base. `opsos serve` and
+// `opsos invoke` build it alike, so a stream sample meets the worker the
+// server runs.
+func newWorker(a *app.App, store release.Store, logins *localid.Identity, mailbox *outbox.Outbox, composer *invite.Composer,
+	base string, now func() time.Time, log *slog.Logger) *release.Worker {
+	cfg := a.Config
+	return release.New(store, logins, mailbox, composer.Compose,
+		func() (string, error) { return password.Default().Generate(nil) }, now, log,
+		release.Config{LoginURL: base + "/_local/login", TemporaryPasswordValidity: cfg.TempPasswordValidity, Notifier: slackapp.Notifier(a), SendRate: cfg.SendRate})
 }
 
 // Addr is the address the server listens on.
