@@ -16,142 +16,161 @@ import (
 // readOnly are the user fields a client sees but cannot set.
 var readOnly = []string{"id", "status", "statusReason", "version", "createdAt", "createdBy", "updatedAt", "updatedBy", "invitedAt", "activatedAt"}
 
-// userInput is a create or patch body, field by field: nil means absent.
-type userInput struct {
-	Type                     *user.Type
-	FirstName                *string
-	LastName                 *string
-	Email                    *string
-	Phone                    *string
-	JobTitle                 *string
-	Role                     *string
-	ExternalPlannerAccess    *bool
-	ExternalPurchasingAccess *bool
-	HoldInvite               *bool
-	Grants                   *[]string
-	Revokes                  *[]string
-	SlackUserID              *string
-}
+// userFields are the members of a user body a client may set.
+var userFields = []string{"type", "firstName", "lastName", "email", "phone", "jobTitle", "slackUserId", "role",
+	"externalPlannerAccess", "externalPurchasingAccess", "holdInvite", "permissions"}
 
-// decodeUser reads a JSON object of user fields and reports every field
-// that is unknown, read-only or of the wrong JSON type, all at once.
-func decodeUser(body []byte) (userInput, error) {
-	var in userInput
+// decodeUser reads a JSON object of user fields into the patch it asks
+// for (a create uses it as the new user's draft), and reports every field
+// that is unknown, read-only, of the wrong JSON type or not valid text,
+// all at once.
+func decodeUser(body []byte) (user.Patch, error) {
+	fields, err := jsonObject(body)
+	if err != nil {
+		return user.Patch{}, err
+	}
 	var fe []user.FieldError
-	bad := func(field, format string, args ...any) {
-		fe = append(fe, user.FieldError{Field: field, Message: fmt.Sprintf(format, args...)})
+	r := fieldReader{fields: fields, errs: &fe}
+	var p user.Patch
+	if t := r.str("type"); t != nil {
+		typ := user.Type(*t)
+		p.Type = &typ
 	}
-	var fields map[string]json.RawMessage
-	if len(bytes.TrimSpace(body)) == 0 {
-		return in, &user.Error{Code: user.CodeInvalid, Message: "the request body is empty: send a JSON object of user fields"}
-	}
-	if err := json.Unmarshal(body, &fields); err != nil || fields == nil {
-		return in, &user.Error{Code: user.CodeInvalid, Message: "the request body is not a JSON object: " + jsonProblem(err)}
-	}
-	str := func(name string, dst **string) {
-		raw, ok := fields[name]
-		if !ok {
-			return
-		}
-		if _, invalid := jsoncheck.InvalidText(raw); invalid {
-			bad(name, "%s", user.InvalidTextMessage)
-			return
-		}
-		var s *string
-		if err := json.Unmarshal(raw, &s); err != nil {
-			bad(name, "must be a string")
-			return
-		}
-		if s == nil {
-			s = new(string) // null clears an optional field; required ones then fail validation
-		}
-		*dst = s
-	}
-	boolean := func(name string, dst **bool) {
-		raw, ok := fields[name]
-		if !ok {
-			return
-		}
-		var b *bool
-		if err := json.Unmarshal(raw, &b); err != nil || b == nil {
-			bad(name, "must be true or false")
-			return
-		}
-		*dst = b
-	}
-	var typ *string
-	str("type", &typ)
-	if typ != nil {
-		t := user.Type(*typ)
-		in.Type = &t
-	}
-	str("firstName", &in.FirstName)
-	str("lastName", &in.LastName)
-	str("email", &in.Email)
-	str("phone", &in.Phone)
-	str("jobTitle", &in.JobTitle)
-	str("slackUserId", &in.SlackUserID)
-	str("role", &in.Role)
-	boolean("externalPlannerAccess", &in.ExternalPlannerAccess)
-	boolean("externalPurchasingAccess", &in.ExternalPurchasingAccess)
-	boolean("holdInvite", &in.HoldInvite)
-	if raw, ok := fields["permissions"]; ok {
-		var perms map[string]json.RawMessage
-		if err := json.Unmarshal(raw, &perms); err != nil || perms == nil {
-			bad("permissions", `must be an object such as {"grant": ["planner.edit"], "revoke": []}`)
-		}
-		list := func(name string, dst **[]string) {
-			raw, ok := perms[name]
-			if !ok {
-				return
-			}
-			if _, invalid := jsoncheck.InvalidText(raw); invalid {
-				bad("permissions."+name, "%s", user.InvalidTextMessage)
-				return
-			}
-			var l []string
-			if err := json.Unmarshal(raw, &l); err != nil {
-				bad("permissions."+name, "must be a list of permission names")
-				return
-			}
-			if l == nil {
-				l = []string{}
-			}
-			*dst = &l
-		}
-		list("grant", &in.Grants)
-		list("revoke", &in.Revokes)
-		for _, k := range sortedKeys(perms) {
-			switch k {
-			case "grant", "revoke":
-			case "effective":
-				bad("permissions.effective", "is read-only: it follows from the role, grants and revokes")
-			default:
-				bad("permissions."+unknownName(k), "is not a field: use grant and revoke")
-			}
-		}
-	}
-	known := []string{"type", "firstName", "lastName", "email", "phone", "jobTitle", "slackUserId", "role",
-		"externalPlannerAccess", "externalPurchasingAccess", "holdInvite", "permissions"}
+	p.FirstName, p.LastName, p.Email = r.str("firstName"), r.str("lastName"), r.str("email")
+	p.Phone, p.JobTitle, p.SlackUserID, p.Role = r.str("phone"), r.str("jobTitle"), r.str("slackUserId"), r.str("role")
+	p.ExternalPlannerAccess, p.ExternalPurchasingAccess = r.boolean("externalPlannerAccess"), r.boolean("externalPurchasingAccess")
+	p.HoldInvite = r.boolean("holdInvite")
+	p.Grants, p.Revokes = r.permissions()
 	for _, k := range sortedKeys(fields) {
 		switch {
-		case slices.Contains(known, k):
+		case slices.Contains(userFields, k):
 		case slices.Contains(readOnly, k):
-			bad(k, "is read-only")
+			r.bad(k, "is read-only")
 		default:
-			bad(unknownName(k), "is not a field of a user")
+			r.bad(unknownName(k), "is not a field of a user")
 		}
 	}
 	if len(fe) > 0 {
-		return in, &user.Error{Code: user.CodeInvalid, Message: "the request has invalid fields", Fields: fe}
+		return user.Patch{}, user.InvalidFields(fe...)
 	}
 	// What encoding/json repaired outside the fields read above (a key, or
 	// a value a duplicate key overrode) is refused too: nothing accepted
 	// was ever altered on the way in.
 	if err := invalidText(body); err != nil {
-		return in, err
+		return user.Patch{}, err
 	}
-	return in, nil
+	return p, nil
+}
+
+// jsonObject reads body as one JSON object, member by member.
+func jsonObject(body []byte) (map[string]json.RawMessage, error) {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil, &user.Error{Code: user.CodeInvalid, Message: "the request body is empty: send a JSON object of user fields"}
+	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(body, &fields); err != nil || fields == nil {
+		return nil, &user.Error{Code: user.CodeInvalid, Message: "the request body is not a JSON object: " + jsonProblem(err)}
+	}
+	return fields, nil
+}
+
+// fieldReader reads members of one JSON object, collecting what is wrong
+// with them under their field names (prefix.name).
+type fieldReader struct {
+	fields map[string]json.RawMessage
+	prefix string
+	errs   *[]user.FieldError
+}
+
+func (r fieldReader) bad(name, format string, args ...any) {
+	*r.errs = append(*r.errs, user.FieldError{Field: r.prefix + name, Message: fmt.Sprintf(format, args...)})
+}
+
+// raw returns the member name, nil when absent or not valid text.
+func (r fieldReader) raw(name string) json.RawMessage {
+	raw, ok := r.fields[name]
+	if !ok {
+		return nil
+	}
+	if _, invalid := jsoncheck.InvalidText(raw); invalid {
+		r.bad(name, "%s", user.InvalidTextMessage)
+		return nil
+	}
+	return raw
+}
+
+// str reads a string member; null clears an optional field (required
+// ones then fail validation).
+func (r fieldReader) str(name string) *string {
+	raw := r.raw(name)
+	if raw == nil {
+		return nil
+	}
+	var s *string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		r.bad(name, "must be a string")
+		return nil
+	}
+	if s == nil {
+		s = new(string)
+	}
+	return s
+}
+
+func (r fieldReader) boolean(name string) *bool {
+	raw, ok := r.fields[name]
+	if !ok {
+		return nil
+	}
+	var b *bool
+	if err := json.Unmarshal(raw, &b); err != nil || b == nil {
+		r.bad(name, "must be true or false")
+		return nil
+	}
+	return b
+}
+
+// list reads a list of strings; null is the empty list.
+func (r fieldReader) list(name, rule string) *[]string {
+	raw := r.raw(name)
+	if raw == nil {
+		return nil
+	}
+	var l []string
+	if err := json.Unmarshal(raw, &l); err != nil {
+		r.bad(name, "%s", rule)
+		return nil
+	}
+	if l == nil {
+		l = []string{}
+	}
+	return &l
+}
+
+// permissions reads {"grant": […], "revoke": […]}, each list replacing
+// the user's.
+func (r fieldReader) permissions() (grants, revokes *[]string) {
+	raw, ok := r.fields["permissions"]
+	if !ok {
+		return nil, nil
+	}
+	var perms map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &perms); err != nil || perms == nil {
+		r.bad("permissions", `must be an object such as {"grant": ["planner.edit"], "revoke": []}`)
+	}
+	in := fieldReader{fields: perms, prefix: "permissions.", errs: r.errs}
+	grants = in.list("grant", "must be a list of permission names")
+	revokes = in.list("revoke", "must be a list of permission names")
+	for _, k := range sortedKeys(perms) {
+		switch k {
+		case "grant", "revoke":
+		case "effective":
+			in.bad("effective", "is read-only: it follows from the role, grants and revokes")
+		default:
+			in.bad(unknownName(k), "is not a field: use grant and revoke")
+		}
+	}
+	return grants, revokes
 }
 
 // invalidText refuses a JSON body holding a string that is not valid
@@ -181,47 +200,6 @@ func unknownName(k string) string {
 		return `""`
 	}
 	return k
-}
-
-func (in userInput) draft() user.Draft {
-	d := user.Draft{HoldInvite: in.HoldInvite}
-	set := func(dst *string, src *string) {
-		if src != nil {
-			*dst = *src
-		}
-	}
-	if in.Type != nil {
-		d.Type = *in.Type
-	}
-	set(&d.FirstName, in.FirstName)
-	set(&d.LastName, in.LastName)
-	set(&d.Email, in.Email)
-	set(&d.Phone, in.Phone)
-	set(&d.JobTitle, in.JobTitle)
-	set(&d.SlackUserID, in.SlackUserID)
-	set(&d.Role, in.Role)
-	if in.ExternalPlannerAccess != nil {
-		d.ExternalPlannerAccess = *in.ExternalPlannerAccess
-	}
-	if in.ExternalPurchasingAccess != nil {
-		d.ExternalPurchasingAccess = *in.ExternalPurchasingAccess
-	}
-	if in.Grants != nil {
-		d.Grants = *in.Grants
-	}
-	if in.Revokes != nil {
-		d.Revokes = *in.Revokes
-	}
-	return d
-}
-
-func (in userInput) patch() user.Patch {
-	return user.Patch{
-		Type: in.Type, FirstName: in.FirstName, LastName: in.LastName, Email: in.Email, Phone: in.Phone,
-		JobTitle: in.JobTitle, Role: in.Role, ExternalPlannerAccess: in.ExternalPlannerAccess,
-		ExternalPurchasingAccess: in.ExternalPurchasingAccess, HoldInvite: in.HoldInvite,
-		Grants: in.Grants, Revokes: in.Revokes, SlackUserID: in.SlackUserID,
-	}
 }
 
 func jsonProblem(err error) string {

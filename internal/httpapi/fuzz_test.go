@@ -80,7 +80,7 @@ func FuzzDecodeUser(f *testing.F) {
 		}
 		later := now.Add(time.Minute)
 
-		u, err := rules.New(in.draft(), "u-9", "admin@localhost", later)
+		u, err := rules.New(in.Draft(), "u-9", "admin@localhost", later)
 		if err != nil {
 			checkRefusal(t, "create", body, err, true)
 		} else {
@@ -97,7 +97,7 @@ func FuzzDecodeUser(f *testing.F) {
 			if err != nil {
 				t.Fatalf("create %q: the API's own view %s is refused: %v", body, again, err)
 			}
-			u2, err := rules.New(in2.draft(), "u-9", "admin@localhost", later)
+			u2, err := rules.New(in2.Draft(), "u-9", "admin@localhost", later)
 			if err != nil {
 				t.Fatalf("create %q: the API's own view %s fails validation: %v", body, again, err)
 			}
@@ -107,7 +107,7 @@ func FuzzDecodeUser(f *testing.F) {
 		}
 
 		for _, base := range []user.User{intro, invited} {
-			n, changes, err := rules.Apply(base, in.patch(), "admin@localhost", later)
+			n, changes, err := rules.Apply(base, in, "admin@localhost", later)
 			if err != nil {
 				checkRefusal(t, "patch "+string(base.Status), body, err, true)
 				if !reflect.DeepEqual(n, base) {
@@ -128,7 +128,7 @@ func FuzzDecodeUser(f *testing.F) {
 			if !user.EmailEditable(base.Status) && n.Email != base.Email {
 				t.Fatalf("patch %s %q: the login email changed to %q", base.Status, body, n.Email)
 			}
-			if n2, changes2, err := rules.Apply(n, in.patch(), "admin@localhost", later.Add(time.Minute)); err != nil || len(changes2) > 0 || !reflect.DeepEqual(n2, n) {
+			if n2, changes2, err := rules.Apply(n, in, "admin@localhost", later.Add(time.Minute)); err != nil || len(changes2) > 0 || !reflect.DeepEqual(n2, n) {
 				t.Fatalf("patch %s %q twice: changes %+v, error %v", base.Status, body, changes2, err)
 			}
 		}

@@ -208,13 +208,13 @@ func (h *Handler) create(ctx context.Context, r *request) (response, error) {
 		return response{}, err
 	} else if dry {
 		// Every check of a create, nothing written: the import's first pass.
-		u, err := h.svc.CheckCreate(ctx, r.actor, in.draft())
+		u, err := h.svc.CheckCreate(ctx, r.actor, in.Draft())
 		if err != nil {
 			return response{}, err
 		}
 		return response{status: http.StatusOK, body: viewUser(u, h.svc.Roles())}, nil
 	}
-	u, replayed, err := h.svc.Create(ctx, r.actor, in.draft(), key)
+	u, replayed, err := h.svc.Create(ctx, r.actor, in.Draft(), key)
 	if err != nil {
 		return response{}, err
 	}
@@ -321,7 +321,7 @@ func (h *Handler) edit(ctx context.Context, r *request) (response, error) {
 	if err != nil {
 		return response{}, err
 	}
-	u, err := h.svc.Edit(ctx, r.actor, r.userID, version, in.patch())
+	u, err := h.svc.Edit(ctx, r.actor, r.userID, version, in)
 	if err != nil {
 		return response{}, err
 	}
@@ -414,8 +414,7 @@ func ifMatch(v string) (int64, error) {
 }
 
 func fieldError(field, msg string) error {
-	return &user.Error{Code: user.CodeInvalid, Message: "the request has invalid fields",
-		Fields: []user.FieldError{{Field: field, Message: msg}}}
+	return user.InvalidField(field, "%s", msg)
 }
 
 func (h *Handler) encode(resp response, err error) events.APIGatewayV2HTTPResponse {

@@ -76,8 +76,7 @@ func (s *Service) selectBulk(ctx context.Context, actor Actor, sel BulkSelection
 		status = user.StatusIntroduction
 	}
 	if status != user.StatusIntroduction && status != user.StatusSuspended {
-		return nil, 0, &user.Error{Code: user.CodeInvalid, Message: "the request has invalid fields",
-			Fields: []user.FieldError{{Field: "status", Message: "must be introduction or suspended: only users on hold can be released"}}}
+		return nil, 0, user.InvalidField("status", "must be introduction or suspended: only users on hold can be released")
 	}
 	q := ListQuery{Status: status, Role: sel.Role, Type: sel.Type, Q: sel.Q, Limit: MaxLimit}
 	for {

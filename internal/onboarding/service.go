@@ -341,7 +341,7 @@ func (s *Service) List(ctx context.Context, actor Actor, q ListQuery) (Page, err
 		fe = append(fe, user.FieldError{Field: "limit", Message: fmt.Sprintf("must be between 1 and %d", MaxLimit)})
 	}
 	if len(fe) > 0 {
-		return Page{}, &user.Error{Code: user.CodeInvalid, Message: "the request has invalid fields", Fields: fe}
+		return Page{}, user.InvalidFields(fe...)
 	}
 	q.Email = user.NormalizeEmail(q.Email)
 	q.SlackUserID = user.NormalizeSlackUserID(q.SlackUserID)
@@ -434,8 +434,7 @@ func (s *Service) History(ctx context.Context, actor Actor, userID string, limit
 		limit = DefaultLimit
 	}
 	if limit < 0 || limit > MaxLimit {
-		return HistoryPage{}, &user.Error{Code: user.CodeInvalid, Message: "the request has invalid fields",
-			Fields: []user.FieldError{{Field: "limit", Message: fmt.Sprintf("must be between 1 and %d", MaxLimit)}}}
+		return HistoryPage{}, user.InvalidField("limit", "must be between 1 and %d", MaxLimit)
 	}
 	if _, err := s.store.GetUser(ctx, userID); err != nil {
 		return HistoryPage{}, err

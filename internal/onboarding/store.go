@@ -108,5 +108,4 @@ type HistoryPage struct {
 }
 
 // ErrBadCursor is the answer to a cursor the store did not hand out.
-var ErrBadCursor = &user.Error{Code: user.CodeInvalid, Message: "the request has invalid fields",
-	Fields: []user.FieldError{{Field: "cursor", Message: "is not a cursor from a previous page"}}}
+var ErrBadCursor = user.InvalidField("cursor", "is not a cursor from a previous page")

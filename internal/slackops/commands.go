@@ -175,7 +175,7 @@ func (h *Handler) create(ctx context.Context, actor onboarding.Actor, cmd Comman
 	if err != nil {
 		return answer{}, err
 	}
-	u, _, err := h.svc.Create(ctx, actor, f.draft(), "")
+	u, _, err := h.svc.Create(ctx, actor, f.p.Draft(), "")
 	if err != nil {
 		return answer{}, err
 	}
@@ -437,7 +437,7 @@ func readFields(args map[string]string) (fields, error) {
 		}
 	}
 	if len(invalid) > 0 {
-		return fields{}, &user.Error{Code: user.CodeInvalid, Message: "the request has invalid fields", Fields: invalid}
+		return fields{}, user.InvalidFields(invalid...)
 	}
 	if len(problems) > 0 {
 		return fields{}, &UsageError{Message: strings.Join(problems, "; ") + ".\n" + createUsage}
@@ -446,35 +446,6 @@ func readFields(args map[string]string) (fields, error) {
 }
 
 func (f fields) patch() user.Patch { return f.p }
-
-func (f fields) draft() user.Draft {
-	p := f.p
-	d := user.Draft{HoldInvite: p.HoldInvite}
-	for dst, src := range map[*string]*string{
-		&d.FirstName: p.FirstName, &d.LastName: p.LastName, &d.Email: p.Email, &d.Phone: p.Phone,
-		&d.JobTitle: p.JobTitle, &d.Role: p.Role, &d.SlackUserID: p.SlackUserID,
-	} {
-		if src != nil {
-			*dst = *src
-		}
-	}
-	if p.Type != nil {
-		d.Type = *p.Type
-	}
-	if p.ExternalPlannerAccess != nil {
-		d.ExternalPlannerAccess = *p.ExternalPlannerAccess
-	}
-	if p.ExternalPurchasingAccess != nil {
-		d.ExternalPurchasingAccess = *p.ExternalPurchasingAccess
-	}
-	if p.Grants != nil {
-		d.Grants = *p.Grants
-	}
-	if p.Revokes != nil {
-		d.Revokes = *p.Revokes
-	}
-	return d
-}
 
 func yesNo(v string) (bool, bool) {
 	switch strings.ToLower(strings.TrimSpace(v)) {

@@ -120,5 +120,16 @@ func (fe fieldErrors) err() error {
 	if len(fe) == 0 {
 		return nil
 	}
+	return InvalidFields(fe...)
+}
+
+// InvalidFields is the answer to input that breaks the rules of the
+// fields named: a 400 in the API, the fields listed in Slack.
+func InvalidFields(fe ...FieldError) *Error {
 	return &Error{Code: CodeInvalid, Message: "the request has invalid fields", Fields: fe}
+}
+
+// InvalidField is InvalidFields for one field.
+func InvalidField(field, format string, args ...any) *Error {
+	return InvalidFields(FieldError{Field: field, Message: fmt.Sprintf(format, args...)})
 }

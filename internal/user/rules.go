@@ -71,6 +71,38 @@ type Patch struct {
 	SlackUserID *string
 }
 
+// Draft is the new user the patch describes, for a create: the fields it
+// leaves out are empty, and Hold Invite is left to its default (on)
+// unless the patch sets it. HTTP bodies, Slack arguments and CSV rows
+// all decode into a Patch; this is their one way to a Draft.
+func (p Patch) Draft() Draft {
+	d := Draft{HoldInvite: p.HoldInvite}
+	for dst, src := range map[*string]*string{
+		&d.FirstName: p.FirstName, &d.LastName: p.LastName, &d.Email: p.Email, &d.Phone: p.Phone,
+		&d.JobTitle: p.JobTitle, &d.Role: p.Role, &d.SlackUserID: p.SlackUserID,
+	} {
+		if src != nil {
+			*dst = *src
+		}
+	}
+	if p.Type != nil {
+		d.Type = *p.Type
+	}
+	if p.ExternalPlannerAccess != nil {
+		d.ExternalPlannerAccess = *p.ExternalPlannerAccess
+	}
+	if p.ExternalPurchasingAccess != nil {
+		d.ExternalPurchasingAccess = *p.ExternalPurchasingAccess
+	}
+	if p.Grants != nil {
+		d.Grants = *p.Grants
+	}
+	if p.Revokes != nil {
+		d.Revokes = *p.Revokes
+	}
+	return d
+}
+
 // Empty reports whether the patch changes nothing at all.
 func (p Patch) Empty() bool { return p == Patch{} }
 

@@ -25,8 +25,7 @@ func ValidText(s string) bool { return utf8.ValidString(s) }
 // InvalidTextError is the refusal of a field whose input is not valid
 // text, for decoders that find it before the rules see the value.
 func InvalidTextError(field string) *Error {
-	return &Error{Code: CodeInvalid, Message: "the request has invalid fields",
-		Fields: []FieldError{{Field: field, Message: InvalidTextMessage}}}
+	return InvalidFields(FieldError{Field: field, Message: InvalidTextMessage})
 }
 
 // isBidiControl reports whether r is an explicit bidirectional embedding,
