@@ -84,123 +84,165 @@ func Run(ctx context.Context, sc Scenario) (res Result, err error) {
 	if sc.Users <= 0 || sc.SendRate <= 0 || sc.Kills < 0 {
 		return res, fmt.Errorf("killrun: need users > 0, a send rate > 0 and kills >= 0")
 	}
-	logf := sc.Logf
-	if logf == nil {
-		logf = func(string, ...any) {}
+	r := &run{sc: sc, logf: sc.Logf, mailDir: filepath.Join(sc.DataDir, "mail")}
+	if r.logf == nil {
+		r.logf = func(string, ...any) {}
 	}
-	res.Users, res.SendRate = sc.Users, sc.SendRate
-	addr, err := FreeAddr()
-	if err != nil {
-		return res, err
-	}
-	set := Settings{Bin: sc.Bin, DataDir: sc.DataDir, Addr: addr, Token: Token, SendRate: sc.SendRate}
-	srv, err := Start(ctx, set)
-	if err != nil {
-		return res, err
-	}
+	r.res.Users, r.res.SendRate = sc.Users, sc.SendRate
 	defer func() {
-		if serr := srv.Stop(); serr != nil && err == nil {
+		if r.srv == nil {
+			return
+		}
+		if serr := r.srv.Stop(); serr != nil && err == nil {
 			err = fmt.Errorf("stop the last server: %w", serr)
 		}
 	}()
-	c := NewClient(addr, Token)
-	emails, err := c.CreateUsers(ctx, sc.Users)
+	emails, err := r.release(ctx)
 	if err != nil {
-		return res, err
+		return r.res, err
 	}
-	released, err := c.BulkRelease(ctx)
-	if err != nil {
-		return res, err
-	}
-	if released != sc.Users {
-		return res, fmt.Errorf("the bulk release released %d users, not %d", released, sc.Users)
-	}
-	logf("released %d users at %g emails/s", released, sc.SendRate)
-	// Waits allow far more than the goal: a run that misses it is
-	// measured, not cut short.
-	sendAll := time.Duration(float64(sc.Users) / sc.SendRate * float64(time.Second))
-	patience := 2*sendAll + 2*time.Minute + 30*time.Second
-
-	mailDir := filepath.Join(sc.DataDir, "mail")
-	var restarted time.Time
-	emailedAtKill := 0
 	for k := 1; k <= sc.Kills; k++ {
-		target := k * sc.Users / (sc.Kills + 1)
-		var resumed time.Duration
-		err := poll(ctx, patience, 5*time.Millisecond, fmt.Sprintf("%d emails before kill %d", target, k), func() (bool, error) {
-			n, err := countMail(mailDir)
-			if k > 1 && resumed == 0 && n > res.Kills[k-2].Emails {
-				resumed = time.Since(restarted)
-			}
-			return n >= target, err
-		})
-		if err != nil {
-			return res, err
+		if err := r.kill(ctx, k); err != nil {
+			return r.res, err
 		}
-		if err := srv.Kill(); err != nil {
-			return res, fmt.Errorf("kill %d: %w", k, err)
-		}
-		if k > 1 {
-			res.Kills[k-2].Resumed = resumed
-			res.Kills[k-2].TookOver = tookOver(srv.Logs())
-		}
-		total, to, err := readMailDir(mailDir)
-		if err != nil {
-			return res, err
-		}
-		emailedAtKill = len(to)
-		logf("kill %d (SIGKILL): %d emails to %d of %d users", k, total, len(to), sc.Users)
-		restarted = time.Now()
-		next, err := Start(ctx, set)
-		if err != nil {
-			return res, fmt.Errorf("restart after kill %d: %w", k, err)
-		}
-		srv = next
-		res.Kills = append(res.Kills, Kill{Emails: total, Emailed: len(to), Start: time.Since(restarted)})
 	}
 	if sc.Kills == 0 {
-		restarted = time.Now() // the recovery is then the whole release
+		r.restarted = time.Now() // the recovery is then the whole release
 	}
-	res.Remaining = sc.Users - emailedAtKill
-	res.SendTime = time.Duration(float64(res.Remaining) / sc.SendRate * float64(time.Second))
+	if err := r.waitAllInvited(ctx); err != nil {
+		return r.res, err
+	}
+	return r.res, check(ctx, r.c, emails, &r.res)
+}
 
+// run is one scenario under way.
+type run struct {
+	sc      Scenario
+	logf    func(string, ...any)
+	set     Settings
+	srv     *Server
+	c       Client
+	mailDir string
+	res     Result
+	// patience bounds every wait, far beyond the goal: a run that misses
+	// it is measured, not cut short.
+	patience time.Duration
+	// restarted is when the last server started; emailedAtKill, how many
+	// users had an email when the last one was killed.
+	restarted     time.Time
+	emailedAtKill int
+}
+
+// release starts the server, creates the users and releases them in
+// bulk, returning their emails.
+func (r *run) release(ctx context.Context) ([]string, error) {
+	addr, err := FreeAddr()
+	if err != nil {
+		return nil, err
+	}
+	r.set = Settings{Bin: r.sc.Bin, DataDir: r.sc.DataDir, Addr: addr, Token: Token, SendRate: r.sc.SendRate}
+	if r.srv, err = Start(ctx, r.set); err != nil {
+		return nil, err
+	}
+	r.c = NewClient(addr, Token)
+	emails, err := r.c.CreateUsers(ctx, r.sc.Users)
+	if err != nil {
+		return nil, err
+	}
+	released, err := r.c.BulkRelease(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if released != r.sc.Users {
+		return nil, fmt.Errorf("the bulk release released %d users, not %d", released, r.sc.Users)
+	}
+	r.logf("released %d users at %g emails/s", released, r.sc.SendRate)
+	sendAll := time.Duration(float64(r.sc.Users) / r.sc.SendRate * float64(time.Second))
+	r.patience = 2*sendAll + 2*time.Minute + 30*time.Second
+	return emails, nil
+}
+
+// kill waits until the k-th share of the users has an email, kills the
+// server with SIGKILL and starts another on the same data.
+func (r *run) kill(ctx context.Context, k int) error {
+	target := k * r.sc.Users / (r.sc.Kills + 1)
+	var resumed time.Duration
+	err := poll(ctx, r.patience, 5*time.Millisecond, fmt.Sprintf("%d emails before kill %d", target, k), func() (bool, error) {
+		n, err := countMail(r.mailDir)
+		if k > 1 && resumed == 0 && n > r.res.Kills[k-2].Emails {
+			resumed = time.Since(r.restarted)
+		}
+		return n >= target, err
+	})
+	if err != nil {
+		return err
+	}
+	if err := r.srv.Kill(); err != nil {
+		return fmt.Errorf("kill %d: %w", k, err)
+	}
+	if k > 1 {
+		r.res.Kills[k-2].Resumed = resumed
+		r.res.Kills[k-2].TookOver = tookOver(r.srv.Logs())
+	}
+	total, to, err := readMailDir(r.mailDir)
+	if err != nil {
+		return err
+	}
+	r.emailedAtKill = len(to)
+	r.logf("kill %d (SIGKILL): %d emails to %d of %d users", k, total, len(to), r.sc.Users)
+	r.restarted = time.Now()
+	next, err := Start(ctx, r.set)
+	if err != nil {
+		r.srv = nil // killed: nothing to stop
+		return fmt.Errorf("restart after kill %d: %w", k, err)
+	}
+	r.srv = next
+	r.res.Kills = append(r.res.Kills, Kill{Emails: total, Emailed: len(to), Start: time.Since(r.restarted)})
+	return nil
+}
+
+// waitAllInvited measures the recovery: from the last start until every
+// user is invited.
+func (r *run) waitAllInvited(ctx context.Context) error {
+	r.res.Remaining = r.sc.Users - r.emailedAtKill
+	r.res.SendTime = time.Duration(float64(r.res.Remaining) / r.sc.SendRate * float64(time.Second))
 	var resumed time.Duration
 	invited := 0 // or not releasing any more, while some are
-	err = poll(ctx, res.Goal()+patience, 50*time.Millisecond, "every user invited", func() (bool, error) {
-		if sc.Kills > 0 && resumed == 0 {
-			n, err := countMail(mailDir)
+	err := poll(ctx, r.res.Goal()+r.patience, 50*time.Millisecond, "every user invited", func() (bool, error) {
+		if r.sc.Kills > 0 && resumed == 0 {
+			n, err := countMail(r.mailDir)
 			if err != nil {
 				return false, err
 			}
-			if n > res.Kills[sc.Kills-1].Emails {
-				resumed = time.Since(restarted)
+			if n > r.res.Kills[r.sc.Kills-1].Emails {
+				resumed = time.Since(r.restarted)
 			}
 		}
 		// The users still releasing are the fewer to list: the server's
 		// time goes to the release, not to this poll.
-		switch releasing, err := c.CountStatus(ctx, "releasing"); {
+		switch releasing, err := r.c.CountStatus(ctx, "releasing"); {
 		case err != nil:
 			return false, err
 		case releasing > 0:
-			invited = sc.Users - releasing
+			invited = r.sc.Users - releasing
 			return false, nil
 		}
 		var err error
-		invited, err = c.CountStatus(ctx, "invited")
-		return invited == sc.Users, err
+		invited, err = r.c.CountStatus(ctx, "invited")
+		return invited == r.sc.Users, err
 	})
-	res.Recovery = time.Since(restarted)
-	if sc.Kills > 0 {
+	r.res.Recovery = time.Since(r.restarted)
+	if r.sc.Kills > 0 {
 		// The start logs its take-over before its pump's first delivery.
-		res.Kills[sc.Kills-1].Resumed = resumed
-		res.Kills[sc.Kills-1].TookOver = tookOver(srv.Logs())
+		r.res.Kills[r.sc.Kills-1].Resumed = resumed
+		r.res.Kills[r.sc.Kills-1].TookOver = tookOver(r.srv.Logs())
 	}
 	if err != nil {
-		return res, fmt.Errorf("%w (%d of %d invited after %s)", err, invited, sc.Users, res.Recovery.Round(time.Millisecond))
+		return fmt.Errorf("%w (%d of %d invited after %s)", err, invited, r.sc.Users, r.res.Recovery.Round(time.Millisecond))
 	}
-	logf("all %d invited %s after the last restart (send time %s, goal %s)", sc.Users,
-		res.Recovery.Round(time.Millisecond), res.SendTime.Round(time.Millisecond), res.Goal().Round(time.Millisecond))
-	return res, check(ctx, c, emails, &res)
+	r.logf("all %d invited %s after the last restart (send time %s, goal %s)", r.sc.Users,
+		r.res.Recovery.Round(time.Millisecond), r.res.SendTime.Round(time.Millisecond), r.res.Goal().Round(time.Millisecond))
+	return nil
 }
 
 // check looks at the outcome: nobody releasing, each user's last email
