@@ -88,89 +88,124 @@ var (
 // ConfigFrom reads the configuration through lookup, which answers a
 // context key and then an environment variable.
 func ConfigFrom(lookup func(contextKey, envVar string) string) (Config, error) {
-	get := func(key, env, def string) string {
-		if v := strings.TrimSpace(lookup("opsos:"+key, env)); v != "" {
-			return v
-		}
-		return def
-	}
+	r := &reader{lookup: lookup}
 	c := Config{
-		StackName:           get("stackName", "OPSOS_STACK_NAME", "OpsOS"),
-		MailFrom:            get("mailFrom", "OPSOS_MAIL_FROM", ""),
-		SESConfigurationSet: get("sesConfigurationSet", "OPSOS_SES_CONFIGURATION_SET", ""),
-		CallbackURLs:        list(get("callbackUrls", "OPSOS_CALLBACK_URLS", "http://localhost:3000/auth/callback")),
-		LogoutURLs:          list(get("logoutUrls", "OPSOS_LOGOUT_URLS", "http://localhost:3000/")),
-		DomainPrefix:        get("domainPrefix", "OPSOS_LOGIN_DOMAIN_PREFIX", ""),
-		SlackChannel:        get("slackChannel", "OPSOS_SLACK_CHANNEL", ""),
-		SlackTeamID:         get("slackTeamId", "OPSOS_SLACK_TEAM_ID", ""),
-		SlackEnterpriseID:   get("slackEnterpriseId", "OPSOS_SLACK_ENTERPRISE_ID", ""),
-		AlarmEmail:          get("alarmEmail", "OPSOS_ALARM_EMAIL", ""),
-		PhoneRegion:         strings.ToUpper(get("phoneRegion", "OPSOS_PHONE_REGION", "GB")),
-		BuildDir:            get("buildDir", "OPSOS_BUILD_DIR", "build"),
+		StackName:           r.get("stackName", "OPSOS_STACK_NAME", "OpsOS"),
+		MailFrom:            r.get("mailFrom", "OPSOS_MAIL_FROM", ""),
+		SESConfigurationSet: r.get("sesConfigurationSet", "OPSOS_SES_CONFIGURATION_SET", ""),
+		CallbackURLs:        list(r.get("callbackUrls", "OPSOS_CALLBACK_URLS", "http://localhost:3000/auth/callback")),
+		LogoutURLs:          list(r.get("logoutUrls", "OPSOS_LOGOUT_URLS", "http://localhost:3000/")),
+		DomainPrefix:        r.get("domainPrefix", "OPSOS_LOGIN_DOMAIN_PREFIX", ""),
+		SlackChannel:        r.get("slackChannel", "OPSOS_SLACK_CHANNEL", ""),
+		SlackTeamID:         r.get("slackTeamId", "OPSOS_SLACK_TEAM_ID", ""),
+		SlackEnterpriseID:   r.get("slackEnterpriseId", "OPSOS_SLACK_ENTERPRISE_ID", ""),
+		AlarmEmail:          r.get("alarmEmail", "OPSOS_ALARM_EMAIL", ""),
+		PhoneRegion:         strings.ToUpper(r.get("phoneRegion", "OPSOS_PHONE_REGION", "GB")),
+		BuildDir:            r.get("buildDir", "OPSOS_BUILD_DIR", "build"),
 	}
-	var errs []string
-	bad := func(format string, args ...any) { errs = append(errs, fmt.Sprintf(format, args...)) }
+	r.mail(&c)
+	r.login(&c)
+	r.slack(&c)
+	r.limits(&c)
+	if len(r.errs) > 0 {
+		return Config{}, fmt.Errorf("configuration:\n  %s", strings.Join(r.errs, "\n  "))
+	}
+	return c, nil
+}
+
+// reader reads settings and collects every one that is wrong, so that a
+// deployment learns of all of them at once.
+type reader struct {
+	lookup func(contextKey, envVar string) string
+	errs   []string
+}
+
+// get answers the setting opsos:key, or the environment variable env,
+// or def.
+func (r *reader) get(key, env, def string) string {
+	if v := strings.TrimSpace(r.lookup("opsos:"+key, env)); v != "" {
+		return v
+	}
+	return def
+}
+
+func (r *reader) bad(format string, args ...any) {
+	r.errs = append(r.errs, fmt.Sprintf(format, args...))
+}
+
+// mail checks the sender and finds the SES identity it sends as.
+func (r *reader) mail(c *Config) {
 	addr, err := mail.ParseAddress(c.MailFrom)
 	switch {
 	case c.MailFrom == "":
-		bad("opsos:mailFrom (or OPSOS_MAIL_FROM) must be set: the address invitations come from, verified in SES")
+		r.bad("opsos:mailFrom (or OPSOS_MAIL_FROM) must be set: the address invitations come from, verified in SES")
 	case err != nil:
-		bad("opsos:mailFrom=%q is not an email address", c.MailFrom)
+		r.bad("opsos:mailFrom=%q is not an email address", c.MailFrom)
 	}
-	c.SESIdentity = get("sesIdentity", "OPSOS_SES_IDENTITY", "")
+	c.SESIdentity = r.get("sesIdentity", "OPSOS_SES_IDENTITY", "")
 	if c.SESIdentity == "" && err == nil && addr != nil {
 		c.SESIdentity = addr.Address[strings.LastIndex(addr.Address, "@")+1:]
 	}
+}
+
+// login checks the managed login's URLs and domain prefix.
+func (r *reader) login(c *Config) {
 	for _, u := range append(append([]string{}, c.CallbackURLs...), c.LogoutURLs...) {
 		p, err := url.Parse(u)
 		if err != nil || p.Host == "" || (p.Scheme != "https" && !(p.Scheme == "http" && p.Hostname() == "localhost")) {
-			bad("%q must be an https:// URL (http:// only for localhost) in opsos:callbackUrls / opsos:logoutUrls", u)
+			r.bad("%q must be an https:// URL (http:// only for localhost) in opsos:callbackUrls / opsos:logoutUrls", u)
 		}
 	}
 	if len(c.CallbackURLs) == 0 {
-		bad("opsos:callbackUrls must name at least one URL of the OpsOS web app")
+		r.bad("opsos:callbackUrls must name at least one URL of the OpsOS web app")
 	}
 	if c.DomainPrefix != "" && (!domainPrefix.MatchString(c.DomainPrefix) || strings.Contains(c.DomainPrefix, "cognito") || strings.Contains(c.DomainPrefix, "aws")) {
-		bad("opsos:domainPrefix=%q must be lower-case letters, digits and hyphens, without \"aws\" or \"cognito\"", c.DomainPrefix)
+		r.bad("opsos:domainPrefix=%q must be lower-case letters, digits and hyphens, without \"aws\" or \"cognito\"", c.DomainPrefix)
 	}
+}
+
+// slack checks the workspace and Enterprise Grid ids.
+func (r *reader) slack(c *Config) {
 	switch {
 	case c.SlackTeamID == "":
-		bad("opsos:slackTeamId (or OPSOS_SLACK_TEAM_ID) must be set: the id (T…) of the Slack workspace whose requests are served")
+		r.bad("opsos:slackTeamId (or OPSOS_SLACK_TEAM_ID) must be set: the id (T…) of the Slack workspace whose requests are served")
 	case !slackTeamID.MatchString(c.SlackTeamID):
-		bad("opsos:slackTeamId=%q must be a Slack team id such as T0123ABCD", c.SlackTeamID)
+		r.bad("opsos:slackTeamId=%q must be a Slack team id such as T0123ABCD", c.SlackTeamID)
 	}
 	if c.SlackEnterpriseID != "" && !slackEnterpriseID.MatchString(c.SlackEnterpriseID) {
-		bad("opsos:slackEnterpriseId=%q must be an Enterprise Grid id such as E0123ABCD", c.SlackEnterpriseID)
+		r.bad("opsos:slackEnterpriseId=%q must be an Enterprise Grid id such as E0123ABCD", c.SlackEnterpriseID)
 	}
+}
+
+// limits reads and checks the phone region and the numbers: password
+// validity, sending rate, retention and the API's throttle.
+func (r *reader) limits(c *Config) {
 	if len(c.PhoneRegion) != 2 {
-		bad("opsos:phoneRegion=%q must be a two-letter region such as GB", c.PhoneRegion)
+		r.bad("opsos:phoneRegion=%q must be a two-letter region such as GB", c.PhoneRegion)
 	}
-	c.TempPasswordDays, err = strconv.Atoi(get("tempPasswordDays", "OPSOS_TEMP_PASSWORD_DAYS", "7"))
+	var err error
+	c.TempPasswordDays, err = strconv.Atoi(r.get("tempPasswordDays", "OPSOS_TEMP_PASSWORD_DAYS", "7"))
 	if err != nil || c.TempPasswordDays < 1 || c.TempPasswordDays > 365 {
-		bad("opsos:tempPasswordDays must be a whole number of days from 1 to 365")
+		r.bad("opsos:tempPasswordDays must be a whole number of days from 1 to 365")
 	}
-	c.SendRate, err = strconv.ParseFloat(get("sendRate", "OPSOS_SEND_RATE", "10"), 64)
+	c.SendRate, err = strconv.ParseFloat(r.get("sendRate", "OPSOS_SEND_RATE", "10"), 64)
 	if err != nil || c.SendRate <= 0 {
-		bad("opsos:sendRate must be a positive number of emails per second (SES's sending quota or less)")
+		r.bad("opsos:sendRate must be a positive number of emails per second (SES's sending quota or less)")
 	}
-	c.Retain, err = strconv.ParseBool(get("retain", "OPSOS_RETAIN", "true"))
+	c.Retain, err = strconv.ParseBool(r.get("retain", "OPSOS_RETAIN", "true"))
 	if err != nil {
-		bad("opsos:retain must be true or false")
+		r.bad("opsos:retain must be true or false")
 	}
 	for _, n := range []struct {
 		dst      *int
 		key, def string
 	}{{&c.APIRateLimit, "apiRateLimit", "50"}, {&c.APIBurstLimit, "apiBurstLimit", "100"}} {
-		v, err := strconv.Atoi(get(n.key, "", n.def))
+		v, err := strconv.Atoi(r.get(n.key, "", n.def))
 		if err != nil || v < 1 {
-			bad("opsos:%s must be a positive whole number of requests per second", n.key)
+			r.bad("opsos:%s must be a positive whole number of requests per second", n.key)
 		}
 		*n.dst = v
 	}
-	if len(errs) > 0 {
-		return Config{}, fmt.Errorf("configuration:\n  %s", strings.Join(errs, "\n  "))
-	}
-	return c, nil
 }
 
 func list(v string) []string {

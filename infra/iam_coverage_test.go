@@ -293,98 +293,159 @@ type run struct {
 // drive builds each function as its main does, with the recorder on its
 // AWS clients, and drives its paths.
 func drive(t *testing.T) run {
-	ddb, cog, ses := emulators.DynamoDB(t), emulators.Cognito(t), emulators.SES(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
+	r := &rig{t: t, ctx: ctx}
+	defer r.close()
+	r.startCloud()
+	r.startSlack()
+	r.buildFunctions()
+	id := r.driveAPI()
+	r.driveReleaseFailures()
+	r.driveFirstSignIns(id)
+	r.driveSlack()
+	r.checkSlackAnswers()
+	return run{recorded: r.recorded, dynamoDB: r.ddb, table: r.table}
+}
 
-	_, table := dynamotest.Table(t)
-	pool, _, err := cognito.CreateLocalPool(ctx, cognito.NewLocalClient(cog), fmt.Sprintf("opsos-iam-%d", time.Now().UnixNano()))
+// rig is what drive's steps share: the emulators and the stand-ins for
+// the rest of AWS and for Slack, the functions built on them, and what
+// the functions' calls leave.
+type rig struct {
+	t       *testing.T
+	ctx     context.Context
+	closers []func() // in the order they were opened
+
+	ddb, cog    string // the emulators' endpoints
+	table, pool string
+	recorded    map[string]*calls
+	cloud       *standIn
+	endpoint    *httptest.Server
+	env         func(name string) map[string]string
+
+	hooks, slackCalls []string // Slack answers posted, Slack Web API paths called
+	hooksMu, slackMu  sync.Mutex
+
+	d           apiDriver
+	slackApp    *app.App
+	slackH      *slackops.Handler
+	poller      *dynamostream.Poller
+	activations *release.Activations
+}
+
+// signing is the Slack signing secret the Slack function is given.
+const signing = "iam-coverage-signing-secret"
+
+// adminSlack is the first administrator's Slack user id.
+const adminSlack = "U0ADMIN01"
+
+// close closes what the steps opened, the last first.
+func (r *rig) close() {
+	for i := len(r.closers) - 1; i >= 0; i-- {
+		r.closers[i]()
+	}
+}
+
+// startCloud starts the emulators, a table and a pool on them, and the
+// AWS endpoint every function's clients call.
+func (r *rig) startCloud() {
+	t := r.t
+	var ses string
+	r.ddb, r.cog, ses = emulators.DynamoDB(t), emulators.Cognito(t), emulators.SES(t)
+	_, r.table = dynamotest.Table(t)
+	var err error
+	r.pool, _, err = cognito.CreateLocalPool(r.ctx, cognito.NewLocalClient(r.cog), fmt.Sprintf("opsos-iam-%d", time.Now().UnixNano()))
 	if err != nil {
 		t.Fatal(err)
 	}
-	const signing = "iam-coverage-signing-secret"
 	secretARN := "arn:aws:secretsmanager:us-east-1:123456789012:secret:SlackSecret-abc123"
-	recorded := map[string]*calls{"api": newCalls(), "slack": newCalls(), "release": newCalls(), "postauth": newCalls()}
-	cloud := &standIn{t: t, dynamo: proxy(t, ddb), cognito: proxy(t, cog), ses: proxy(t, ses),
+	r.recorded = map[string]*calls{"api": newCalls(), "slack": newCalls(), "release": newCalls(), "postauth": newCalls()}
+	r.cloud = &standIn{t: t, dynamo: proxy(t, r.ddb), cognito: proxy(t, r.cog), ses: proxy(t, ses),
 		secretARN: secretARN, secretJSON: `{"signingSecret":"` + signing + `","botToken":"xoxb-iam-coverage"}`,
-		rejected: "suppressed@example.com", invokes: recorded["slack"]}
-	endpoint := httptest.NewServer(cloud)
-	defer endpoint.Close()
-	var hooks []string
-	var hooksMu sync.Mutex
-	responseURLs := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
-		hooksMu.Lock()
-		hooks = append(hooks, string(b))
-		hooksMu.Unlock()
+		rejected: "suppressed@example.com", invokes: r.recorded["slack"]}
+	r.endpoint = httptest.NewServer(r.cloud)
+	r.closers = append(r.closers, r.endpoint.Close)
+	r.env = func(name string) map[string]string {
+		stands := map[string]string{"OPSOS_TABLE_NAME": r.table, "OPSOS_USER_POOL_ID": r.pool,
+			"OPSOS_SLACK_SECRET_ARN": secretARN, "OPSOS_LOGIN_URL": "https://opsos-example.auth.us-east-1.amazoncognito.com/login?client_id=x"}
+		return functionEnv(t, name, stands)
+	}
+}
+
+// startSlack stands in for Slack: the response URLs the Slack function
+// answers on, and the Web API the release worker posts notices to.
+func (r *rig) startSlack() {
+	responseURLs := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		b, _ := io.ReadAll(req.Body)
+		r.hooksMu.Lock()
+		r.hooks = append(r.hooks, string(b))
+		r.hooksMu.Unlock()
 	}))
-	defer responseURLs.Close()
+	r.closers = append(r.closers, responseURLs.Close)
 	// The Slack function answers only on Slack's own response_url host,
 	// as in AWS; here that host is the catcher above, on this machine.
-	defer reachSlackHooksAt(t, responseURLs.Listener.Addr().String())()
+	r.closers = append(r.closers, reachSlackHooksAt(r.t, responseURLs.Listener.Addr().String()))
 
 	// Slack's Web API, for the release worker's notices (not AWS: its
 	// address is the one setting the stack does not give).
-	var slackCalls []string
-	var slackMu sync.Mutex
-	slackAPI := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		slackMu.Lock()
-		slackCalls = append(slackCalls, r.URL.Path)
-		slackMu.Unlock()
+	slackAPI := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		r.slackMu.Lock()
+		r.slackCalls = append(r.slackCalls, req.URL.Path)
+		r.slackMu.Unlock()
 		w.Header().Set("Content-Type", "application/json")
 		io.WriteString(w, `{"ok":true,"channel":"C0123ABCD","ts":"1700000000.000100"}`)
 	}))
-	defer slackAPI.Close()
+	r.closers = append(r.closers, slackAPI.Close)
 
-	stands := map[string]string{"OPSOS_TABLE_NAME": table, "OPSOS_USER_POOL_ID": pool,
-		"OPSOS_SLACK_SECRET_ARN": secretARN, "OPSOS_LOGIN_URL": "https://opsos-example.auth.us-east-1.amazoncognito.com/login?client_id=x"}
-	env := func(name string) map[string]string {
-		e := functionEnv(t, name, stands)
+	stackEnv := r.env
+	r.env = func(name string) map[string]string {
+		e := stackEnv(name)
 		e["OPSOS_SLACK_API_URL"] = slackAPI.URL + "/"
 		return e
 	}
-	t.Setenv("AWS_ENDPOINT_URL_DYNAMODB", "")
-	t.Setenv("AWS_LAMBDA_FUNCTION_NAME", slackFunctionName(Config{StackName: "OpsOS"}))
+	r.t.Setenv("AWS_ENDPOINT_URL_DYNAMODB", "")
+	r.t.Setenv("AWS_LAMBDA_FUNCTION_NAME", slackFunctionName(Config{StackName: "OpsOS"}))
+}
 
-	// The first administrator, written as `opsos bootstrap-admin` does,
-	// not by any function.
-	setup := build(t, ctx, "setup", env("api"), endpoint.URL, nil)
-	const adminSlack = "U0ADMIN01"
+// buildFunctions writes the first administrator, as `opsos
+// bootstrap-admin` does and not by any function, then builds each
+// function as its main builds it (functions/*/main.go).
+func (r *rig) buildFunctions() {
+	t, ctx := r.t, r.ctx
+	setup := build(t, ctx, "setup", r.env("api"), r.endpoint.URL, nil)
 	admin, _, err := setup.Service.Bootstrap(ctx, "admin@example.com", adminSlack)
 	if err != nil {
 		t.Fatal(err)
 	}
 
-	// Each function built as its main builds it (functions/*/main.go).
-	apiApp := build(t, ctx, "api", env("api"), endpoint.URL, recorded["api"])
-	api := httpapi.New(apiApp.Service, apiApp.Log)
+	apiApp := build(t, ctx, "api", r.env("api"), r.endpoint.URL, r.recorded["api"])
+	r.d = apiDriver{t: t, h: httpapi.New(apiApp.Service, apiApp.Log), claims: map[string]string{httpapi.ClaimUserID: admin.ID, httpapi.ClaimEmail: admin.Email}}
 
-	slackApp := build(t, ctx, "slack", env("slack"), endpoint.URL, recorded["slack"])
-	if err := slackapp.LoadSecret(ctx, slackApp); err != nil {
+	r.slackApp = build(t, ctx, "slack", r.env("slack"), r.endpoint.URL, r.recorded["slack"])
+	if err := slackapp.LoadSecret(ctx, r.slackApp); err != nil {
 		t.Fatal(err)
 	}
-	deferrer, err := lambdainvoke.New(slackApp.AWS)
+	deferrer, err := lambdainvoke.New(r.slackApp.AWS)
 	if err != nil {
 		t.Fatal(err)
 	}
-	deferrer.Endpoint = endpoint.URL
-	slackH, err := slackapp.Handler(slackApp, deferrer)
-	if err != nil {
+	deferrer.Endpoint = r.endpoint.URL
+	if r.slackH, err = slackapp.Handler(r.slackApp, deferrer); err != nil {
 		t.Fatal(err)
 	}
 
-	releaseApp := build(t, ctx, "release", env("release"), endpoint.URL, recorded["release"])
+	releaseApp := build(t, ctx, "release", r.env("release"), r.endpoint.URL, r.recorded["release"])
 	worker, err := releaseapp.Worker(ctx, releaseApp)
 	if err != nil {
 		t.Fatal(err)
 	}
 
-	postauthApp := build(t, ctx, "postauth", env("postauth"), endpoint.URL, recorded["postauth"])
-	activations := release.NewActivations(postauthApp.Store, time.Now, postauthApp.Log)
+	postauthApp := build(t, ctx, "postauth", r.env("postauth"), r.endpoint.URL, r.recorded["postauth"])
+	r.activations = release.NewActivations(postauthApp.Store, time.Now, postauthApp.Log)
 
 	// The stream reaches the worker as the event source mapping would
 	// deliver it; the poller's own reads are the mapping's, not the code's.
-	poller, err := dynamostream.NewPoller(ctx, dynamo.NewLocalClient(ddb), dynamostream.NewLocalClient(ddb), table,
+	r.poller, err = dynamostream.NewPoller(ctx, dynamo.NewLocalClient(r.ddb), dynamostream.NewLocalClient(r.ddb), r.table,
 		func(ctx context.Context, ev events.DynamoDBEvent) (events.DynamoDBEventResponse, error) {
 			wctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 			defer cancel()
@@ -393,25 +454,28 @@ func drive(t *testing.T) run {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// pump delivers what the stream holds, retrying failed records as the
-	// mapping would, until nothing is left.
-	pump := func() {
-		t.Helper()
-		var err error
-		for range 20 {
-			var n int
-			if n, err = poller.Poll(ctx); err == nil && n == 0 {
-				return
-			}
+}
+
+// pump delivers what the stream holds, retrying failed records as the
+// mapping would, until nothing is left.
+func (r *rig) pump() {
+	r.t.Helper()
+	var err error
+	for range 20 {
+		var n int
+		if n, err = r.poller.Poll(r.ctx); err == nil && n == 0 {
+			return
 		}
-		t.Fatalf("release worker: the stream does not drain: %v", err)
 	}
+	r.t.Fatalf("release worker: the stream does not drain: %v", err)
+}
 
-	d := apiDriver{t: t, h: api, claims: map[string]string{httpapi.ClaimUserID: admin.ID, httpapi.ClaimEmail: admin.Email}}
-
-	// API: create, list with cursors, get, edit, release, resend, status,
-	// history, hold, release again (re-enable), a role change (move group),
-	// bulk release with its dry run, and an address SES refuses.
+// driveAPI creates, lists with cursors, gets, edits, releases, resends,
+// diagnoses, reads the history, holds, releases again (re-enable),
+// changes a role (move group) and releases in bulk with its dry run. It
+// returns Priya's id, the user most of it works on.
+func (r *rig) driveAPI() string {
+	d := r.d
 	priya := d.do("POST", "/users", "", map[string]any{"type": "internal", "firstName": "Priya", "lastName": "Shah",
 		"email": "priya@example.com", "phone": "07911 123456", "jobTitle": "Shift Lead", "role": "supervisor", "holdInvite": true}, 201, "key-1")
 	d.do("POST", "/users", "dryRun=true", map[string]any{"type": "internal", "firstName": "Dry", "lastName": "Run",
@@ -429,55 +493,66 @@ func drive(t *testing.T) run {
 	priya = d.do("GET", "/users/"+id, "", nil, 200, "")
 	priya = d.ifMatch(priya).do("PATCH", "/users/"+id, "", map[string]any{"email": "priya.shah@example.com", "jobTitle": "Lead"}, 200, "")
 	priya = d.ifMatch(priya).do("POST", "/users/"+id+"/release", "", nil, 202, "")
-	pump()
+	r.pump()
 	priya = d.do("GET", "/users/"+id, "", nil, 200, "")
 	priya = d.ifMatch(priya).do("POST", "/users/"+id+"/resend-invite", "", nil, 202, "")
-	pump()
+	r.pump()
 	d.do("GET", "/users/"+id+"/status", "", nil, 200, "")
 	hist := d.do("GET", "/users/"+id+"/history", "limit=1", nil, 200, "")
 	d.do("GET", "/users/"+id+"/history", "limit=1&cursor="+url.QueryEscape(hist.str("nextCursor")), nil, 200, "")
 	priya = d.do("GET", "/users/"+id, "", nil, 200, "")
 	priya = d.ifMatch(priya).do("PATCH", "/users/"+id, "", map[string]any{"role": "planner"}, 200, "")
-	pump()
+	r.pump()
 	priya = d.ifMatch(priya).do("POST", "/users/"+id+"/hold", "", nil, 200, "")
-	pump()
-	priya = d.ifMatch(priya).do("POST", "/users/"+id+"/release", "", nil, 202, "")
-	pump()
+	r.pump()
+	d.ifMatch(priya).do("POST", "/users/"+id+"/release", "", nil, 202, "")
+	r.pump()
 	preview := d.do("POST", "/users/release", "dryRun=true", map[string]any{"role": "staff"}, 200, "")
 	d.do("POST", "/users/release", "", map[string]any{"role": "staff", "expectedCount": preview.num("count")}, 200, "")
+	return id
+}
+
+// driveReleaseFailures releases to an address SES refuses, to one while
+// SES is down for a while (the claim is abandoned and the retry sends),
+// and to one whose login is already in the pool.
+func (r *rig) driveReleaseFailures() {
+	d, cloud := r.d, r.cloud
 	d.do("POST", "/users", "", map[string]any{"type": "internal", "firstName": "Sup", "lastName": "Pressed",
 		"email": cloud.rejected, "role": "staff", "holdInvite": false}, 201, "")
-	pump()
+	r.pump()
 	if got := d.do("GET", "/users", "email="+url.QueryEscape(cloud.rejected), nil, 200, ""); got.first("status") != "release_failed" {
-		t.Errorf("the refused address did not end in release_failed: %s", js(got))
+		r.t.Errorf("the refused address did not end in release_failed: %s", js(got))
 	}
-	// SES down for a while: the claim is abandoned and the retry sends.
 	cloud.flaky, cloud.flakyLeft = "flaky@example.com", 3
 	d.do("POST", "/users", "", map[string]any{"type": "internal", "firstName": "Fla", "lastName": "Ky",
 		"email": cloud.flaky, "role": "staff", "holdInvite": false}, 201, "")
-	pump()
+	r.pump()
 	// A login left in the pool for the address (a user deleted and added
 	// again): the worker adopts it.
-	if _, err := cognito.NewLocalClient(cog).AdminCreateUser(ctx, &cip.AdminCreateUserInput{UserPoolId: &pool,
+	if _, err := cognito.NewLocalClient(r.cog).AdminCreateUser(r.ctx, &cip.AdminCreateUserInput{UserPoolId: &r.pool,
 		Username: ptr("adopted@example.com"), MessageAction: ciptypes.MessageActionTypeSuppress}); err != nil {
-		t.Fatal(err)
+		r.t.Fatal(err)
 	}
 	d.do("POST", "/users", "", map[string]any{"type": "internal", "firstName": "Ad", "lastName": "Opted",
 		"email": "adopted@example.com", "role": "staff", "holdInvite": false}, 201, "")
-	pump()
+	r.pump()
 	for _, email := range []string{cloud.flaky, "adopted@example.com"} {
 		if got := d.do("GET", "/users", "email="+url.QueryEscape(email), nil, 200, ""); got.first("status") != "invited" {
-			t.Errorf("%s is not invited: %s", email, js(got))
+			r.t.Errorf("%s is not invited: %s", email, js(got))
 		}
 	}
+}
 
-	// Post-authentication: Priya's first sign-in.
-	priya = d.do("GET", "/users/"+id, "", nil, 200, "")
+// driveFirstSignIns runs post-authentication for Priya (user id id) and
+// for Ana, whose login lacks the OpsOS id attribute.
+func (r *rig) driveFirstSignIns(id string) {
+	d, t := r.d, r.t
+	priya := d.do("GET", "/users/"+id, "", nil, 200, "")
 	var ev events.CognitoEventUserPoolsPostAuthentication
 	ev.TriggerSource = "PostAuthentication_Authentication"
-	ev.UserPoolID = pool
+	ev.UserPoolID = r.pool
 	ev.Request.UserAttributes = map[string]string{"email": priya.str("email"), "custom:opsos_user_id": id, "email_verified": "true"}
-	if _, err := activations.PostAuthentication(ctx, ev); err != nil {
+	if _, err := r.activations.PostAuthentication(r.ctx, ev); err != nil {
 		t.Fatalf("post-authentication: %v", err)
 	}
 	if got := d.do("GET", "/users/"+id, "", nil, 200, ""); got.str("status") != "active" {
@@ -485,15 +560,18 @@ func drive(t *testing.T) run {
 	}
 	// A login without the OpsOS id attribute is matched by its email.
 	ev.Request.UserAttributes = map[string]string{"email": "ana@example.com", "email_verified": "true"}
-	if _, err := activations.PostAuthentication(ctx, ev); err != nil {
+	if _, err := r.activations.PostAuthentication(r.ctx, ev); err != nil {
 		t.Fatalf("post-authentication: %v", err)
 	}
 	if got := d.do("GET", "/users", "email=ana%40example.com", nil, 200, ""); got.first("status") != "active" {
 		t.Errorf("after the first sign-in Ana is %s, want active", got.first("status"))
 	}
+}
 
-	// Slack: commands, the deferred status job, and both buttons.
-	s := slackDriver{t: t, h: slackH, secret: signing, user: adminSlack, team: slackApp.Config.SlackTeamID, enterprise: slackApp.Config.SlackEnterpriseID,
+// driveSlack sends the Slack commands, runs the deferred status job and
+// clicks both buttons.
+func (r *rig) driveSlack() {
+	s := slackDriver{t: r.t, h: r.slackH, secret: signing, user: adminSlack, team: r.slackApp.Config.SlackTeamID, enterprise: r.slackApp.Config.SlackEnterpriseID,
 		responseURL: "https://hooks.slack.com/services/T0123TEAM"}
 	s.command("create first=Sam last=Lee email=sam@example.com role=staff type=internal holdInvite=yes")
 	s.command("show sam@example.com")
@@ -505,35 +583,38 @@ func drive(t *testing.T) run {
 	s.command("history samuel@example.com")
 	s.command("release role=staff")
 	s.command("status priya.shah@example.com")
-	for _, p := range cloud.takeDeferred() {
+	for _, p := range r.cloud.takeDeferred() {
 		// Lambda runs the deferred job as a new invocation of the function.
-		if _, err := slackH.Invoke(ctx, p); err != nil {
-			t.Fatalf("deferred job: %v", err)
+		if _, err := r.slackH.Invoke(r.ctx, p); err != nil {
+			r.t.Fatalf("deferred job: %v", err)
 		}
 	}
 	s.command("create first=Tom last=Kay email=tom@example.com role=staff type=internal holdInvite=yes")
-	tom := d.do("GET", "/users", "email=tom%40example.com", nil, 200, "")
+	tom := r.d.do("GET", "/users", "email=tom%40example.com", nil, 200, "")
 	tomID, tomVersion := tom.first("id"), tom.first("version")
 	s.click("release", tomID+":"+tomVersion)
 	s.command("create first=Una last=Ray email=una@example.com role=purchasing type=internal holdInvite=yes")
 	s.click("release-many", `{"r":"purchasing","n":1}`)
-	pump()
+	r.pump()
 	s.command("release samuel@example.com")
-	pump()
+	r.pump()
+}
 
-	slackMu.Lock()
-	if !slices.Contains(slackCalls, "/chat.postMessage") {
-		t.Errorf("the release worker sent no notice to Slack (calls %v): its notice path went unrecorded", slackCalls)
+// checkSlackAnswers checks that the worker's notice reached Slack and that
+// no answer the Slack function posted is an internal error.
+func (r *rig) checkSlackAnswers() {
+	r.slackMu.Lock()
+	if !slices.Contains(r.slackCalls, "/chat.postMessage") {
+		r.t.Errorf("the release worker sent no notice to Slack (calls %v): its notice path went unrecorded", r.slackCalls)
 	}
-	slackMu.Unlock()
-	hooksMu.Lock()
-	for _, h := range hooks {
+	r.slackMu.Unlock()
+	r.hooksMu.Lock()
+	for _, h := range r.hooks {
 		if strings.Contains(h, "went wrong on our side") {
-			t.Errorf("a Slack answer is an internal error: %s", h)
+			r.t.Errorf("a Slack answer is an internal error: %s", h)
 		}
 	}
-	hooksMu.Unlock()
-	return run{recorded: recorded, dynamoDB: ddb, table: table}
+	r.hooksMu.Unlock()
 }
 
 // checkCoverage holds the recorded actions against each role and prints

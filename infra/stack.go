@@ -41,6 +41,13 @@ type Stack struct {
 	Roles     map[string]awsiam.Role
 	API       awsapigatewayv2.HttpApi
 	Failures  awssqs.Queue
+
+	// What one builder makes and a later one uses.
+	cfg         Config
+	slackSecret awssecretsmanager.Secret
+	client      awscognito.UserPoolClient
+	loginURL    *string
+	stage       awsapigatewayv2.HttpStage
 }
 
 // fn describes one Lambda function.
@@ -63,24 +70,51 @@ var fns = []fn{
 
 // NewStack builds the whole system. The functions' code comes from
 // cfg.BuildDir.
+//
+// The builders run in this order because CloudFormation's template lists
+// resources in the order they were made: moving a call reorders the
+// template.
 func NewStack(scope constructs.Construct, cfg Config, props *awscdk.StackProps) *Stack {
-	stack := awscdk.NewStack(scope, jsii.String(cfg.StackName), props)
-	s := &Stack{Stack: stack, Functions: map[string]awslambda.Function{}, Roles: map[string]awsiam.Role{}}
-	keep := awscdk.RemovalPolicy_DESTROY
-	if cfg.Retain {
-		keep = awscdk.RemovalPolicy_RETAIN
+	s := &Stack{
+		Stack: awscdk.NewStack(scope, jsii.String(cfg.StackName), props),
+		cfg:   cfg, Functions: map[string]awslambda.Function{}, Roles: map[string]awsiam.Role{},
 	}
+	s.table()
+	s.secret()
+	s.functions()
+	s.userPool()
+	s.login()
+	s.environment()
+	s.tableAccess()
+	s.serviceAccess()
+	s.stream()
+	s.httpAPI()
+	s.routes()
+	s.alarms()
+	s.outputs()
+	s.nag()
+	return s
+}
 
-	// The table: the source of truth, its stream feeding the worker.
-	s.Table = awsdynamodb.NewTable(stack, jsii.String("Table"), &awsdynamodb.TableProps{
+// removal is what deleting the stack does to the table and the pool.
+func (s *Stack) removal() awscdk.RemovalPolicy {
+	if s.cfg.Retain {
+		return awscdk.RemovalPolicy_RETAIN
+	}
+	return awscdk.RemovalPolicy_DESTROY
+}
+
+// table is the source of truth, its stream feeding the worker.
+func (s *Stack) table() {
+	s.Table = awsdynamodb.NewTable(s.Stack, jsii.String("Table"), &awsdynamodb.TableProps{
 		PartitionKey:                     &awsdynamodb.Attribute{Name: jsii.String(schema.PartitionKey), Type: awsdynamodb.AttributeType_STRING},
 		SortKey:                          &awsdynamodb.Attribute{Name: jsii.String(schema.SortKey), Type: awsdynamodb.AttributeType_STRING},
 		BillingMode:                      awsdynamodb.BillingMode_PAY_PER_REQUEST,
 		Stream:                           awsdynamodb.StreamViewType_NEW_AND_OLD_IMAGES,
 		PointInTimeRecoverySpecification: &awsdynamodb.PointInTimeRecoverySpecification{PointInTimeRecoveryEnabled: jsii.Bool(true)},
 		TimeToLiveAttribute:              jsii.String(schema.TTLAttribute),
-		DeletionProtection:               jsii.Bool(cfg.Retain),
-		RemovalPolicy:                    keep,
+		DeletionProtection:               jsii.Bool(s.cfg.Retain),
+		RemovalPolicy:                    s.removal(),
 	})
 	for _, ix := range schema.Indexes() {
 		s.Table.AddGlobalSecondaryIndex(&awsdynamodb.GlobalSecondaryIndexProps{
@@ -90,32 +124,40 @@ func NewStack(scope constructs.Construct, cfg Config, props *awscdk.StackProps) 
 			ProjectionType: awsdynamodb.ProjectionType_ALL,
 		})
 	}
+}
 
-	// Slack's signing secret and bot token: the stack makes the secret
-	// with a random signing secret, so that nothing passes verification
-	// until an administrator puts the Slack app's own values in.
-	slackSecret := awssecretsmanager.NewSecret(stack, jsii.String("SlackSecret"), &awssecretsmanager.SecretProps{
+// secret holds Slack's signing secret and bot token. The stack makes it
+// with a random signing secret, so that nothing passes verification until
+// an administrator puts the Slack app's own values in.
+func (s *Stack) secret() {
+	s.slackSecret = awssecretsmanager.NewSecret(s.Stack, jsii.String("SlackSecret"), &awssecretsmanager.SecretProps{
 		Description: jsii.String(`OpsOS Slack app: {"signingSecret": "<Basic Information → Signing Secret>", "botToken": "xoxb-…"}`),
 		GenerateSecretString: &awssecretsmanager.SecretStringGenerator{
 			SecretStringTemplate: jsii.String(`{"botToken":""}`), GenerateStringKey: jsii.String("signingSecret"),
 			ExcludePunctuation: jsii.Bool(true), PasswordLength: jsii.Number(40),
 		},
 	})
+}
 
-	policy := password.Default()
+// functions makes every function of fns with the environment they share;
+// environment adds what each needs of its own once the pool exists.
+func (s *Stack) functions() {
 	common := map[string]*string{
 		"OPSOS_TABLE_NAME":         s.Table.TableName(),
-		"OPSOS_PHONE_REGION":       jsii.String(cfg.PhoneRegion),
-		"OPSOS_TEMP_PASSWORD_DAYS": jsii.String(strconv.Itoa(cfg.TempPasswordDays)),
+		"OPSOS_PHONE_REGION":       jsii.String(s.cfg.PhoneRegion),
+		"OPSOS_TEMP_PASSWORD_DAYS": jsii.String(strconv.Itoa(s.cfg.TempPasswordDays)),
 		"OPSOS_LOG_LEVEL":          jsii.String("info"),
 	}
 	for _, f := range fns {
-		s.Functions[f.name] = s.function(f, cfg, common)
+		s.Functions[f.name] = s.function(f, common)
 	}
-	api, slackFn, releaseFn, postauth := s.Functions["api"], s.Functions["slack"], s.Functions["release"], s.Functions["postauth"]
+}
 
-	// The user pool: logins are created by the release worker only.
-	s.Pool = awscognito.NewUserPool(stack, jsii.String("Users"), &awscognito.UserPoolProps{
+// userPool holds the logins, which are created by the release worker
+// only, and a group for each role a login can have.
+func (s *Stack) userPool() {
+	policy := password.Default()
+	s.Pool = awscognito.NewUserPool(s.Stack, jsii.String("Users"), &awscognito.UserPoolProps{
 		SelfSignUpEnabled:   jsii.Bool(false),
 		SignInAliases:       &awscognito.SignInAliases{Email: jsii.Bool(true)},
 		SignInCaseSensitive: jsii.Bool(false),
@@ -132,26 +174,31 @@ func NewStack(scope constructs.Construct, cfg Config, props *awscdk.StackProps) 
 		PasswordPolicy: &awscognito.PasswordPolicy{
 			MinLength: jsii.Number(float64(policy.MinLength)), RequireLowercase: jsii.Bool(true), RequireUppercase: jsii.Bool(true),
 			RequireDigits: jsii.Bool(true), RequireSymbols: jsii.Bool(true),
-			TempPasswordValidity: awscdk.Duration_Days(jsii.Number(float64(cfg.TempPasswordDays))),
+			TempPasswordValidity: awscdk.Duration_Days(jsii.Number(float64(s.cfg.TempPasswordDays))),
 		},
 		AccountRecovery:    awscognito.AccountRecovery_EMAIL_ONLY,
 		Mfa:                awscognito.Mfa_OPTIONAL,
 		MfaSecondFactor:    &awscognito.MfaSecondFactor{Otp: jsii.Bool(true), Sms: jsii.Bool(false)},
 		FeaturePlan:        awscognito.FeaturePlan_ESSENTIALS,
-		LambdaTriggers:     &awscognito.UserPoolTriggers{PostAuthentication: postauth},
-		DeletionProtection: jsii.Bool(cfg.Retain),
-		RemovalPolicy:      keep,
+		LambdaTriggers:     &awscognito.UserPoolTriggers{PostAuthentication: s.Functions["postauth"]},
+		DeletionProtection: jsii.Bool(s.cfg.Retain),
+		RemovalPolicy:      s.removal(),
 	})
 	for i, r := range access.DefaultCatalogue().Roles() {
 		if r.PlannerWorker {
 			continue
 		}
-		awscognito.NewCfnUserPoolGroup(stack, jsii.String("Group-"+r.ID), &awscognito.CfnUserPoolGroupProps{
+		awscognito.NewCfnUserPoolGroup(s.Stack, jsii.String("Group-"+r.ID), &awscognito.CfnUserPoolGroupProps{
 			UserPoolId: s.Pool.UserPoolId(), GroupName: jsii.String(r.ID), Description: jsii.String(r.Name + ": " + r.Description),
 			Precedence: jsii.Number(float64(i)),
 		})
 	}
-	prefix := cfg.DomainPrefix
+}
+
+// login gives the pool its managed login page and the OpsOS web app's
+// client, whose tokens the HTTP API accepts; invitations link to the page.
+func (s *Stack) login() {
+	prefix := s.cfg.DomainPrefix
 	if prefix == "" {
 		prefix = "opsos-" + *awscdk.Aws_ACCOUNT_ID()
 	}
@@ -159,13 +206,13 @@ func NewStack(scope constructs.Construct, cfg Config, props *awscdk.StackProps) 
 		CognitoDomain:       &awscognito.CognitoDomainOptions{DomainPrefix: jsii.String(prefix)},
 		ManagedLoginVersion: awscognito.ManagedLoginVersion_NEWER_MANAGED_LOGIN,
 	})
-	client := s.Pool.AddClient(jsii.String("WebApp"), &awscognito.UserPoolClientOptions{
+	s.client = s.Pool.AddClient(jsii.String("WebApp"), &awscognito.UserPoolClientOptions{
 		GenerateSecret: jsii.Bool(false),
 		AuthFlows:      &awscognito.AuthFlow{UserSrp: jsii.Bool(true)},
 		OAuth: &awscognito.OAuthSettings{
 			Flows:        &awscognito.OAuthFlows{AuthorizationCodeGrant: jsii.Bool(true)},
 			Scopes:       &[]awscognito.OAuthScope{awscognito.OAuthScope_OPENID(), awscognito.OAuthScope_EMAIL(), awscognito.OAuthScope_PROFILE()},
-			CallbackUrls: jsii.Strings(cfg.CallbackURLs...), LogoutUrls: jsii.Strings(cfg.LogoutURLs...),
+			CallbackUrls: jsii.Strings(s.cfg.CallbackURLs...), LogoutUrls: jsii.Strings(s.cfg.LogoutURLs...),
 		},
 		SupportedIdentityProviders: &[]awscognito.UserPoolClientIdentityProvider{awscognito.UserPoolClientIdentityProvider_COGNITO()},
 		PreventUserExistenceErrors: jsii.Bool(true),
@@ -175,56 +222,68 @@ func NewStack(scope constructs.Construct, cfg Config, props *awscdk.StackProps) 
 		IdTokenValidity: awscdk.Duration_Hours(jsii.Number(1)), AccessTokenValidity: awscdk.Duration_Hours(jsii.Number(1)),
 		RefreshTokenValidity: awscdk.Duration_Days(jsii.Number(30)),
 	})
-	awscognito.NewCfnManagedLoginBranding(stack, jsii.String("LoginBranding"), &awscognito.CfnManagedLoginBrandingProps{
-		UserPoolId: s.Pool.UserPoolId(), ClientId: client.UserPoolClientId(), UseCognitoProvidedValues: jsii.Bool(true),
+	awscognito.NewCfnManagedLoginBranding(s.Stack, jsii.String("LoginBranding"), &awscognito.CfnManagedLoginBrandingProps{
+		UserPoolId: s.Pool.UserPoolId(), ClientId: s.client.UserPoolClientId(), UseCognitoProvidedValues: jsii.Bool(true),
 	})
-	loginURL := domain.SignInUrl(client, &awscognito.SignInUrlOptions{RedirectUri: jsii.String(cfg.CallbackURLs[0])})
+	s.loginURL = domain.SignInUrl(s.client, &awscognito.SignInUrlOptions{RedirectUri: jsii.String(s.cfg.CallbackURLs[0])})
+}
 
-	// Environment and permissions, function by function.
+// environment tells each function what it needs of its own: the pool,
+// the Slack secret (and the right to read it), the Slack workspace, and
+// the worker's mail settings.
+func (s *Stack) environment() {
+	api, slackFn, releaseFn := s.Functions["api"], s.Functions["slack"], s.Functions["release"]
 	for _, f := range []awslambda.Function{api, slackFn, releaseFn} {
 		f.AddEnvironment(jsii.String("OPSOS_USER_POOL_ID"), s.Pool.UserPoolId(), nil)
 	}
 	for _, f := range []awslambda.Function{slackFn, releaseFn} {
-		f.AddEnvironment(jsii.String("OPSOS_SLACK_SECRET_ARN"), slackSecret.SecretArn(), nil)
+		f.AddEnvironment(jsii.String("OPSOS_SLACK_SECRET_ARN"), s.slackSecret.SecretArn(), nil)
 		// GetSecretValue only: GrantRead would add DescribeSecret, which
 		// nothing calls.
-		allow(f, []string{"secretsmanager:GetSecretValue"}, slackSecret.SecretArn())
+		allow(f, []string{"secretsmanager:GetSecretValue"}, s.slackSecret.SecretArn())
 	}
 	// The Slack function serves one workspace; signed requests from any
 	// other are refused.
-	slackFn.AddEnvironment(jsii.String("OPSOS_SLACK_TEAM_ID"), jsii.String(cfg.SlackTeamID), nil)
-	if cfg.SlackEnterpriseID != "" {
-		slackFn.AddEnvironment(jsii.String("OPSOS_SLACK_ENTERPRISE_ID"), jsii.String(cfg.SlackEnterpriseID), nil)
+	slackFn.AddEnvironment(jsii.String("OPSOS_SLACK_TEAM_ID"), jsii.String(s.cfg.SlackTeamID), nil)
+	if s.cfg.SlackEnterpriseID != "" {
+		slackFn.AddEnvironment(jsii.String("OPSOS_SLACK_ENTERPRISE_ID"), jsii.String(s.cfg.SlackEnterpriseID), nil)
 	}
-	if cfg.SlackChannel != "" {
-		releaseFn.AddEnvironment(jsii.String("OPSOS_SLACK_CHANNEL"), jsii.String(cfg.SlackChannel), nil)
+	if s.cfg.SlackChannel != "" {
+		releaseFn.AddEnvironment(jsii.String("OPSOS_SLACK_CHANNEL"), jsii.String(s.cfg.SlackChannel), nil)
 	}
-	releaseFn.AddEnvironment(jsii.String("OPSOS_MAIL_FROM"), jsii.String(cfg.MailFrom), nil)
-	releaseFn.AddEnvironment(jsii.String("OPSOS_SEND_RATE"), jsii.String(strconv.FormatFloat(cfg.SendRate, 'f', -1, 64)), nil)
-	releaseFn.AddEnvironment(jsii.String("OPSOS_LOGIN_URL"), loginURL, nil)
-	if cfg.SESConfigurationSet != "" {
-		releaseFn.AddEnvironment(jsii.String("OPSOS_SES_CONFIGURATION_SET"), jsii.String(cfg.SESConfigurationSet), nil)
+	releaseFn.AddEnvironment(jsii.String("OPSOS_MAIL_FROM"), jsii.String(s.cfg.MailFrom), nil)
+	releaseFn.AddEnvironment(jsii.String("OPSOS_SEND_RATE"), jsii.String(strconv.FormatFloat(s.cfg.SendRate, 'f', -1, 64)), nil)
+	releaseFn.AddEnvironment(jsii.String("OPSOS_LOGIN_URL"), s.loginURL, nil)
+	if s.cfg.SESConfigurationSet != "" {
+		releaseFn.AddEnvironment(jsii.String("OPSOS_SES_CONFIGURATION_SET"), jsii.String(s.cfg.SESConfigurationSet), nil)
 	}
+}
 
-	// Each function gets the table actions its code calls, which
-	// iam_coverage_test.go records on the emulators. A transaction is
-	// authorised by its items' actions: a write of a user puts the user,
-	// its audit entry and guards, and deletes a guard an edit frees.
+// tableAccess gives each function the table actions its code calls,
+// which iam_coverage_test.go records on the emulators. A transaction is
+// authorised by its items' actions: a write of a user puts the user, its
+// audit entry and guards, and deletes a guard an edit frees.
+func (s *Stack) tableAccess() {
 	tableAndIndexes := []*string{s.Table.TableArn()}
 	for _, ix := range schema.Indexes() {
 		tableAndIndexes = append(tableAndIndexes, jsii.String(*s.Table.TableArn()+"/index/"+ix.Name))
 	}
 	// The managers' use cases list through the indexes.
-	for _, f := range []awslambda.Function{api, slackFn} {
+	for _, f := range []awslambda.Function{s.Functions["api"], s.Functions["slack"]} {
 		allow(f, []string{"dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:DeleteItem"}, tableAndIndexes...)
 	}
 	// The worker reads users by key and holds its claims with a put, an
 	// update (done) and a delete (given up): no index.
-	allow(releaseFn, []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}, s.Table.TableArn())
+	allow(s.Functions["release"], []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}, s.Table.TableArn())
 	// First sign-in: find the user by key (or by the email guard), record
 	// the activation.
-	allow(postauth, []string{"dynamodb:GetItem", "dynamodb:PutItem"}, s.Table.TableArn())
+	allow(s.Functions["postauth"], []string{"dynamodb:GetItem", "dynamodb:PutItem"}, s.Table.TableArn())
+}
 
+// serviceAccess gives each function what it calls of Cognito, Lambda and
+// SES.
+func (s *Stack) serviceAccess() {
+	api, slackFn, releaseFn := s.Functions["api"], s.Functions["slack"], s.Functions["release"]
 	// The status diagnosis asks Cognito about the login.
 	allow(api, []string{"cognito-idp:AdminGetUser"}, s.Pool.UserPoolArn())
 	allow(slackFn, []string{"cognito-idp:AdminGetUser"}, s.Pool.UserPoolArn())
@@ -232,26 +291,29 @@ func NewStack(scope constructs.Construct, cfg Config, props *awscdk.StackProps) 
 	// A slow command is handed to another invocation of the function. Its
 	// name is fixed, because referring to the function from its own role
 	// would make a dependency cycle.
-	allow(slackFn, []string{"lambda:InvokeFunction"}, stack.FormatArn(&awscdk.ArnComponents{
-		Service: jsii.String("lambda"), Resource: jsii.String("function"), ResourceName: jsii.String(slackFunctionName(cfg)),
+	allow(slackFn, []string{"lambda:InvokeFunction"}, s.FormatArn(&awscdk.ArnComponents{
+		Service: jsii.String("lambda"), Resource: jsii.String("function"), ResourceName: jsii.String(slackFunctionName(s.cfg)),
 		ArnFormat: awscdk.ArnFormat_COLON_RESOURCE_NAME,
 	}))
-	sesResources := []*string{stack.FormatArn(&awscdk.ArnComponents{
-		Service: jsii.String("ses"), Resource: jsii.String("identity"), ResourceName: jsii.String(cfg.SESIdentity),
+	sesResources := []*string{s.FormatArn(&awscdk.ArnComponents{
+		Service: jsii.String("ses"), Resource: jsii.String("identity"), ResourceName: jsii.String(s.cfg.SESIdentity),
 	})}
-	if cfg.SESConfigurationSet != "" {
-		sesResources = append(sesResources, stack.FormatArn(&awscdk.ArnComponents{
-			Service: jsii.String("ses"), Resource: jsii.String("configuration-set"), ResourceName: jsii.String(cfg.SESConfigurationSet),
+	if s.cfg.SESConfigurationSet != "" {
+		sesResources = append(sesResources, s.FormatArn(&awscdk.ArnComponents{
+			Service: jsii.String("ses"), Resource: jsii.String("configuration-set"), ResourceName: jsii.String(s.cfg.SESConfigurationSet),
 		}))
 	}
 	allow(releaseFn, []string{"ses:SendEmail"}, sesResources...)
+}
 
-	// The stream to the release worker.
-	s.Failures = awssqs.NewQueue(stack, jsii.String("ReleaseFailures"), &awssqs.QueueProps{
+// stream feeds the table's changes to the release worker, and keeps the
+// records it gives up on in a queue.
+func (s *Stack) stream() {
+	s.Failures = awssqs.NewQueue(s.Stack, jsii.String("ReleaseFailures"), &awssqs.QueueProps{
 		Encryption: awssqs.QueueEncryption_SQS_MANAGED, EnforceSSL: jsii.Bool(true),
 		RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)),
 	})
-	releaseFn.AddEventSource(awslambdaeventsources.NewDynamoEventSource(s.Table, &awslambdaeventsources.DynamoEventSourceProps{
+	s.Functions["release"].AddEventSource(awslambdaeventsources.NewDynamoEventSource(s.Table, &awslambdaeventsources.DynamoEventSourceProps{
 		StartingPosition:        awslambda.StartingPosition_TRIM_HORIZON,
 		BatchSize:               jsii.Number(25),
 		MaxBatchingWindow:       awscdk.Duration_Seconds(jsii.Number(1)),
@@ -261,39 +323,51 @@ func NewStack(scope constructs.Construct, cfg Config, props *awscdk.StackProps) 
 		MaxRecordAge:            awscdk.Duration_Hours(jsii.Number(24)),
 		ParallelizationFactor:   jsii.Number(1),
 		OnFailure:               awslambdaeventsources.NewSqsDlq(s.Failures),
-		// Only user items matter to the worker; audit entries, guards,
-		// idempotency records and claims never reach it.
-		Filters: &[]*map[string]interface{}{awslambda.FilterCriteria_Filter(&map[string]interface{}{
-			"eventName": awslambda.FilterRule_Or(jsii.String("INSERT"), jsii.String("MODIFY")),
-			"dynamodb": map[string]interface{}{
-				"NewImage": map[string]interface{}{"entity": map[string]interface{}{"S": awslambda.FilterRule_IsEqual(jsii.String("user"))}},
-			},
-		})},
+		Filters:                 &[]*map[string]interface{}{userChanges()},
 	}))
+}
 
-	// The HTTP API.
-	s.API = awsapigatewayv2.NewHttpApi(stack, jsii.String("HttpApi"), &awsapigatewayv2.HttpApiProps{
+// userChanges lets through only user items, inserted or modified: audit
+// entries, guards, idempotency records and claims never reach the worker.
+func userChanges() *map[string]interface{} {
+	return awslambda.FilterCriteria_Filter(&map[string]interface{}{
+		"eventName": awslambda.FilterRule_Or(jsii.String("INSERT"), jsii.String("MODIFY")),
+		"dynamodb": map[string]interface{}{
+			"NewImage": map[string]interface{}{"entity": map[string]interface{}{"S": awslambda.FilterRule_IsEqual(jsii.String("user"))}},
+		},
+	})
+}
+
+// httpAPI makes the HTTP API and its one stage, throttled, with access
+// logs; routes adds what it serves.
+func (s *Stack) httpAPI() {
+	s.API = awsapigatewayv2.NewHttpApi(s.Stack, jsii.String("HttpApi"), &awsapigatewayv2.HttpApiProps{
 		Description:        jsii.String("OpsOS user onboarding"),
 		CreateDefaultStage: jsii.Bool(false),
-		CorsPreflight:      cors(cfg),
+		CorsPreflight:      cors(s.cfg),
 	})
-	accessLogs := awslogs.NewLogGroup(stack, jsii.String("ApiAccessLogs"), &awslogs.LogGroupProps{
+	accessLogs := awslogs.NewLogGroup(s.Stack, jsii.String("ApiAccessLogs"), &awslogs.LogGroupProps{
 		Retention: awslogs.RetentionDays_THREE_MONTHS, RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
 	})
-	stage := awsapigatewayv2.NewHttpStage(stack, jsii.String("DefaultStage"), &awsapigatewayv2.HttpStageProps{
+	s.stage = awsapigatewayv2.NewHttpStage(s.Stack, jsii.String("DefaultStage"), &awsapigatewayv2.HttpStageProps{
 		HttpApi: s.API, StageName: jsii.String("$default"), AutoDeploy: jsii.Bool(true),
-		Throttle: &awsapigatewayv2.ThrottleSettings{RateLimit: jsii.Number(float64(cfg.APIRateLimit)), BurstLimit: jsii.Number(float64(cfg.APIBurstLimit))},
+		Throttle: &awsapigatewayv2.ThrottleSettings{RateLimit: jsii.Number(float64(s.cfg.APIRateLimit)), BurstLimit: jsii.Number(float64(s.cfg.APIBurstLimit))},
 	})
-	stage.Node().DefaultChild().(awsapigatewayv2.CfnStage).SetAccessLogSettings(&awsapigatewayv2.CfnStage_AccessLogSettingsProperty{
+	s.stage.Node().DefaultChild().(awsapigatewayv2.CfnStage).SetAccessLogSettings(&awsapigatewayv2.CfnStage_AccessLogSettingsProperty{
 		DestinationArn: accessLogs.LogGroupArn(),
 		Format: jsii.String(`{"requestId":"$context.requestId","ip":"$context.identity.sourceIp","time":"$context.requestTime",` +
 			`"method":"$context.httpMethod","path":"$context.path","status":"$context.status","latencyMs":"$context.responseLatency",` +
 			`"user":"$context.authorizer.claims.email","error":"$context.error.message","authorizerError":"$context.authorizer.error"}`),
 	})
+}
+
+// routes sends the user routes, behind the managers' JWT authorizer, to
+// the API function, and Slack's two routes to the Slack function.
+func (s *Stack) routes() {
 	managers := authorizers.NewHttpUserPoolAuthorizer(jsii.String("Managers"), s.Pool, &authorizers.HttpUserPoolAuthorizerProps{
-		UserPoolClients: &[]awscognito.IUserPoolClient{client},
+		UserPoolClients: &[]awscognito.IUserPoolClient{s.client},
 	})
-	apiIntegration := integrations.NewHttpLambdaIntegration(jsii.String("ApiIntegration"), api, nil)
+	apiIntegration := integrations.NewHttpLambdaIntegration(jsii.String("ApiIntegration"), s.Functions["api"], nil)
 	for _, r := range userRoutes {
 		s.API.AddRoutes(&awsapigatewayv2.AddRoutesOptions{
 			Path: jsii.String(r.path), Methods: &r.methods, Integration: apiIntegration, Authorizer: managers,
@@ -301,7 +375,7 @@ func NewStack(scope constructs.Construct, cfg Config, props *awscdk.StackProps) 
 	}
 	// Slack cannot send a Cognito token: its requests carry a signature,
 	// which the function checks before anything else.
-	slackIntegration := integrations.NewHttpLambdaIntegration(jsii.String("SlackIntegration"), slackFn, nil)
+	slackIntegration := integrations.NewHttpLambdaIntegration(jsii.String("SlackIntegration"), s.Functions["slack"], nil)
 	for _, p := range []string{"/slack/commands", "/slack/interactions"} {
 		routes := s.API.AddRoutes(&awsapigatewayv2.AddRoutesOptions{
 			Path: jsii.String(p), Methods: &[]awsapigatewayv2.HttpMethod{awsapigatewayv2.HttpMethod_POST}, Integration: slackIntegration,
@@ -313,25 +387,24 @@ func NewStack(scope constructs.Construct, cfg Config, props *awscdk.StackProps) 
 			}, jsii.Bool(true))
 		}
 	}
+}
 
-	s.alarms(cfg)
-
-	base := strings.TrimSuffix(*stage.Url(), "/")
+// outputs are what an administrator copies into the Slack app, the web
+// app and opsos bootstrap-admin after a deployment.
+func (s *Stack) outputs() {
+	base := strings.TrimSuffix(*s.stage.Url(), "/")
 	out := func(id, value, description string) {
-		awscdk.NewCfnOutput(stack, jsii.String(id), &awscdk.CfnOutputProps{Value: jsii.String(value), Description: jsii.String(description)})
+		awscdk.NewCfnOutput(s.Stack, jsii.String(id), &awscdk.CfnOutputProps{Value: jsii.String(value), Description: jsii.String(description)})
 	}
-	out("ApiUrl", *stage.Url(), "The OpsOS HTTP API (Authorization: Bearer <Cognito ID token>)")
+	out("ApiUrl", *s.stage.Url(), "The OpsOS HTTP API (Authorization: Bearer <Cognito ID token>)")
 	out("SlackCommandsUrl", base+"/slack/commands", "The Slack app's slash command Request URL")
 	out("SlackInteractionsUrl", base+"/slack/interactions", "The Slack app's Interactivity Request URL")
-	out("LoginUrl", *loginURL, "The managed login page invitations link to")
+	out("LoginUrl", *s.loginURL, "The managed login page invitations link to")
 	out("UserPoolId", *s.Pool.UserPoolId(), "The Cognito user pool")
-	out("UserPoolClientId", *client.UserPoolClientId(), "The OpsOS web app's client id (the API's JWT audience)")
+	out("UserPoolClientId", *s.client.UserPoolClientId(), "The OpsOS web app's client id (the API's JWT audience)")
 	out("TableName", *s.Table.TableName(), "The DynamoDB table (for opsos bootstrap-admin)")
-	out("SlackSecretArn", *slackSecret.SecretArn(), "Put the Slack app's signing secret and bot token here")
+	out("SlackSecretArn", *s.slackSecret.SecretArn(), "Put the Slack app's signing secret and bot token here")
 	out("ReleaseFailuresQueueUrl", *s.Failures.QueueUrl(), "Change records the release worker gave up on")
-
-	s.nag()
-	return s
 }
 
 // ReleaseCognitoActions are what the release worker does to logins.
@@ -388,7 +461,7 @@ func cors(cfg Config) *awsapigatewayv2.CorsPreflightOptions {
 
 // function makes one Lambda function with its own role and log group, so
 // that each has only the permissions granted to it below.
-func (s *Stack) function(f fn, cfg Config, env map[string]*string) awslambda.Function {
+func (s *Stack) function(f fn, env map[string]*string) awslambda.Function {
 	id := strings.ToUpper(f.name[:1]) + f.name[1:]
 	logs := awslogs.NewLogGroup(s.Stack, jsii.String(id+"Logs"), &awslogs.LogGroupProps{
 		Retention: awslogs.RetentionDays_THREE_MONTHS, RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
@@ -407,7 +480,7 @@ func (s *Stack) function(f fn, cfg Config, env map[string]*string) awslambda.Fun
 	}
 	var name *string
 	if f.name == "slack" {
-		name = jsii.String(slackFunctionName(cfg))
+		name = jsii.String(slackFunctionName(s.cfg))
 	}
 	return awslambda.NewFunction(s.Stack, jsii.String(id), &awslambda.FunctionProps{
 		FunctionName:          name,
@@ -415,7 +488,7 @@ func (s *Stack) function(f fn, cfg Config, env map[string]*string) awslambda.Fun
 		Runtime:               awslambda.Runtime_PROVIDED_AL2023(),
 		Architecture:          awslambda.Architecture_ARM_64(),
 		Handler:               jsii.String("bootstrap"),
-		Code:                  awslambda.Code_FromAsset(jsii.String(filepath.Join(cfg.BuildDir, f.name)), nil),
+		Code:                  awslambda.Code_FromAsset(jsii.String(filepath.Join(s.cfg.BuildDir, f.name)), nil),
 		MemorySize:            jsii.Number(f.memory),
 		Timeout:               awscdk.Duration_Seconds(jsii.Number(f.timeout)),
 		Environment:           &e,
@@ -439,13 +512,13 @@ func allow(f awslambda.Function, actions []string, resources ...*string) {
 
 // alarms watch what needs a person: records the worker gave up on, a
 // stream falling behind, and function errors.
-func (s *Stack) alarms(cfg Config) {
+func (s *Stack) alarms() {
 	topic := awssns.NewTopic(s.Stack, jsii.String("Alarms"), &awssns.TopicProps{
 		DisplayName: jsii.String("OpsOS alarms"), EnforceSSL: jsii.Bool(true),
 		MasterKey: awskms.Alias_FromAliasName(s.Stack, jsii.String("SnsKey"), jsii.String("alias/aws/sns")),
 	})
-	if cfg.AlarmEmail != "" {
-		topic.AddSubscription(awssnssubscriptions.NewEmailSubscription(jsii.String(cfg.AlarmEmail), nil))
+	if s.cfg.AlarmEmail != "" {
+		topic.AddSubscription(awssnssubscriptions.NewEmailSubscription(jsii.String(s.cfg.AlarmEmail), nil))
 	}
 	minute := awscdk.Duration_Minutes(jsii.Number(1))
 	alarm := func(id, description string, metric awscloudwatch.IMetric, threshold float64) {

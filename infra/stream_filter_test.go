@@ -133,55 +133,69 @@ func matchValue(t *testing.T, alt, v any) bool {
 		case "equals-ignore-case":
 			return isString && strings.EqualFold(s, fmt.Sprint(arg))
 		case "anything-but":
-			switch a := arg.(type) {
-			case []any:
-				for _, x := range a {
-					if exactly(x, v) {
-						return false
-					}
-				}
-				return true
-			case map[string]any:
-				if p, ok := a["prefix"]; ok {
-					return isString && !strings.HasPrefix(s, fmt.Sprint(p))
-				}
-				t.Fatalf("anything-but %s: the test does not know it", js(a))
-			default:
-				return !exactly(a, v)
-			}
+			return anythingBut(t, arg, v)
 		case "numeric":
-			n, isNum := v.(float64)
-			conds := asList(arg)
-			if !isNum || len(conds)%2 != 0 {
-				return false
-			}
-			for i := 0; i < len(conds); i += 2 {
-				bound, _ := conds[i+1].(float64)
-				var ok bool
-				switch conds[i] {
-				case "=":
-					ok = n == bound
-				case "<":
-					ok = n < bound
-				case "<=":
-					ok = n <= bound
-				case ">":
-					ok = n > bound
-				case ">=":
-					ok = n >= bound
-				default:
-					t.Fatalf("numeric operator %v: the test does not know it", conds[i])
-				}
-				if !ok {
-					return false
-				}
-			}
-			return true
+			return numeric(t, arg, v)
 		default:
 			t.Fatalf("filter operator %q: the test does not know it; teach matchValue Lambda's meaning of it", name)
 		}
 	}
 	return false
+}
+
+// anythingBut is the anything-but filter: none of a list of values, not
+// one value, or no such prefix.
+func anythingBut(t *testing.T, arg, v any) bool {
+	s, isString := v.(string)
+	switch a := arg.(type) {
+	case []any:
+		for _, x := range a {
+			if exactly(x, v) {
+				return false
+			}
+		}
+		return true
+	case map[string]any:
+		if p, ok := a["prefix"]; ok {
+			return isString && !strings.HasPrefix(s, fmt.Sprint(p))
+		}
+		t.Fatalf("anything-but %s: the test does not know it", js(a))
+		return false
+	default:
+		return !exactly(a, v)
+	}
+}
+
+// numeric is the numeric filter: a number within every one of the
+// [operator, bound] pairs.
+func numeric(t *testing.T, arg, v any) bool {
+	n, isNum := v.(float64)
+	conds := asList(arg)
+	if !isNum || len(conds)%2 != 0 {
+		return false
+	}
+	for i := 0; i < len(conds); i += 2 {
+		bound, _ := conds[i+1].(float64)
+		var ok bool
+		switch conds[i] {
+		case "=":
+			ok = n == bound
+		case "<":
+			ok = n < bound
+		case "<=":
+			ok = n <= bound
+		case ">":
+			ok = n > bound
+		case ">=":
+			ok = n >= bound
+		default:
+			t.Fatalf("numeric operator %v: the test does not know it", conds[i])
+		}
+		if !ok {
+			return false
+		}
+	}
+	return true
 }
 
 // exactly is Lambda's exact match: same JSON type and value (null only
