@@ -187,18 +187,38 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (*S
 	if token == "" {
 		token, printed = randomToken(), true
 	}
+	mux := routes(a, logins, mailbox, slackHandler, authorizer(token, admin, logins), log)
+	s := &Server{
+		app: a, ln: ln, done: make(chan error, 1), closers: closers,
+		http: &http.Server{Handler: newHostGuard(listenHost, port, cfg.AllowRemote, cfg.PublicHost, mux), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)},
+	}
+	go func() { s.done <- s.http.Serve(ln) }()
+
+	s.pumpChanges(a, worker, log)
+	banner{cfg: cfg, base: base, admin: admin, created: created,
+		secretPrinted: secretPrinted, token: token, tokenPrinted: printed}.print(out, ln.Addr())
+	return s, nil
+}
+
+// authorizer accepts the administrator's token and the tokens of the
+// local login, as the JWT authorizer accepts Cognito's.
+func authorizer(token string, admin user.User, logins *localid.Identity) func(string) (map[string]string, bool) {
 	adminToken := gateway.TokenAuthorizer(token, map[string]string{
 		"sub": admin.ID, "token_use": "id",
 		httpapi.ClaimEmail: admin.Email, httpapi.ClaimUserID: admin.ID,
 	})
-	// The API accepts the administrator's token and the tokens of the
-	// local login, as the JWT authorizer accepts Cognito's.
-	authorize := func(tok string) (map[string]string, bool) {
+	return func(tok string) (map[string]string, bool) {
 		if c, ok := adminToken(tok); ok {
 			return c, true
 		}
 		return logins.Claims(tok)
 	}
+}
+
+// routes serves the whole product on one address: the API, Slack's two
+// doors, the local login and mailbox, and the health check.
+func routes(a *app.App, logins *localid.Identity, mailbox *outbox.Outbox, slack *slackops.Handler,
+	authorize func(string) (map[string]string, bool), log *slog.Logger) *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
@@ -208,19 +228,16 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (*S
 	mux.Handle("GET "+outbox.PagePath, mail)
 	mux.Handle("GET "+outbox.JSONPath, mail)
 	authHandlers{id: logins, log: log}.register(mux)
-	slackRoutes := gateway.New(slackHandler.Handle, nil)
+	slackRoutes := gateway.New(slack.Handle, nil)
 	mux.Handle("POST "+slackops.PathCommands, slackRoutes)
 	mux.Handle("POST "+slackops.PathInteractions, slackRoutes)
 	mux.Handle("/", gateway.New(httpapi.New(a.Service, log).Handle, authorize))
+	return mux
+}
 
-	s := &Server{
-		app: a, ln: ln, done: make(chan error, 1), closers: closers,
-		http: &http.Server{Handler: newHostGuard(listenHost, port, cfg.AllowRemote, cfg.PublicHost, mux), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)},
-	}
-	go func() { s.done <- s.http.Serve(ln) }()
-
-	// The table's changes go to the release worker, as the stream goes to
-	// the release function in AWS.
+// pumpChanges hands the table's changes to the release worker, as the
+// stream goes to the release function in AWS, until Shutdown.
+func (s *Server) pumpChanges(a *app.App, worker *release.Worker, log *slog.Logger) {
 	pumpCtx, stopChanges := context.WithCancel(context.Background())
 	s.stopChanges, s.changesDone = stopChanges, make(chan struct{})
 	go func() {
@@ -229,32 +246,43 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (*S
 			log.Error("change feed stopped", "error", err.Error())
 		}
 	}()
+}
 
-	where := "data in " + cfg.App.DataDir
-	if cfg.App.DynamoDBEndpoint != "" {
-		where = fmt.Sprintf("data in DynamoDB table %s at %s", cfg.App.TableName, cfg.App.DynamoDBEndpoint)
+// banner is what a start tells the person who ran it.
+type banner struct {
+	cfg                         Config
+	base                        string
+	admin                       user.User
+	created                     bool
+	secretPrinted, tokenPrinted bool
+	token                       string
+}
+
+func (b banner) print(out io.Writer, addr net.Addr) {
+	where := "data in " + b.cfg.App.DataDir
+	if b.cfg.App.DynamoDBEndpoint != "" {
+		where = fmt.Sprintf("data in DynamoDB table %s at %s", b.cfg.App.TableName, b.cfg.App.DynamoDBEndpoint)
 	}
-	if cfg.AllowRemote {
-		fmt.Fprintf(out, remoteWarning, ln.Addr(), outbox.PagePath)
+	if b.cfg.AllowRemote {
+		fmt.Fprintf(out, remoteWarning, addr, outbox.PagePath)
 	}
-	fmt.Fprintf(out, "OpsOS local mode: %s (%s)\n", base, where)
-	fmt.Fprintf(out, "Mailbox: %s%s   Sign-in page: %s/_local/login\n", base, outbox.PagePath, base)
-	if created {
-		fmt.Fprintf(out, "Created the administrator %s.\n", admin.Email)
+	fmt.Fprintf(out, "OpsOS local mode: %s (%s)\n", b.base, where)
+	fmt.Fprintf(out, "Mailbox: %s%s   Sign-in page: %s/_local/login\n", b.base, outbox.PagePath, b.base)
+	if b.created {
+		fmt.Fprintf(out, "Created the administrator %s.\n", b.admin.Email)
 	}
-	fmt.Fprintf(out, "Slack: %s%s and %s%s\n", base, slackops.PathCommands, base, slackops.PathInteractions)
-	if admin.SlackUserID != "" {
-		fmt.Fprintf(out, "Slack user %s acts as the administrator.\n", admin.SlackUserID)
+	fmt.Fprintf(out, "Slack: %s%s and %s%s\n", b.base, slackops.PathCommands, b.base, slackops.PathInteractions)
+	if b.admin.SlackUserID != "" {
+		fmt.Fprintf(out, "Slack user %s acts as the administrator.\n", b.admin.SlackUserID)
 	}
-	if secretPrinted {
-		fmt.Fprintf(out, "Slack signing secret (new at every start; set OPSOS_SLACK_SIGNING_SECRET to choose one):\n  export OPSOS_SLACK_SIGNING_SECRET=%s\n", cfg.App.SlackSigningSecret)
+	if b.secretPrinted {
+		fmt.Fprintf(out, "Slack signing secret (new at every start; set OPSOS_SLACK_SIGNING_SECRET to choose one):\n  export OPSOS_SLACK_SIGNING_SECRET=%s\n", b.cfg.App.SlackSigningSecret)
 	}
-	if printed {
-		fmt.Fprintf(out, "Administrator %s, token (new at every start; set OPSOS_ADMIN_TOKEN to choose one):\n  export OPSOS_TOKEN=%s\n", admin.Email, token)
+	if b.tokenPrinted {
+		fmt.Fprintf(out, "Administrator %s, token (new at every start; set OPSOS_ADMIN_TOKEN to choose one):\n  export OPSOS_TOKEN=%s\n", b.admin.Email, b.token)
 	} else {
-		fmt.Fprintf(out, "Administrator %s, token from OPSOS_ADMIN_TOKEN.\n", admin.Email)
+		fmt.Fprintf(out, "Administrator %s, token from OPSOS_ADMIN_TOKEN.\n", b.admin.Email)
 	}
-	return s, nil
 }
 
 // newWorker builds local mode's release worker: the local logins, the
