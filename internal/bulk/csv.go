@@ -95,38 +95,10 @@ func ReadCSV(r io.Reader) ([]Row, []RowError, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("read the header: %w", err)
 	}
-	fields := make([]string, len(header))
-	seen := map[string]string{}
-	var unknown []string
-	for i, h := range header {
-		f, ok := columns[columnKey(h)]
-		switch {
-		case strings.TrimSpace(h) == "":
-			unknown = append(unknown, fmt.Sprintf("column %d has no name", i+1))
-		case columnKey(h) == "holdinvite":
-			return nil, nil, errors.New("the holdInvite column is not allowed: an import creates users in Introduction Mode; release them afterwards (POST /users/release, or /opsos-user release in Slack)")
-		case !ok:
-			unknown = append(unknown, fmt.Sprintf("%q", h))
-		case seen[f] != "":
-			return nil, nil, fmt.Errorf("the columns %q and %q are both %s", seen[f], h, f)
-		default:
-			seen[f] = h
-		}
-		fields[i] = f
+	h, err := readHeader(header)
+	if err != nil {
+		return nil, nil, err
 	}
-	if len(unknown) > 0 {
-		return nil, nil, fmt.Errorf("unknown columns %s: the columns are firstName, lastName, email, role, type, phone, jobTitle, externalPlannerAccess, externalPurchasingAccess, slackUserId", strings.Join(unknown, ", "))
-	}
-	var missing []string
-	for _, f := range required {
-		if seen[f] == "" {
-			missing = append(missing, f)
-		}
-	}
-	if len(missing) > 0 {
-		return nil, nil, fmt.Errorf("the file has no %s column", strings.Join(missing, ", "))
-	}
-
 	var rows []Row
 	var problems []RowError
 	firstLine := map[string]int{}
@@ -142,59 +114,106 @@ func ReadCSV(r io.Reader) ([]Row, []RowError, error) {
 		if blank(rec) {
 			continue
 		}
-		row := Row{Line: line, Body: map[string]any{}, columns: seen}
-		if len(rec) != len(header) {
-			problems = append(problems, RowError{Line: line, Message: fmt.Sprintf("has %d values, the header %d columns", len(rec), len(header))})
-			continue
-		}
-		bad := false
-		for i, v := range rec {
-			v = strings.TrimSpace(v)
-			f := fields[i]
-			if !user.ValidText(v) {
-				// The JSON sent to the server would carry U+FFFD in place
-				// of these bytes: refuse them here, naming the column.
-				problems = append(problems, RowError{Line: line, Field: header[i], Message: user.InvalidTextMessage})
-				bad = true
-				continue
-			}
-			if f == "email" {
-				row.Email = v
-			}
-			if v == "" {
-				continue
-			}
-			if booleans[f] {
-				b, ok := yesNo(v)
-				if !ok {
-					problems = append(problems, RowError{Line: line, Field: header[i], Message: fmt.Sprintf("must be yes or no, not %q", v)})
-					bad = true
-					continue
-				}
-				row.Body[f] = b
-				continue
-			}
-			row.Body[f] = v
-		}
+		row, rowProblems := h.row(line, rec)
+		problems = append(problems, rowProblems...)
 		key := user.NormalizeEmail(row.Email) // as the server compares them
 		if prev, dup := firstLine[key]; dup && key != "" {
-			problems = append(problems, RowError{Line: line, Email: row.Email, Field: seen["email"], Message: fmt.Sprintf("is also on line %d: one user per email", prev)})
+			problems = append(problems, RowError{Line: line, Email: row.Email, Field: h.seen["email"], Message: fmt.Sprintf("is also on line %d: one user per email", prev)})
 			continue
 		}
 		if key != "" {
 			firstLine[key] = line
 		}
-		if !bad {
+		if len(rowProblems) == 0 {
 			rows = append(rows, row)
-		}
-		for i := range problems {
-			if problems[i].Line == line && problems[i].Email == "" {
-				problems[i].Email = row.Email
-			}
 		}
 	}
 	sort.SliceStable(problems, func(i, j int) bool { return problems[i].Line < problems[j].Line })
 	return rows, problems, nil
+}
+
+// header is a file's first line: the user field of each column, and the
+// column each field came from.
+type header struct {
+	names  []string
+	fields []string
+	seen   map[string]string
+}
+
+// readHeader reads the columns; one unknown, missing or doubled stops the
+// import before any row is read, so nothing in the file is dropped.
+func readHeader(names []string) (header, error) {
+	h := header{names: names, fields: make([]string, len(names)), seen: map[string]string{}}
+	var unknown []string
+	for i, name := range names {
+		f, ok := columns[columnKey(name)]
+		switch {
+		case strings.TrimSpace(name) == "":
+			unknown = append(unknown, fmt.Sprintf("column %d has no name", i+1))
+		case columnKey(name) == "holdinvite":
+			return header{}, errors.New("the holdInvite column is not allowed: an import creates users in Introduction Mode; release them afterwards (POST /users/release, or /opsos-user release in Slack)")
+		case !ok:
+			unknown = append(unknown, fmt.Sprintf("%q", name))
+		case h.seen[f] != "":
+			return header{}, fmt.Errorf("the columns %q and %q are both %s", h.seen[f], name, f)
+		default:
+			h.seen[f] = name
+		}
+		h.fields[i] = f
+	}
+	if len(unknown) > 0 {
+		return header{}, fmt.Errorf("unknown columns %s: the columns are firstName, lastName, email, role, type, phone, jobTitle, externalPlannerAccess, externalPurchasingAccess, slackUserId", strings.Join(unknown, ", "))
+	}
+	var missing []string
+	for _, f := range required {
+		if h.seen[f] == "" {
+			missing = append(missing, f)
+		}
+	}
+	if len(missing) > 0 {
+		return header{}, fmt.Errorf("the file has no %s column", strings.Join(missing, ", "))
+	}
+	return h, nil
+}
+
+// row reads one record into the body of its create, with the problems
+// that keep it from being sent, each naming its column.
+func (h header) row(line int, rec []string) (Row, []RowError) {
+	row := Row{Line: line, Body: map[string]any{}, columns: h.seen}
+	if len(rec) != len(h.names) {
+		return row, []RowError{{Line: line, Message: fmt.Sprintf("has %d values, the header %d columns", len(rec), len(h.names))}}
+	}
+	var problems []RowError
+	for i, v := range rec {
+		v = strings.TrimSpace(v)
+		f := h.fields[i]
+		if !user.ValidText(v) {
+			// The JSON sent to the server would carry U+FFFD in place of
+			// these bytes: refuse them here, naming the column.
+			problems = append(problems, RowError{Line: line, Field: h.names[i], Message: user.InvalidTextMessage})
+			continue
+		}
+		if f == "email" {
+			row.Email = v
+		}
+		if v == "" {
+			continue
+		}
+		if booleans[f] {
+			b, ok := yesNo(v)
+			if !ok {
+				problems = append(problems, RowError{Line: line, Field: h.names[i], Message: fmt.Sprintf("must be yes or no, not %q", v)})
+				continue
+			}
+			row.Body[f] = b
+			continue
+		}
+		row.Body[f] = v
+	}
+	for i := range problems {
+		problems[i].Email = row.Email
+	}
+	return row, problems
 }
 
 func blank(rec []string) bool {
