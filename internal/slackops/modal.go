@@ -97,87 +97,21 @@ func (h *Handler) userForm(u *user.User, meta metadata) (slack.ModalViewRequest,
 	if err != nil {
 		return slack.ModalViewRequest{}, err
 	}
-	val := func(get func(user.User) string) string {
-		if u == nil {
-			return ""
-		}
-		return get(*u)
+	shown := user.User{HoldInvite: true, Type: user.Internal} // a new user's form
+	if u != nil {
+		shown = *u
 	}
-	text := func(block, label, initial string, optional bool, hint string) *slack.InputBlock {
-		el := slack.NewPlainTextInputBlockElement(nil, actionValue)
-		el.InitialValue = initial
-		var hintObj *slack.TextBlockObject
-		if hint != "" {
-			hintObj = plainText(hint)
-		}
-		b := slack.NewInputBlock(block, plainText(label), hintObj, el)
-		b.Optional = optional
-		return b
-	}
-
-	var roleOpts []*slack.OptionBlockObject
-	var initialRole *slack.OptionBlockObject
-	for _, r := range h.svc.Roles().Roles() {
-		if r.PlannerWorker {
-			continue // Planner workers are onboarded in Planner, not here
-		}
-		o := slack.NewOptionBlockObject(r.ID, plainText(r.Name), plainText(truncate(r.Description, 75)))
-		roleOpts = append(roleOpts, o)
-		if u != nil && u.Role == r.ID {
-			initialRole = o
-		}
-	}
-	roleSel := slack.NewOptionsSelectBlockElement(slack.OptTypeStatic, plainText("Choose the one role"), actionValue, roleOpts...)
-	roleSel.InitialOption = initialRole
-
-	internal := slack.NewOptionBlockObject(string(user.Internal), plainText("Internal"), plainText("Part of your organisation"))
-	external := slack.NewOptionBlockObject(string(user.External), plainText("External"), plainText("A contractor, supplier or partner"))
-	typeEl := slack.NewRadioButtonsBlockElement(actionValue, internal, external)
-	typeEl.InitialOption = internal
-	if u != nil && u.Type == user.External {
-		typeEl.InitialOption = external
-	}
-
-	planner := slack.NewOptionBlockObject("planner", plainText("External Planner Access"), nil)
-	purchasing := slack.NewOptionBlockObject("purchasing", plainText("External Purchasing Access"), nil)
-	extEl := slack.NewCheckboxGroupsBlockElement(actionValue, planner, purchasing)
-	if u != nil && u.ExternalPlannerAccess {
-		extEl.InitialOptions = append(extEl.InitialOptions, planner)
-	}
-	if u != nil && u.ExternalPurchasingAccess {
-		extEl.InitialOptions = append(extEl.InitialOptions, purchasing)
-	}
-	extBlock := slack.NewInputBlock(blockExternal, plainText("External access"), plainText("Only for external users"), extEl)
-	extBlock.Optional = true
-
-	hold := slack.NewOptionBlockObject("hold", plainText("Hold Invite (Introduction Mode)"),
-		plainText("Keep the account without a login; nobody is told until you release access"))
-	holdEl := slack.NewCheckboxGroupsBlockElement(actionValue, hold)
-	if u == nil || u.HoldInvite {
-		holdEl.InitialOptions = []*slack.OptionBlockObject{hold}
-	}
-	holdBlock := slack.NewInputBlock(blockHold, plainText("Access"), nil, holdEl)
-	holdBlock.Optional = true
-
-	slackEl := slack.NewOptionsSelectBlockElement(slack.OptTypeUser, plainText("Their Slack account"), actionValue)
-	if u != nil && u.SlackUserID != "" {
-		slackEl.InitialUser = u.SlackUserID
-	}
-	slackBlock := slack.NewInputBlock(blockSlack, plainText("Slack account (optional)"),
-		plainText("Lets them use /opsos-user if they manage users"), slackEl)
-	slackBlock.Optional = true
-
 	blocks := []slack.Block{
-		text(blockFirstName, "First name", val(func(u user.User) string { return u.FirstName }), false, ""),
-		text(blockLastName, "Last name", val(func(u user.User) string { return u.LastName }), false, ""),
-		text(blockEmail, "Email", val(func(u user.User) string { return u.Email }), false, "Their login name; the invitation goes here"),
-		slack.NewInputBlock(blockRole, plainText("Role"), nil, roleSel),
-		slack.NewInputBlock(blockType, plainText("Type"), nil, typeEl),
-		extBlock,
-		text(blockJobTitle, "Job title", val(func(u user.User) string { return u.JobTitle }), true, ""),
-		text(blockPhone, "Phone", val(func(u user.User) string { return u.Phone }), true, "With the country code, e.g. +44 20 7946 0000"),
-		slackBlock,
-		holdBlock,
+		textInput(blockFirstName, "First name", shown.FirstName, false, ""),
+		textInput(blockLastName, "Last name", shown.LastName, false, ""),
+		textInput(blockEmail, "Email", shown.Email, false, "Their login name; the invitation goes here"),
+		h.roleInput(shown.Role),
+		typeInput(shown.Type),
+		externalInput(shown),
+		textInput(blockJobTitle, "Job title", shown.JobTitle, true, ""),
+		textInput(blockPhone, "Phone", shown.Phone, true, "With the country code, e.g. +44 20 7946 0000"),
+		slackInput(shown.SlackUserID),
+		holdInput(shown.HoldInvite),
 	}
 	v := slack.ModalViewRequest{
 		Type: slack.VTModal, Title: plainText("New OpsOS user"), Submit: plainText("Create"), Close: plainText("Cancel"),
@@ -187,6 +121,84 @@ func (h *Handler) userForm(u *user.User, meta metadata) (slack.ModalViewRequest,
 		v.Title, v.Submit, v.CallbackID = plainText("Edit OpsOS user"), plainText("Save"), callbackEdit
 	}
 	return v, nil
+}
+
+func textInput(block, label, initial string, optional bool, hint string) *slack.InputBlock {
+	el := slack.NewPlainTextInputBlockElement(nil, actionValue)
+	el.InitialValue = initial
+	var hintObj *slack.TextBlockObject
+	if hint != "" {
+		hintObj = plainText(hint)
+	}
+	b := slack.NewInputBlock(block, plainText(label), hintObj, el)
+	b.Optional = optional
+	return b
+}
+
+// roleInput offers the roles a system user can have, role chosen.
+func (h *Handler) roleInput(role string) *slack.InputBlock {
+	var opts []*slack.OptionBlockObject
+	var initial *slack.OptionBlockObject
+	for _, r := range h.svc.Roles().Roles() {
+		if r.PlannerWorker {
+			continue // Planner workers are onboarded in Planner, not here
+		}
+		o := slack.NewOptionBlockObject(r.ID, plainText(r.Name), plainText(truncate(r.Description, 75)))
+		opts = append(opts, o)
+		if role == r.ID {
+			initial = o
+		}
+	}
+	sel := slack.NewOptionsSelectBlockElement(slack.OptTypeStatic, plainText("Choose the one role"), actionValue, opts...)
+	sel.InitialOption = initial
+	return slack.NewInputBlock(blockRole, plainText("Role"), nil, sel)
+}
+
+func typeInput(t user.Type) *slack.InputBlock {
+	internal := slack.NewOptionBlockObject(string(user.Internal), plainText("Internal"), plainText("Part of your organisation"))
+	external := slack.NewOptionBlockObject(string(user.External), plainText("External"), plainText("A contractor, supplier or partner"))
+	el := slack.NewRadioButtonsBlockElement(actionValue, internal, external)
+	el.InitialOption = internal
+	if t == user.External {
+		el.InitialOption = external
+	}
+	return slack.NewInputBlock(blockType, plainText("Type"), nil, el)
+}
+
+func externalInput(u user.User) *slack.InputBlock {
+	planner := slack.NewOptionBlockObject("planner", plainText("External Planner Access"), nil)
+	purchasing := slack.NewOptionBlockObject("purchasing", plainText("External Purchasing Access"), nil)
+	el := slack.NewCheckboxGroupsBlockElement(actionValue, planner, purchasing)
+	if u.ExternalPlannerAccess {
+		el.InitialOptions = append(el.InitialOptions, planner)
+	}
+	if u.ExternalPurchasingAccess {
+		el.InitialOptions = append(el.InitialOptions, purchasing)
+	}
+	b := slack.NewInputBlock(blockExternal, plainText("External access"), plainText("Only for external users"), el)
+	b.Optional = true
+	return b
+}
+
+func holdInput(on bool) *slack.InputBlock {
+	hold := slack.NewOptionBlockObject("hold", plainText("Hold Invite (Introduction Mode)"),
+		plainText("Keep the account without a login; nobody is told until you release access"))
+	el := slack.NewCheckboxGroupsBlockElement(actionValue, hold)
+	if on {
+		el.InitialOptions = []*slack.OptionBlockObject{hold}
+	}
+	b := slack.NewInputBlock(blockHold, plainText("Access"), nil, el)
+	b.Optional = true
+	return b
+}
+
+func slackInput(slackUserID string) *slack.InputBlock {
+	el := slack.NewOptionsSelectBlockElement(slack.OptTypeUser, plainText("Their Slack account"), actionValue)
+	el.InitialUser = slackUserID
+	b := slack.NewInputBlock(blockSlack, plainText("Slack account (optional)"),
+		plainText("Lets them use /opsos-user if they manage users"), el)
+	b.Optional = true
+	return b
 }
 
 func truncate(s string, n int) string {
