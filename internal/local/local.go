@@ -49,6 +49,10 @@ type Config struct {
 	// PublicHost is the host name other machines use to reach the server
 	// (OPSOS_PUBLIC_HOST), accepted in Host headers when AllowRemote is on.
 	PublicHost string
+	// LoginHashCost is bcrypt's cost for the local logins' passwords; zero
+	// is bcrypt's default. Not a setting: tests lower it, as the race
+	// detector makes every hash many times slower.
+	LoginHashCost int
 }
 
 // minTokenLen keeps a chosen token from being guessable.
@@ -139,7 +143,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (*S
 	// known, for the login link in its emails.
 	var worker *release.Worker
 	logins, err := localid.Open(filepath.Join(cfg.App.DataDir, "logins.db"), localid.Options{
-		Now: now, TemporaryPasswordValidity: cfg.App.TempPasswordValidity, Logger: log,
+		Now: now, TemporaryPasswordValidity: cfg.App.TempPasswordValidity, Logger: log, HashCost: cfg.LoginHashCost,
 		PostAuthentication: func(ctx context.Context, userID, email string) error { return worker.Activated(ctx, userID, email) },
 	})
 	if err != nil {

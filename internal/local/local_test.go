@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/crypto/bcrypt"
+
 	"github.com/opsos/onboarding/internal/local"
 )
 
@@ -29,6 +31,7 @@ func config(t testing.TB, dir string, extra ...string) local.Config {
 	if err != nil {
 		t.Fatal(err)
 	}
+	cfg.LoginHashCost = bcrypt.MinCost
 	return cfg
 }
 
