@@ -296,9 +296,17 @@ func (b banner) print(out io.Writer, addr net.Addr) {
 func newWorker(a *app.App, store release.Store, logins *localid.Identity, mailbox *outbox.Outbox, composer *invite.Composer,
 	base string, now func() time.Time, log *slog.Logger) *release.Worker {
 	cfg := a.Config
-	return release.New(store, logins, mailbox, composer.Compose,
-		func() (string, error) { return password.Default().Generate(nil) }, now, log,
-		release.Config{LoginURL: base + "/_local/login", TemporaryPasswordValidity: cfg.TempPasswordValidity, Notifier: slackapp.Notifier(a), SendRate: cfg.SendRate})
+	deps := release.Deps{
+		Store:     store,
+		Identity:  logins,
+		Mailer:    mailbox,
+		Compose:   composer.Compose,
+		Passwords: func() (string, error) { return password.Default().Generate(nil) },
+		Now:       now,
+		Log:       log,
+	}
+	return release.New(deps, release.Config{LoginURL: base + "/_local/login", TemporaryPasswordValidity: cfg.TempPasswordValidity,
+		Notifier: slackapp.Notifier(a), SendRate: cfg.SendRate})
 }
 
 // Addr is the address the server listens on.

@@ -453,8 +453,7 @@ func newRig(t *testing.T, mode delivery) *rig {
 		n++
 		return fmt.Sprintf("Temp-Pass-%04d!", n), nil
 	}
-	r.worker = release.New(flakyStore{r.store, r.faults}, flakyIdentity{r.logins, r.faults}, flakyMailer{r.mail, r.faults},
-		composer.Compose, passwords, r.clock, log, release.Config{LoginURL: "https://login.opsos.example/login", ClaimHold: claimHold, Sleep: r.sleep})
+	r.worker = release.New(release.Deps{Store: flakyStore{r.store, r.faults}, Identity: flakyIdentity{r.logins, r.faults}, Mailer: flakyMailer{r.mail, r.faults}, Compose: composer.Compose, Passwords: passwords, Now: r.clock, Log: log}, release.Config{LoginURL: "https://login.opsos.example/login", ClaimHold: claimHold, Sleep: r.sleep})
 	r.deliver() // the administrator's creation asks for nothing
 	return r
 }

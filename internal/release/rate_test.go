@@ -20,13 +20,9 @@ import (
 // timed here.)
 func TestSendRateDefersWhatCannotWaitAndLosesNothing(t *testing.T) {
 	w := newWorld(t)
-	paced := release.New(faultyStore{w.store, w}, w.identity, w.mail,
-		func(inv release.Invitation) (release.Message, error) {
-			return release.Message{Subject: "Welcome", Text: inv.TemporaryPassword}, nil
-		},
-		func() (string, error) { return "Temp-Pass-0001!", nil },
-		func() time.Time { return w.now }, slog.New(slog.NewJSONHandler(io.Discard, nil)),
-		release.Config{LoginURL: "https://login.example.com", ClaimHold: time.Minute, SendRate: 0.001})
+	paced := release.New(release.Deps{Store: faultyStore{w.store, w}, Identity: w.identity, Mailer: w.mail, Compose: func(inv release.Invitation) (release.Message, error) {
+		return release.Message{Subject: "Welcome", Text: inv.TemporaryPassword}, nil
+	}, Passwords: func() (string, error) { return "Temp-Pass-0001!", nil }, Now: func() time.Time { return w.now }, Log: slog.New(slog.NewJSONHandler(io.Discard, nil))}, release.Config{LoginURL: "https://login.example.com", ClaimHold: time.Minute, SendRate: 0.001})
 	a, b := w.create("a@example.com", false), w.create("b@example.com", false)
 	ev, _, err := w.store.ReadFeed(w.ctx, 0, 1000)
 	if err != nil {

@@ -113,9 +113,30 @@ type Worker struct {
 // Actor names the worker in audit entries.
 const Actor = "release-worker"
 
-// New returns a worker. passwords makes temporary passwords (from
-// crypto/rand in production).
-func New(store Store, identity Identity, mailer Mailer, compose Composer, passwords func() (string, error), now func() time.Time, log *slog.Logger, cfg Config) *Worker {
+// Deps is what the worker works with: the table, the identity provider,
+// the mail service, how an invitation is written, and where passwords,
+// time and logs come from.
+type Deps struct {
+	Store    Store
+	Identity Identity
+	Mailer   Mailer
+	Compose  Composer
+	// Passwords makes temporary passwords (from crypto/rand in production).
+	Passwords func() (string, error)
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+	// Log receives the worker's log lines; they are dropped when nil.
+	Log *slog.Logger
+}
+
+// New returns a worker on d with the settings cfg.
+func New(d Deps, cfg Config) *Worker {
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.Log == nil {
+		d.Log = slog.New(slog.DiscardHandler)
+	}
 	if cfg.ClaimHold <= 0 {
 		cfg.ClaimHold = 2 * time.Minute
 	}
@@ -134,8 +155,8 @@ func New(store Store, identity Identity, mailer Mailer, compose Composer, passwo
 	if cfg.NotifyTimeout <= 0 {
 		cfg.NotifyTimeout = 5 * time.Second
 	}
-	w := &Worker{store: store, identity: identity, mailer: mailer, compose: compose, passwords: passwords,
-		now: func() time.Time { return now().UTC() }, log: log, cfg: cfg}
+	w := &Worker{store: d.Store, identity: d.Identity, mailer: d.Mailer, compose: d.Compose, passwords: d.Passwords,
+		now: func() time.Time { return d.Now().UTC() }, log: d.Log, cfg: cfg}
 	if cfg.SendRate > 0 {
 		w.sends = rate.NewLimiter(rate.Limit(cfg.SendRate), 1)
 	}

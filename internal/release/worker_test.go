@@ -109,7 +109,7 @@ func newWorld(t *testing.T, opts ...func(*release.Config)) *world {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	w.worker = release.New(faultyStore{w.store, w}, w.identity, w.mail, compose, passwords, clock, log, cfg)
+	w.worker = release.New(release.Deps{Store: faultyStore{w.store, w}, Identity: w.identity, Mailer: w.mail, Compose: compose, Passwords: passwords, Now: clock, Log: log}, cfg)
 	w.pump() // the administrator's creation asks for nothing
 	return w
 }

@@ -42,8 +42,15 @@ func Worker(ctx context.Context, a *app.App) (*release.Worker, error) {
 		return nil, err
 	}
 	mailer := ses.New(sesv2.NewFromConfig(*a.AWS), cfg.MailFrom, cfg.SESConfigurationSet)
-	return release.New(store, a.Cognito(), mailer, composer.Compose,
-		func() (string, error) { return password.Default().Generate(nil) },
-		func() time.Time { return time.Now().UTC() }, a.Log,
-		release.Config{LoginURL: cfg.LoginURL, TemporaryPasswordValidity: cfg.TempPasswordValidity, Notifier: slackapp.Notifier(a), SendRate: cfg.SendRate}), nil
+	deps := release.Deps{
+		Store:     store,
+		Identity:  a.Cognito(),
+		Mailer:    mailer,
+		Compose:   composer.Compose,
+		Passwords: func() (string, error) { return password.Default().Generate(nil) },
+		Now:       func() time.Time { return time.Now().UTC() },
+		Log:       a.Log,
+	}
+	return release.New(deps, release.Config{LoginURL: cfg.LoginURL, TemporaryPasswordValidity: cfg.TempPasswordValidity,
+		Notifier: slackapp.Notifier(a), SendRate: cfg.SendRate}), nil
 }
