@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
+
 	"github.com/opsos/onboarding/internal/release"
 	"github.com/opsos/onboarding/internal/user"
 )
@@ -64,9 +66,10 @@ func TestRetryWaitsForTheDeadDeliverysClaim(t *testing.T) {
 	}
 }
 
-// A retry with too little time left to do the work after the claim
-// frees reports the record failed without waiting past what it has.
-func TestRetryWithoutTimeToWaitReportsFailure(t *testing.T) {
+// deadDelivery is a released user whose first delivery will send the
+// email and die before recording it, leaving its claim in progress, in a
+// world whose worker sleeps on the world's clock.
+func deadDelivery(t *testing.T) (*world, *sleeper, events.DynamoDBEvent) {
 	s := &sleeper{}
 	w := newWorld(t, func(c *release.Config) {
 		c.Sleep = func(ctx context.Context, d time.Duration) error { return s.sleep(ctx, d) }
@@ -74,6 +77,13 @@ func TestRetryWithoutTimeToWaitReportsFailure(t *testing.T) {
 	s.w = w
 	_, ev := releasedBatch(t, w)
 	w.storeFaults = append(w.storeFaults, &fault{method: "UpdateUser", err: errTransient, times: 1})
+	return w, s, ev
+}
+
+// A retry with too little time left to do the work after the claim
+// frees reports the record failed without waiting past what it has.
+func TestRetryWithoutTimeToWaitReportsFailure(t *testing.T) {
+	w, s, ev := deadDelivery(t)
 	w.worker.Handle(invocation(t, 50*time.Second), ev)
 	resp, _ := w.worker.Handle(invocation(t, 12*time.Second), ev)
 	if len(resp.BatchItemFailures) == 0 {
@@ -88,13 +98,7 @@ func TestRetryWithoutTimeToWaitReportsFailure(t *testing.T) {
 // once: the pump retries, and local mode takes its predecessor's claims
 // over when it starts.
 func TestBusyClaimWithoutDeadlineIsReportedAtOnce(t *testing.T) {
-	s := &sleeper{}
-	w := newWorld(t, func(c *release.Config) {
-		c.Sleep = func(ctx context.Context, d time.Duration) error { return s.sleep(ctx, d) }
-	})
-	s.w = w
-	_, ev := releasedBatch(t, w)
-	w.storeFaults = append(w.storeFaults, &fault{method: "UpdateUser", err: errTransient, times: 1})
+	w, s, ev := deadDelivery(t)
 	w.worker.Handle(w.ctx, ev)
 	if resp, _ := w.worker.Handle(w.ctx, ev); len(resp.BatchItemFailures) == 0 || s.slept != 0 {
 		t.Errorf("busy claim without a deadline: %+v after sleeping %v", resp, s.slept)
