@@ -27,15 +27,17 @@ import (
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	ciptypes "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	"github.com/aws/smithy-go/middleware"
 
 	"github.com/opsos/onboarding/internal/app"
-	"github.com/opsos/onboarding/internal/app/releaseapp"
 	"github.com/opsos/onboarding/internal/app/slackapp"
 	"github.com/opsos/onboarding/internal/emulators"
 	"github.com/opsos/onboarding/internal/httpapi"
 	"github.com/opsos/onboarding/internal/identity/cognito"
+	"github.com/opsos/onboarding/internal/invite"
 	"github.com/opsos/onboarding/internal/lambdainvoke"
+	"github.com/opsos/onboarding/internal/mail/ses"
 	"github.com/opsos/onboarding/internal/release"
 	"github.com/opsos/onboarding/internal/slackops"
 	"github.com/opsos/onboarding/internal/store/dynamo"
@@ -242,7 +244,7 @@ func functionEnv(t *testing.T, name string, stands map[string]string) map[string
 
 // build opens the function name as its main does, but with the test's
 // AWS endpoint and, when rec is not nil, the recorder on every client.
-func build(t *testing.T, ctx context.Context, name string, env map[string]string, endpoint string, rec *calls) *app.App {
+func build(t *testing.T, ctx context.Context, name string, env map[string]string, endpoint string, rec *calls, more ...app.Option) *app.Root {
 	t.Helper()
 	cfg, err := app.ConfigFromEnv(func(k string) string { return env[k] })
 	if err != nil {
@@ -252,6 +254,7 @@ func build(t *testing.T, ctx context.Context, name string, env map[string]string
 	if rec != nil {
 		opts = append(opts, app.WithAPIOptions(rec.record))
 	}
+	opts = append(opts, more...)
 	a, err := app.Open(ctx, cfg, slog.New(slog.DiscardHandler).With("function", name), opts...)
 	if err != nil {
 		t.Fatalf("%s: %v", name, err)
@@ -327,7 +330,7 @@ type rig struct {
 	hooksMu, slackMu  sync.Mutex
 
 	d           apiDriver
-	slackApp    *app.App
+	slackApp    *app.Root
 	slackH      *slackops.Handler
 	poller      *dynamostream.Poller
 	activations *release.Activations
@@ -421,10 +424,7 @@ func (r *rig) buildFunctions() {
 	apiApp := build(t, ctx, "api", r.env("api"), r.endpoint.URL, r.recorded["api"])
 	r.d = apiDriver{t: t, h: httpapi.New(apiApp.Service, apiApp.Log), claims: map[string]string{httpapi.ClaimUserID: admin.ID, httpapi.ClaimEmail: admin.Email}}
 
-	r.slackApp = build(t, ctx, "slack", r.env("slack"), r.endpoint.URL, r.recorded["slack"])
-	if err := slackapp.LoadSecret(ctx, r.slackApp); err != nil {
-		t.Fatal(err)
-	}
+	r.slackApp = build(t, ctx, "slack", r.env("slack"), r.endpoint.URL, r.recorded["slack"], app.WithSlackSecret(slackapp.ReadSecret))
 	deferrer, err := lambdainvoke.New(r.slackApp.AWS)
 	if err != nil {
 		t.Fatal(err)
@@ -434,8 +434,18 @@ func (r *rig) buildFunctions() {
 		t.Fatal(err)
 	}
 
-	releaseApp := build(t, ctx, "release", r.env("release"), r.endpoint.URL, r.recorded["release"])
-	worker, err := releaseapp.Worker(ctx, releaseApp)
+	// As functions/release/main.go builds it.
+	releaseApp := build(t, ctx, "release", r.env("release"), r.endpoint.URL, r.recorded["release"], app.WithSlackSecret(slackapp.ReadSecret))
+	cfg := releaseApp.Config
+	if err := cfg.Require("the release worker", "OPSOS_USER_POOL_ID", "OPSOS_MAIL_FROM", "OPSOS_LOGIN_URL"); err != nil {
+		t.Fatal(err)
+	}
+	composer, err := invite.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	worker, err := app.Worker(releaseApp, app.WorkerParts{Identity: releaseApp.Cognito(), Compose: composer.Compose, Notifier: slackapp.Notifier(releaseApp),
+		Mailer: ses.New(sesv2.NewFromConfig(*releaseApp.AWS), cfg.MailFrom, cfg.SESConfigurationSet)})
 	if err != nil {
 		t.Fatal(err)
 	}

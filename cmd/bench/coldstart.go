@@ -68,7 +68,7 @@ func newFixture(ctx context.Context, endpoint string) (fixture, error) {
 	if err != nil {
 		return f, err
 	}
-	a, err := app.Open(ctx, cfg, slog.New(slog.DiscardHandler), app.WithStores(local.OpenStores))
+	a, err := app.Open(ctx, cfg, slog.New(slog.DiscardHandler), app.WithStorage(local.OpenStorage))
 	if err != nil {
 		return f, err
 	}

@@ -156,7 +156,7 @@ func bootstrapAdmin(cfg local.Config, args []string, stdout, stderr io.Writer) e
 	// Your machine's AWS configuration: profiles, SSO, the lot.
 	opts := []app.Option{app.WithAWSConfig(func(ctx context.Context) (aws.Config, error) { return config.LoadDefaultConfig(ctx) })}
 	if cfg.App.DynamoDBEndpoint != "" {
-		opts = append(opts, app.WithStores(local.OpenStores)) // DynamoDB Local
+		opts = append(opts, app.WithStorage(local.OpenStorage)) // DynamoDB Local
 	}
 	u, created, err := app.BootstrapAdmin(context.Background(), cfg.App, onboarding.FirstAdministrator{
 		Email: *email, FirstName: *first, LastName: *last, SlackUserID: *slackID}, cfg.App.Logger(), opts...)

@@ -12,6 +12,6 @@ import (
 
 func main() {
 	var h *httpapi.Handler
-	app.OpenFunction("api", func(_ context.Context, a *app.App) error { h = httpapi.New(a.Service, a.Log); return nil })
+	app.Main("api", func(_ context.Context, r *app.Root) error { h = httpapi.New(r.Service, r.Log); return nil })
 	lambda.Start(h.Handle)
 }

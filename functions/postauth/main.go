@@ -14,8 +14,8 @@ import (
 
 func main() {
 	var act *release.Activations
-	app.OpenFunction("postauth", func(_ context.Context, a *app.App) error {
-		act = release.NewActivations(a.Store, time.Now, a.Log)
+	app.Main("postauth", func(_ context.Context, r *app.Root) error {
+		act = release.NewActivations(r.Store, time.Now, r.Log)
 		return nil
 	})
 	lambda.Start(act.PostAuthentication)

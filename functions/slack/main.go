@@ -16,16 +16,14 @@ import (
 
 func main() {
 	var h *slackops.Handler
-	app.OpenFunction("slack", func(ctx context.Context, a *app.App) error {
-		if err := slackapp.LoadSecret(ctx, a); err != nil {
-			return err
-		}
-		d, err := lambdainvoke.New(a.AWS)
+	app.Main("slack", func(_ context.Context, r *app.Root) error {
+		// Slow commands finish in another invocation of this function.
+		d, err := lambdainvoke.New(r.AWS)
 		if err != nil {
 			return err
 		}
-		h, err = slackapp.Handler(a, d)
+		h, err = slackapp.Handler(r, d)
 		return err
-	})
+	}, app.WithSlackSecret(slackapp.ReadSecret))
 	lambda.StartHandler(h)
 }

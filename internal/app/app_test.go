@@ -1,8 +1,13 @@
 package app
 
 import (
+	"context"
+	"errors"
+	"log/slog"
 	"strings"
 	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
 )
 
 func TestSlackSettingsFromEnv(t *testing.T) {
@@ -64,5 +69,57 @@ func TestLambdaAWSConfigReadsTheEnvironment(t *testing.T) {
 	t.Setenv("AWS_REGION", "")
 	if _, err := LambdaAWSConfig(t.Context()); err == nil || !strings.Contains(err.Error(), "AWS_REGION") {
 		t.Errorf("without a region: %v", err)
+	}
+}
+
+func TestParseSlackSecret(t *testing.T) {
+	signing, token, err := parseSlackSecret(`{"signingSecret":" 8f742231b10e8888abcd99yyyzzz85a5 ","botToken":"xoxb-1-2-abc"}`)
+	if err != nil || signing != "8f742231b10e8888abcd99yyyzzz85a5" || token != "xoxb-1-2-abc" {
+		t.Errorf("got %q %q %v", signing, token, err)
+	}
+	if _, token, err := parseSlackSecret(`{"signingSecret":"s3cret-value"}`); err != nil || token != "" {
+		t.Errorf("a secret without a bot token: %q %v, want accepted", token, err)
+	}
+	for raw, says := range map[string]string{
+		`not json`:              "must be JSON",
+		`{"botToken":"xoxb-1"}`: "no signingSecret",
+		`{"signingSecret":"s","botToken":"xoxp-1"}`: "bot token (xoxb-",
+	} {
+		_, _, err := parseSlackSecret(raw)
+		if err == nil || !strings.Contains(err.Error(), says) {
+			t.Errorf("%s: %v, want an error saying %q", raw, err, says)
+		}
+		if err != nil && strings.Contains(err.Error(), "xoxp-1") {
+			t.Errorf("the error echoes the secret's content: %v", err)
+		}
+	}
+}
+
+// The secret completes the configuration before anything is built; what
+// the environment sets wins, and a function that talks to no Slack reads
+// no secret.
+func TestOpenReadsTheSlackSecretOnce(t *testing.T) {
+	reads := 0
+	read := func(_ context.Context, _ aws.Config, arn string) (string, error) {
+		reads++
+		return `{"signingSecret":"from-the-secret","botToken":"xoxb-from-the-secret"}`, nil
+	}
+	cfg := Config{TableName: "opsos", SlackSecretARN: "arn:aws:secretsmanager:eu-west-2:1:secret:s", SlackBotToken: "xoxb-from-env"}
+	inAWS := WithAWSConfig(func(context.Context) (aws.Config, error) { return aws.Config{Region: "eu-west-2"}, nil })
+	r, err := Open(t.Context(), cfg, slog.New(slog.DiscardHandler), inAWS, WithSlackSecret(read))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if reads != 1 || r.Config.SlackSigningSecret != "from-the-secret" || r.Config.SlackBotToken != "xoxb-from-env" {
+		t.Errorf("reads %d, signing %q, token %q; want one read, the secret's signing secret and the environment's token",
+			reads, r.Config.SlackSigningSecret, r.Config.SlackBotToken)
+	}
+	r, err = Open(t.Context(), cfg, slog.New(slog.DiscardHandler), inAWS)
+	if err != nil || r.Config.SlackSigningSecret != "" || reads != 1 {
+		t.Errorf("without a reader: %v, signing %q, reads %d; want nothing read", err, r.Config.SlackSigningSecret, reads)
+	}
+	failing := WithSlackSecret(func(context.Context, aws.Config, string) (string, error) { return "", errors.New("AccessDenied") })
+	if _, err := Open(t.Context(), cfg, slog.New(slog.DiscardHandler), inAWS, failing); err == nil || !strings.Contains(err.Error(), "OPSOS_SLACK_SECRET_ARN") {
+		t.Errorf("an unreadable secret: %v, want an error naming OPSOS_SLACK_SECRET_ARN", err)
 	}
 }

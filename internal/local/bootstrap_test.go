@@ -28,11 +28,11 @@ func TestBootstrapAdminOnDynamoDB(t *testing.T) {
 	}
 	log := slog.New(slog.DiscardHandler)
 	admin := onboarding.FirstAdministrator{Email: "lead@ops.example.com", FirstName: "Grace", LastName: "Hopper"}
-	u, created, err := app.BootstrapAdmin(context.Background(), cfg, admin, log, app.WithStores(local.OpenStores))
+	u, created, err := app.BootstrapAdmin(context.Background(), cfg, admin, log, app.WithStorage(local.OpenStorage))
 	if err != nil || !created || u.Status != user.StatusReleasing || u.HoldInvite {
 		t.Fatalf("%+v %v %v, want a released administrator", u, created, err)
 	}
-	again, created, err := app.BootstrapAdmin(context.Background(), cfg, admin, log, app.WithStores(local.OpenStores))
+	again, created, err := app.BootstrapAdmin(context.Background(), cfg, admin, log, app.WithStorage(local.OpenStorage))
 	if err != nil || created || again.ID != u.ID {
 		t.Errorf("second run: %v %v, want the same administrator", created, err)
 	}

@@ -19,7 +19,6 @@ import (
 	"github.com/opsos/onboarding/internal/app/slackapp"
 	"github.com/opsos/onboarding/internal/httpapi"
 	localid "github.com/opsos/onboarding/internal/identity/local"
-	"github.com/opsos/onboarding/internal/invite"
 	"github.com/opsos/onboarding/internal/mail/outbox"
 	"github.com/opsos/onboarding/internal/release"
 	"github.com/opsos/onboarding/internal/slackops"
@@ -136,7 +135,7 @@ func Invoke(ctx context.Context, cfg Config, function, file string, out, notes i
 	// Warnings say why a request was refused (a signature, a job's MAC);
 	// the answer itself goes to out alone.
 	log := slog.New(slog.NewJSONHandler(notes, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	a, err := app.Open(ctx, cfg.App, log, app.WithStores(OpenStores))
+	a, err := app.Open(ctx, cfg.App, log, app.WithStorage(OpenStorage))
 	if err != nil {
 		return err
 	}
@@ -173,7 +172,7 @@ func Invoke(ctx context.Context, cfg Config, function, file string, out, notes i
 
 // invokeSlack runs the Slack function's entry point on raw, a request
 // signed afresh or a deferred command.
-func invokeSlack(ctx context.Context, a *app.App, file string, raw []byte) (any, error) {
+func invokeSlack(ctx context.Context, a *app.Root, file string, raw []byte) (any, error) {
 	if a.Config.SlackSigningSecret == "" {
 		return nil, fmt.Errorf("%s is for the Slack function: set OPSOS_SLACK_SIGNING_SECRET to sign it with", file)
 	}
@@ -221,14 +220,10 @@ func invokeSlack(ctx context.Context, a *app.App, file string, raw []byte) (any,
 
 // invokeRelease runs local mode's release worker on the stream event raw:
 // invitations go to the local mailbox and logins to the local sign-in.
-func invokeRelease(ctx context.Context, cfg Config, a *app.App, file string, raw []byte, log *slog.Logger) (any, error) {
+func invokeRelease(ctx context.Context, cfg Config, a *app.Root, file string, raw []byte, log *slog.Logger) (any, error) {
 	var ev events.DynamoDBEvent
 	if err := json.Unmarshal(raw, &ev); err != nil {
 		return nil, fmt.Errorf("%s: %w", file, err)
-	}
-	store, ok := a.Store.(release.Store)
-	if !ok {
-		return nil, fmt.Errorf("the store %T cannot serve the release worker", a.Store)
 	}
 	now := func() time.Time { return time.Now().UTC() }
 	logins, err := localid.Open(filepath.Join(cfg.App.DataDir, "logins.db"), localid.Options{
@@ -242,10 +237,9 @@ func invokeRelease(ctx context.Context, cfg Config, a *app.App, file string, raw
 	if err != nil {
 		return nil, err
 	}
-	composer, err := invite.New()
+	w, err := newWorker(a, logins, mailbox, "http://"+cfg.Addr, now)
 	if err != nil {
 		return nil, err
 	}
-	w := newWorker(a, store, logins, mailbox, composer, "http://"+cfg.Addr, now, log)
 	return w.Handle(ctx, ev)
 }

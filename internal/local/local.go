@@ -24,7 +24,6 @@ import (
 	localid "github.com/opsos/onboarding/internal/identity/local"
 	"github.com/opsos/onboarding/internal/invite"
 	"github.com/opsos/onboarding/internal/mail/outbox"
-	"github.com/opsos/onboarding/internal/password"
 	"github.com/opsos/onboarding/internal/release"
 	"github.com/opsos/onboarding/internal/slackops"
 	"github.com/opsos/onboarding/internal/user"
@@ -108,7 +107,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 
 // Server is a running local mode.
 type Server struct {
-	app  *app.App
+	app  *app.Root
 	http *http.Server
 	ln   net.Listener
 	done chan error
@@ -150,20 +149,12 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (*S
 		return nil, err
 	}
 	closers = append(closers, logins.Close)
-	a, err := app.Open(ctx, cfg.App, log, app.WithStores(OpenStores), app.WithLogins(release.Facts{Identity: logins}))
+	a, err := app.Open(ctx, cfg.App, log, app.WithStorage(OpenStorage), app.WithLogins(release.Facts{Identity: logins}))
 	if err != nil {
 		return fail(err)
 	}
 	closers = append(closers, a.Close)
-	store, ok := a.Store.(release.Store)
-	if !ok {
-		return fail(fmt.Errorf("the store %T cannot serve the release worker", a.Store))
-	}
 	mailbox, err := outbox.Open(filepath.Join(cfg.App.DataDir, "mail"), now)
-	if err != nil {
-		return fail(err)
-	}
-	composer, err := invite.New()
 	if err != nil {
 		return fail(err)
 	}
@@ -179,7 +170,9 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (*S
 	base := "http://" + ln.Addr().String()
 	listenHost, _, _ := net.SplitHostPort(cfg.Addr)
 	_, port, _ := net.SplitHostPort(ln.Addr().String())
-	worker = newWorker(a, store, logins, mailbox, composer, base, now, log)
+	if worker, err = newWorker(a, logins, mailbox, base, now); err != nil {
+		return fail(err)
+	}
 	// The process outlives each answer, so slow Slack commands finish in
 	// a goroutine rather than in another invocation.
 	slackHandler, err := slackapp.Handler(a, slackops.Goroutines{})
@@ -221,7 +214,7 @@ func authorizer(token string, admin user.User, logins *localid.Identity) func(st
 
 // routes serves the whole product on one address: the API, Slack's two
 // doors, the local login and mailbox, and the health check.
-func routes(a *app.App, logins *localid.Identity, mailbox *outbox.Outbox, slack *slackops.Handler,
+func routes(a *app.Root, logins *localid.Identity, mailbox *outbox.Outbox, slack *slackops.Handler,
 	authorize func(string) (map[string]string, bool), log *slog.Logger) *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -241,7 +234,7 @@ func routes(a *app.App, logins *localid.Identity, mailbox *outbox.Outbox, slack 
 
 // pumpChanges hands the table's changes to the release worker, as the
 // stream goes to the release function in AWS, until Shutdown.
-func (s *Server) pumpChanges(a *app.App, worker *release.Worker, log *slog.Logger) {
+func (s *Server) pumpChanges(a *app.Root, worker *release.Worker, log *slog.Logger) {
 	pumpCtx, stopChanges := context.WithCancel(context.Background())
 	s.stopChanges, s.changesDone = stopChanges, make(chan struct{})
 	go func() {
@@ -293,20 +286,13 @@ func (b banner) print(out io.Writer, addr net.Addr) {
 // mailbox, and sign-in links to the server at base. `opsos serve` and
 // `opsos invoke` build it alike, so a stream sample meets the worker the
 // server runs.
-func newWorker(a *app.App, store release.Store, logins *localid.Identity, mailbox *outbox.Outbox, composer *invite.Composer,
-	base string, now func() time.Time, log *slog.Logger) *release.Worker {
-	cfg := a.Config
-	deps := release.Deps{
-		Store:     store,
-		Identity:  logins,
-		Mailer:    mailbox,
-		Compose:   composer.Compose,
-		Passwords: func() (string, error) { return password.Default().Generate(nil) },
-		Now:       now,
-		Log:       log,
+func newWorker(r *app.Root, logins *localid.Identity, mailbox *outbox.Outbox, base string, now func() time.Time) (*release.Worker, error) {
+	composer, err := invite.New()
+	if err != nil {
+		return nil, err
 	}
-	return release.New(deps, release.Config{LoginURL: base + "/_local/login", TemporaryPasswordValidity: cfg.TempPasswordValidity,
-		Notifier: slackapp.Notifier(a), SendRate: cfg.SendRate})
+	return app.Worker(r, app.WorkerParts{Identity: logins, Mailer: mailbox, Compose: composer.Compose,
+		Notifier: slackapp.Notifier(r), LoginURL: base + "/_local/login", Now: now})
 }
 
 // Addr is the address the server listens on.

@@ -17,20 +17,20 @@ import (
 // idle is how long the change pump rests when nothing is new.
 const idle = 200 * time.Millisecond
 
-// OpenStores opens local mode's store: DynamoDB Local (or any endpoint)
+// OpenStorage opens local mode's store: DynamoDB Local (or any endpoint)
 // when OPSOS_DYNAMODB_ENDPOINT is set, its table created if missing and
 // its stream polled; else the embedded store in the data directory, with
 // its change feed.
-func OpenStores(ctx context.Context, cfg app.Config, log *slog.Logger) (app.Stores, error) {
+func OpenStorage(ctx context.Context, cfg app.Config, log *slog.Logger) (app.Storage, error) {
 	if cfg.DynamoDBEndpoint != "" {
 		db := dynamo.NewLocalClient(cfg.DynamoDBEndpoint)
 		if err := dynamo.CreateTable(ctx, db, cfg.TableName); err != nil {
-			return app.Stores{}, fmt.Errorf("OPSOS_DYNAMODB_ENDPOINT=%s: %w", cfg.DynamoDBEndpoint, err)
+			return app.Storage{}, fmt.Errorf("OPSOS_DYNAMODB_ENDPOINT=%s: %w", cfg.DynamoDBEndpoint, err)
 		}
 		streams := dynamostream.NewLocalClient(cfg.DynamoDBEndpoint)
 		checkpoints := dynamostream.FileCheckpoints{Path: filepath.Join(cfg.DataDir, "stream-checkpoints.json")}
 		store := dynamo.New(db, cfg.TableName)
-		return app.Stores{
+		return app.Storage{
 			Store: store,
 			Changes: func(ctx context.Context, h stream.Handler) error {
 				takeOverClaims(ctx, store, log)
@@ -45,9 +45,9 @@ func OpenStores(ctx context.Context, cfg app.Config, log *slog.Logger) (app.Stor
 	}
 	store, err := embedded.Open(filepath.Join(cfg.DataDir, "opsos.db"))
 	if err != nil {
-		return app.Stores{}, err
+		return app.Storage{}, err
 	}
-	return app.Stores{
+	return app.Storage{
 		Store: store,
 		Changes: func(ctx context.Context, h stream.Handler) error {
 			takeOverClaims(ctx, store, log)
