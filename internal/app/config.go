@@ -110,29 +110,8 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 			return Config{}, fmt.Errorf("OPSOS_LOGIN_URL=%q must be the full address of the sign-in page", c.LoginURL)
 		}
 	}
-	c.SlackSigningSecret = strings.TrimSpace(getenv("OPSOS_SLACK_SIGNING_SECRET"))
-	c.SlackBotToken = strings.TrimSpace(getenv("OPSOS_SLACK_BOT_TOKEN"))
-	c.SlackChannel = strings.TrimSpace(getenv("OPSOS_SLACK_CHANNEL"))
-	c.SlackAPIURL = strings.TrimSpace(getenv("OPSOS_SLACK_API_URL"))
-	c.SlackSecretARN = strings.TrimSpace(getenv("OPSOS_SLACK_SECRET_ARN"))
-	if c.SlackChannel != "" && c.SlackBotToken == "" && c.SlackSecretARN == "" {
-		return Config{}, fmt.Errorf("OPSOS_SLACK_CHANNEL=%q needs OPSOS_SLACK_BOT_TOKEN to post with", c.SlackChannel)
-	}
-	c.SlackTeamID = strings.TrimSpace(getenv("OPSOS_SLACK_TEAM_ID"))
-	if c.SlackTeamID != "" && !slackTeamID.MatchString(c.SlackTeamID) {
-		return Config{}, fmt.Errorf("OPSOS_SLACK_TEAM_ID=%q must be a Slack team id such as T0123ABCD (in Slack: the workspace's About page, or the team_id of any request)", c.SlackTeamID)
-	}
-	c.SlackEnterpriseID = strings.TrimSpace(getenv("OPSOS_SLACK_ENTERPRISE_ID"))
-	if c.SlackEnterpriseID != "" && !slackEnterpriseID.MatchString(c.SlackEnterpriseID) {
-		return Config{}, fmt.Errorf("OPSOS_SLACK_ENTERPRISE_ID=%q must be an Enterprise Grid id such as E0123ABCD", c.SlackEnterpriseID)
-	}
-	if c.SlackAPIURL != "" {
-		if u, err := url.Parse(c.SlackAPIURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			return Config{}, fmt.Errorf("OPSOS_SLACK_API_URL=%q must be a URL such as https://slack.com/api/", c.SlackAPIURL)
-		}
-		if !strings.HasSuffix(c.SlackAPIURL, "/") {
-			c.SlackAPIURL += "/"
-		}
+	if err := c.readSlack(getenv); err != nil {
+		return Config{}, err
 	}
 	if c.TableName != "" && !validTableName(c.TableName) {
 		return Config{}, fmt.Errorf("OPSOS_TABLE_NAME=%q must be 3 to 255 letters, digits, '_', '-' or '.'", c.TableName)
@@ -163,6 +142,36 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		}
 	}
 	return c, nil
+}
+
+// readSlack reads the Slack settings; the signing secret and the bot
+// token may come later, from Secrets Manager.
+func (c *Config) readSlack(getenv func(string) string) error {
+	c.SlackSigningSecret = strings.TrimSpace(getenv("OPSOS_SLACK_SIGNING_SECRET"))
+	c.SlackBotToken = strings.TrimSpace(getenv("OPSOS_SLACK_BOT_TOKEN"))
+	c.SlackChannel = strings.TrimSpace(getenv("OPSOS_SLACK_CHANNEL"))
+	c.SlackAPIURL = strings.TrimSpace(getenv("OPSOS_SLACK_API_URL"))
+	c.SlackSecretARN = strings.TrimSpace(getenv("OPSOS_SLACK_SECRET_ARN"))
+	if c.SlackChannel != "" && c.SlackBotToken == "" && c.SlackSecretARN == "" {
+		return fmt.Errorf("OPSOS_SLACK_CHANNEL=%q needs OPSOS_SLACK_BOT_TOKEN to post with", c.SlackChannel)
+	}
+	c.SlackTeamID = strings.TrimSpace(getenv("OPSOS_SLACK_TEAM_ID"))
+	if c.SlackTeamID != "" && !slackTeamID.MatchString(c.SlackTeamID) {
+		return fmt.Errorf("OPSOS_SLACK_TEAM_ID=%q must be a Slack team id such as T0123ABCD (in Slack: the workspace's About page, or the team_id of any request)", c.SlackTeamID)
+	}
+	c.SlackEnterpriseID = strings.TrimSpace(getenv("OPSOS_SLACK_ENTERPRISE_ID"))
+	if c.SlackEnterpriseID != "" && !slackEnterpriseID.MatchString(c.SlackEnterpriseID) {
+		return fmt.Errorf("OPSOS_SLACK_ENTERPRISE_ID=%q must be an Enterprise Grid id such as E0123ABCD", c.SlackEnterpriseID)
+	}
+	if c.SlackAPIURL != "" {
+		if u, err := url.Parse(c.SlackAPIURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			return fmt.Errorf("OPSOS_SLACK_API_URL=%q must be a URL such as https://slack.com/api/", c.SlackAPIURL)
+		}
+		if !strings.HasSuffix(c.SlackAPIURL, "/") {
+			c.SlackAPIURL += "/"
+		}
+	}
+	return nil
 }
 
 // Slack's workspace and Enterprise Grid ids: a letter, then upper-case

@@ -63,14 +63,20 @@ type Settings struct {
 	Addr     string
 	Token    string
 	SendRate float64
+	// LogLevel is OPSOS_LOG_LEVEL; info when empty.
+	LogLevel string
 }
 
 func (s Settings) env() []string {
+	level := s.LogLevel
+	if level == "" {
+		level = "info"
+	}
 	// Later entries win: the caller's environment cannot point the server
 	// at DynamoDB, Slack or another data directory.
 	return append(os.Environ(),
 		"OPSOS_DATA_DIR="+s.DataDir, "OPSOS_ADDR="+s.Addr, "OPSOS_ADMIN_TOKEN="+s.Token,
-		fmt.Sprintf("OPSOS_SEND_RATE=%g", s.SendRate), "OPSOS_LOG_LEVEL=info",
+		fmt.Sprintf("OPSOS_SEND_RATE=%g", s.SendRate), "OPSOS_LOG_LEVEL="+level,
 		"OPSOS_DYNAMODB_ENDPOINT=", "OPSOS_SLACK_BOT_TOKEN=", "OPSOS_SLACK_CHANNEL=", "OPSOS_ALLOW_REMOTE=", "OPSOS_PUBLIC_HOST=")
 }
 
