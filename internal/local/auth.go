@@ -9,7 +9,7 @@ import (
 
 	_ "embed"
 
-	localid "github.com/opsos/onboarding/internal/identity/local"
+	"github.com/opsos/onboarding/internal/identity/localid"
 )
 
 //go:embed login.html

@@ -18,7 +18,7 @@ import (
 	"github.com/opsos/onboarding/internal/app"
 	"github.com/opsos/onboarding/internal/app/slackapp"
 	"github.com/opsos/onboarding/internal/httpapi"
-	localid "github.com/opsos/onboarding/internal/identity/local"
+	"github.com/opsos/onboarding/internal/identity/localid"
 	"github.com/opsos/onboarding/internal/mail/outbox"
 	"github.com/opsos/onboarding/internal/release"
 	"github.com/opsos/onboarding/internal/slackops"

@@ -21,7 +21,7 @@ import (
 	"github.com/opsos/onboarding/internal/app/slackapp"
 	"github.com/opsos/onboarding/internal/gateway"
 	"github.com/opsos/onboarding/internal/httpapi"
-	localid "github.com/opsos/onboarding/internal/identity/local"
+	"github.com/opsos/onboarding/internal/identity/localid"
 	"github.com/opsos/onboarding/internal/invite"
 	"github.com/opsos/onboarding/internal/mail/outbox"
 	"github.com/opsos/onboarding/internal/release"

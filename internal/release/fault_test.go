@@ -34,7 +34,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/opsos/onboarding/internal/access"
-	localid "github.com/opsos/onboarding/internal/identity/local"
+	"github.com/opsos/onboarding/internal/identity/localid"
 	"github.com/opsos/onboarding/internal/invite"
 	"github.com/opsos/onboarding/internal/mail/outbox"
 	"github.com/opsos/onboarding/internal/onboarding"

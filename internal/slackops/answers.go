@@ -22,6 +22,11 @@ type answer struct {
 	text    string
 	blocks  []slack.Block
 	outcome string // for the log
+	// Set by errorAnswer where it applies (see there): the title of a
+	// card showing the user as they are now, to answer with instead, and
+	// the error of each form input, to show on the form instead.
+	fresh    string
+	onInputs map[string]string
 }
 
 func mrkdwn(s string) *slack.TextBlockObject {
@@ -65,33 +70,75 @@ func helpAnswer(modals bool) answer {
 	return answer{text: text, blocks: []slack.Block{section(text)}, outcome: "help"}
 }
 
-// errorAnswer turns an error into words for the manager. Internal errors
-// are logged and answered without detail.
-func (h *Handler) errorAnswer(ctx context.Context, err error) answer {
+// errorSite is where an error is answered. Most codes read the same at
+// every site; a few read differently where the manager can act on them.
+type errorSite int
+
+const (
+	atCommand     errorSite = iota // a command's reply; also a sign-in refused anywhere
+	atCardRelease                  // a card's Release access button
+	atBulkRelease                  // a bulk release's confirm button
+	atForm                         // a create or edit form submitted
+)
+
+// errorAnswer is Slack's one mapping from an error to an answer, as
+// httpapi's statusOf is HTTP's: the words the manager sees and the outcome
+// logged, string(code) unless said otherwise. Internal errors are logged
+// and answered without detail. Where the manager can act on it:
+//   - a stale card offers the user as they are now (fresh);
+//   - a stale form says to open it again;
+//   - a bulk release whose selection changed says to run it again;
+//   - a form's field errors go on its inputs (onInputs), outcome "invalid".
+func (h *Handler) errorAnswer(ctx context.Context, err error, at errorSite) answer {
 	var ue *UsageError
 	if errors.As(err, &ue) {
 		return usageAnswer(err)
 	}
-	code := user.ErrorCode(err)
-	var text string
-	switch code {
-	case user.CodeInternal:
-		h.log.ErrorContext(ctx, "slack command failed", "error", err.Error())
-		text = "Something went wrong on our side and nothing was changed. Please try again in a minute."
-	case user.CodeUnauthorized, user.CodeForbidden:
-		text = "Sorry, you can't do that: " + user.ErrorMessage(err) + ". Nothing was changed. Ask an OpsOS administrator if you need to manage users."
-	default:
-		text = sentence(user.ErrorMessage(err))
-		if fe := user.ErrorFields(err); len(fe) > 0 {
-			lines := make([]string, 0, len(fe))
-			for _, f := range fe {
-				lines = append(lines, fmt.Sprintf("• *%s* %s", argName(f.Field), escape(f.Message)))
-			}
-			text = "Nothing was changed; please fix:\n" + strings.Join(lines, "\n")
+	if at == atForm {
+		if fe := formErrors(err); len(fe) > 0 {
+			text := fieldsText(user.ErrorFields(err))
+			return answer{text: text, blocks: []slack.Block{section(text)}, outcome: "invalid", onInputs: fe}
 		}
 	}
-	return answer{text: text, blocks: []slack.Block{section(text)}, outcome: string(code)}
+	code := user.ErrorCode(err)
+	a := answer{outcome: string(code)}
+	switch {
+	case code == user.CodeInternal:
+		h.log.ErrorContext(ctx, "slack command failed", "error", err.Error())
+		a.text = "Something went wrong on our side and nothing was changed. Please try again in a minute."
+	case code == user.CodeUnauthorized, code == user.CodeForbidden:
+		// The message as it is: a refusal by an authority rule ends with
+		// the rule's name, "(rule: containment)", for the manager to quote.
+		a.text = "Sorry, you can't do that: " + user.ErrorMessage(err) + ". Nothing was changed. Ask an OpsOS administrator if you need to manage users."
+	case code == user.CodeStale && at == atForm:
+		a.text = "Someone changed this user after you opened the form, so nothing was saved. Close the form and run `/opsos-user edit` again to see their changes."
+	case code == user.CodeConflict && at == atBulkRelease:
+		a.text = user.ErrorMessage(err) + ". Run the command again to see who matches now."
+	case len(user.ErrorFields(err)) > 0:
+		a.text = fieldsText(user.ErrorFields(err))
+	default:
+		a.text = sentence(user.ErrorMessage(err))
+	}
+	a.blocks = []slack.Block{section(a.text)}
+	if code == user.CodeStale && at == atCardRelease {
+		// The text stays for when the user cannot be read again.
+		a.fresh = "This card was out of date, so nothing was released. Here is the user now"
+	}
+	return a
 }
+
+// fieldsText lists the fields to fix, by the names the manager types.
+func fieldsText(fe []user.FieldError) string {
+	lines := make([]string, 0, len(fe))
+	for _, f := range fe {
+		lines = append(lines, fmt.Sprintf("• *%s* %s", argName(f.Field), escape(f.Message)))
+	}
+	return "Nothing was changed; please fix:\n" + strings.Join(lines, "\n")
+}
+
+// failureReason is why one user of a bulk release was not released, for a
+// line of its answer: the error's own message, as the API gives it.
+func failureReason(err error) string { return escape(user.ErrorMessage(err)) }
 
 // argName is the key a manager types for a field.
 func argName(field string) string {

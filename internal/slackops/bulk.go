@@ -140,7 +140,7 @@ func (h *Handler) releaseManyClicked(ctx context.Context, cb slack.InteractionCa
 	respond := func(a answer, replace bool) { h.respond(ctx, cb.ResponseURL, a, replace) }
 	actor, err := h.authorize(ctx, cb.User.ID)
 	if err != nil {
-		respond(h.errorAnswer(ctx, err), false)
+		respond(h.errorAnswer(ctx, err, atCommand), false)
 		return "refused"
 	}
 	var v bulkValue
@@ -151,17 +151,13 @@ func (h *Handler) releaseManyClicked(ctx context.Context, cb slack.InteractionCa
 	sel := onboarding.BulkSelection{Role: v.Role, Type: user.Type(v.Type), Q: v.Q, Status: user.Status(v.Status)}
 	res, err := h.svc.ReleaseMany(ctx, actor, sel, v.Count)
 	if err != nil {
-		a := h.errorAnswer(ctx, err)
-		if user.ErrorCode(err) == user.CodeConflict {
-			a.text = user.ErrorMessage(err) + ". Run the command again to see who matches now."
-			a.blocks = []slack.Block{section(a.text)}
-		}
+		a := h.errorAnswer(ctx, err, atBulkRelease)
 		respond(a, true)
-		return string(user.ErrorCode(err))
+		return a.outcome
 	}
 	lines := []string{fmt.Sprintf("*Access released for %d %s.* Their invitations are on their way.", len(res.Released), plural(len(res.Released), "user", "users"))}
 	for _, f := range res.Failed {
-		lines = append(lines, fmt.Sprintf("• Not released: %s · %s: %s", escape(f.User.Name()), escape(f.User.Email), escape(user.ErrorMessage(f.Err))))
+		lines = append(lines, fmt.Sprintf("• Not released: %s · %s: %s", escape(f.User.Name()), escape(f.User.Email), failureReason(f.Err)))
 	}
 	text := strings.Join(lines, "\n")
 	respond(answer{text: text, blocks: []slack.Block{section(text)}}, true)

@@ -39,7 +39,7 @@ func (h *Handler) command(ctx context.Context, form url.Values) (events.APIGatew
 	}
 	actor, err := h.authorize(ctx, slackUser)
 	if err != nil {
-		return jsonResponse(ephemeral(h.errorAnswer(ctx, err))), append(attrs, "outcome", "refused")
+		return jsonResponse(ephemeral(h.errorAnswer(ctx, err, atCommand))), append(attrs, "outcome", "refused")
 	}
 	if modal, ok := h.wantsModal(cmd); ok {
 		msg, outcome := h.openModal(ctx, actor, cmd, modal, form)
@@ -87,7 +87,7 @@ func (h *Handler) RunJob(ctx context.Context, job Job) {
 	if err != nil {
 		a = usageAnswer(err)
 	} else if actor, err := h.authorize(ctx, job.SlackUserID); err != nil {
-		a = h.errorAnswer(ctx, err)
+		a = h.errorAnswer(ctx, err, atCommand)
 	} else {
 		a = h.run(ctx, actor, cmd)
 	}
@@ -161,7 +161,7 @@ func (h *Handler) run(ctx context.Context, actor onboarding.Actor, cmd Command) 
 		return helpAnswer(h.api != nil)
 	}
 	if err != nil {
-		return h.errorAnswer(ctx, err)
+		return h.errorAnswer(ctx, err, atCommand)
 	}
 	a.outcome = "ok"
 	return a

@@ -62,7 +62,7 @@ func (h *Handler) releaseClicked(ctx context.Context, cb slack.InteractionCallba
 	respond := func(a answer, replace bool) { h.respond(ctx, cb.ResponseURL, a, replace) }
 	actor, err := h.authorize(ctx, cb.User.ID)
 	if err != nil {
-		respond(h.errorAnswer(ctx, err), false)
+		respond(h.errorAnswer(ctx, err, atCommand), false)
 		return "refused"
 	}
 	id, version, ok := parseReleaseValue(value)
@@ -71,16 +71,16 @@ func (h *Handler) releaseClicked(ctx context.Context, cb slack.InteractionCallba
 		return "bad-value"
 	}
 	u, err := h.svc.Release(ctx, actor, id, version)
-	if user.ErrorCode(err) == user.CodeStale {
-		if cur, gerr := h.svc.Get(ctx, actor, id); gerr == nil {
-			a := h.card(cur, "This card was out of date, so nothing was released. Here is the user now")
-			respond(a, true)
-			return "stale"
-		}
-	}
 	if err != nil {
-		respond(h.errorAnswer(ctx, err), false)
-		return string(user.ErrorCode(err))
+		a := h.errorAnswer(ctx, err, atCardRelease)
+		if a.fresh != "" {
+			if cur, gerr := h.svc.Get(ctx, actor, id); gerr == nil {
+				respond(h.card(cur, a.fresh), true)
+				return a.outcome
+			}
+		}
+		respond(a, false)
+		return a.outcome
 	}
 	respond(h.card(u, "Access released"), true)
 	return "released"

@@ -73,7 +73,7 @@ func (h *Handler) openModal(ctx context.Context, actor onboarding.Actor, cmd Com
 	if mode == "edit" {
 		u, err := h.target(ctx, actor, cmd, "edit")
 		if err != nil {
-			a := h.errorAnswer(ctx, err)
+			a := h.errorAnswer(ctx, err, atCommand)
 			return &a, "not-found"
 		}
 		current, meta.UserID, meta.Version = &u, u.ID, u.Version
@@ -319,10 +319,11 @@ func (h *Handler) submission(ctx context.Context, cb slack.InteractionCallback) 
 		return nil, "unknown-form"
 	}
 	if err != nil {
-		if errs := formErrors(err); len(errs) > 0 {
-			return slack.NewErrorsViewSubmissionResponse(errs), "invalid"
+		a := h.errorAnswer(ctx, err, atForm)
+		if a.onInputs != nil {
+			return slack.NewErrorsViewSubmissionResponse(a.onInputs), a.outcome
 		}
-		return h.refusal(ctx, err), string(user.ErrorCode(err))
+		return refusalView(a), a.outcome
 	}
 	if meta.ResponseURL != "" {
 		msg := ephemeral(h.card(u, title))
@@ -354,10 +355,11 @@ func formErrors(err error) map[string]string {
 
 // refusal pushes a small view that says why the form was not saved.
 func (h *Handler) refusal(ctx context.Context, err error) *slack.ViewSubmissionResponse {
-	a := h.errorAnswer(ctx, err)
-	if user.ErrorCode(err) == user.CodeStale {
-		a.text = "Someone changed this user after you opened the form, so nothing was saved. Close the form and run `/opsos-user edit` again to see their changes."
-	}
+	return refusalView(h.errorAnswer(ctx, err, atForm))
+}
+
+// refusalView pushes a small view with a's text.
+func refusalView(a answer) *slack.ViewSubmissionResponse {
 	v := &slack.ModalViewRequest{
 		Type: slack.VTModal, Title: plainText("Not saved"), Close: plainText("Back"),
 		Blocks: slack.Blocks{BlockSet: []slack.Block{section(a.text)}},

@@ -137,7 +137,7 @@ func (h *Handler) gate(ctx context.Context, path string, form url.Values) (event
 			// A 200 with a line saying why: Slack shows any other status
 			// as "failed with the error http_client_error", which tells
 			// the person typing nothing.
-			return jsonResponse(ephemeral(h.errorAnswer(ctx, err))), attrs, true
+			return jsonResponse(ephemeral(h.errorAnswer(ctx, err, atCommand))), attrs, true
 		case isForm:
 			// A form is answered on the form, which Slack shows.
 			return jsonResponse(h.refusal(ctx, err)), attrs, true

@@ -15,7 +15,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/opsos/onboarding/internal/app"
-	slacknotify "github.com/opsos/onboarding/internal/notify/slack"
+	"github.com/opsos/onboarding/internal/notify/slacknotify"
 	"github.com/opsos/onboarding/internal/release"
 	"github.com/opsos/onboarding/internal/slackops"
 )

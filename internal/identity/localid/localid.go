@@ -1,4 +1,4 @@
-// Package local is the embedded login of local mode. It stands in for
+// Package localid is the embedded login of local mode. It stands in for
 // both sides of Cognito: the admin side the release worker drives
 // (release.Identity: create, reset, group, disable, enable) and the sign-in
 // side that Cognito's managed login gives users (password, then the
@@ -11,7 +11,7 @@
 // password's, afterwards the user's own, as Cognito keeps one password per
 // user. Challenge sessions and tokens are random opaque strings kept in
 // memory only: a restart signs everyone out, which local mode can afford.
-package local
+package localid
 
 import (
 	"bytes"

@@ -1,4 +1,4 @@
-package local_test
+package localid_test
 
 import (
 	"bytes"
@@ -14,7 +14,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/opsos/onboarding/internal/identity/identitytest"
-	"github.com/opsos/onboarding/internal/identity/local"
+	"github.com/opsos/onboarding/internal/identity/localid"
 	"github.com/opsos/onboarding/internal/release"
 )
 
@@ -40,12 +40,12 @@ func (c *clock) Add(d time.Duration) {
 
 // open opens a fresh logins file with the cheapest bcrypt cost: the tests
 // are about behaviour, not hashing time.
-func open(t *testing.T, opts local.Options) *local.Identity {
+func open(t *testing.T, opts localid.Options) *localid.Identity {
 	t.Helper()
 	if opts.HashCost == 0 {
 		opts.HashCost = bcrypt.MinCost
 	}
-	id, err := local.Open(filepath.Join(t.TempDir(), "logins.db"), opts)
+	id, err := localid.Open(filepath.Join(t.TempDir(), "logins.db"), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,19 +53,19 @@ func open(t *testing.T, opts local.Options) *local.Identity {
 	return id
 }
 
-func harness(id *local.Identity) identitytest.Harness {
+func harness(id *localid.Identity) identitytest.Harness {
 	return identitytest.Harness{
 		Identity: id,
 		SignIn: func(t *testing.T, email, pw string) (bool, error) {
 			t.Helper()
 			res, err := id.SignIn(context.Background(), email, pw)
 			switch {
-			case errors.Is(err, local.ErrWrongCredentials), errors.Is(err, local.ErrUserDisabled), errors.Is(err, local.ErrTemporaryPasswordExpired):
+			case errors.Is(err, localid.ErrWrongCredentials), errors.Is(err, localid.ErrUserDisabled), errors.Is(err, localid.ErrTemporaryPasswordExpired):
 				return false, err
 			case err != nil:
 				t.Fatalf("sign in: %v", err)
 			}
-			return res.ChallengeName == local.ChallengeNewPasswordRequired, nil
+			return res.ChallengeName == localid.ChallengeNewPasswordRequired, nil
 		},
 		Confirm: func(t *testing.T, email, temp, own string) {
 			t.Helper()
@@ -85,24 +85,24 @@ func harness(id *local.Identity) identitytest.Harness {
 
 func TestContract(t *testing.T) {
 	identitytest.Run(t, func(t *testing.T) identitytest.Harness {
-		return harness(open(t, local.Options{}))
+		return harness(open(t, localid.Options{}))
 	})
 }
 
 // challenge signs in with the temporary password and returns the session.
-func challenge(t *testing.T, id *local.Identity, email, temp string) string {
+func challenge(t *testing.T, id *localid.Identity, email, temp string) string {
 	t.Helper()
 	res, err := id.SignIn(context.Background(), email, temp)
 	if err != nil {
 		t.Fatalf("sign in with the temporary password: %v", err)
 	}
-	if res.ChallengeName != local.ChallengeNewPasswordRequired || res.Session == "" || res.Tokens != nil {
+	if res.ChallengeName != localid.ChallengeNewPasswordRequired || res.Session == "" || res.Tokens != nil {
 		t.Fatalf("sign in with the temporary password: %+v, want the challenge", res)
 	}
 	return res.Session
 }
 
-func confirm(t *testing.T, id *local.Identity, email, temp, own string) local.Tokens {
+func confirm(t *testing.T, id *localid.Identity, email, temp, own string) localid.Tokens {
 	t.Helper()
 	tok, err := id.RespondNewPassword(context.Background(), email, challenge(t, id, email, temp), own)
 	if err != nil {
@@ -111,7 +111,7 @@ func confirm(t *testing.T, id *local.Identity, email, temp, own string) local.To
 	return tok
 }
 
-func provision(t *testing.T, id *local.Identity, l release.Login, pw string) {
+func provision(t *testing.T, id *localid.Identity, l release.Login, pw string) {
 	t.Helper()
 	if err := id.Provision(context.Background(), l, pw); err != nil {
 		t.Fatal(err)
@@ -121,7 +121,7 @@ func provision(t *testing.T, id *local.Identity, l release.Login, pw string) {
 func TestTemporaryPasswordExpires(t *testing.T) {
 	ctx := context.Background()
 	clk := newClock()
-	id := open(t, local.Options{Now: clk.Now})
+	id := open(t, localid.Options{Now: clk.Now})
 	l := identitytest.Login(1, "supervisor")
 	provision(t, id, l, identitytest.TempPassword1)
 
@@ -129,14 +129,14 @@ func TestTemporaryPasswordExpires(t *testing.T) {
 	session := challenge(t, id, l.Email, identitytest.TempPassword1)
 
 	clk.Add(2 * time.Second) // past the seven days
-	if _, err := id.SignIn(ctx, l.Email, identitytest.TempPassword1); !errors.Is(err, local.ErrTemporaryPasswordExpired) {
+	if _, err := id.SignIn(ctx, l.Email, identitytest.TempPassword1); !errors.Is(err, localid.ErrTemporaryPasswordExpired) {
 		t.Errorf("sign in after 7 days: %v, want ErrTemporaryPasswordExpired", err)
 	}
-	if _, err := id.RespondNewPassword(ctx, l.Email, session, identitytest.OwnPassword); !errors.Is(err, local.ErrTemporaryPasswordExpired) {
+	if _, err := id.RespondNewPassword(ctx, l.Email, session, identitytest.OwnPassword); !errors.Is(err, localid.ErrTemporaryPasswordExpired) {
 		t.Errorf("answer a session opened before expiry: %v, want ErrTemporaryPasswordExpired", err)
 	}
 	// A wrong password says nothing about expiry.
-	if _, err := id.SignIn(ctx, l.Email, "Wrong-Passw0rd!"); !errors.Is(err, local.ErrWrongCredentials) {
+	if _, err := id.SignIn(ctx, l.Email, "Wrong-Passw0rd!"); !errors.Is(err, localid.ErrWrongCredentials) {
 		t.Errorf("wrong password after expiry: %v, want ErrWrongCredentials", err)
 	}
 	if st, _ := id.State(ctx, l.Email); st.Status != release.LoginForceChangePassword {
@@ -156,18 +156,18 @@ func TestTemporaryPasswordExpires(t *testing.T) {
 
 func TestCustomValidity(t *testing.T) {
 	clk := newClock()
-	id := open(t, local.Options{Now: clk.Now, TemporaryPasswordValidity: time.Hour})
+	id := open(t, localid.Options{Now: clk.Now, TemporaryPasswordValidity: time.Hour})
 	l := identitytest.Login(1, "supervisor")
 	provision(t, id, l, identitytest.TempPassword1)
 	clk.Add(time.Hour + time.Second)
-	if _, err := id.SignIn(context.Background(), l.Email, identitytest.TempPassword1); !errors.Is(err, local.ErrTemporaryPasswordExpired) {
+	if _, err := id.SignIn(context.Background(), l.Email, identitytest.TempPassword1); !errors.Is(err, localid.ErrTemporaryPasswordExpired) {
 		t.Errorf("after the configured hour: %v", err)
 	}
 }
 
 func TestPolicyNamesTheRule(t *testing.T) {
 	ctx := context.Background()
-	id := open(t, local.Options{})
+	id := open(t, localid.Options{})
 	l := identitytest.Login(1, "supervisor")
 	provision(t, id, l, identitytest.TempPassword1)
 	session := challenge(t, id, l.Email, identitytest.TempPassword1)
@@ -181,7 +181,7 @@ func TestPolicyNamesTheRule(t *testing.T) {
 	}
 	for _, c := range cases {
 		_, err := id.RespondNewPassword(ctx, l.Email, session, c.pw)
-		var pe *local.PolicyError
+		var pe *localid.PolicyError
 		if !errors.As(err, &pe) || !strings.Contains(pe.Rule, c.rule) {
 			t.Errorf("new password %q: %v, want a PolicyError naming %q", c.pw, err, c.rule)
 		}
@@ -196,17 +196,17 @@ func TestPolicyNamesTheRule(t *testing.T) {
 }
 
 func TestProvisionRefusesBadInput(t *testing.T) {
-	id := open(t, local.Options{})
+	id := open(t, localid.Options{})
 	l := identitytest.Login(1, "supervisor")
 	err := id.Provision(context.Background(), l, "short")
-	if reason, ok := release.IsPermanent(err); !ok || reason != local.ReasonPassword {
+	if reason, ok := release.IsPermanent(err); !ok || reason != localid.ReasonPassword {
 		t.Errorf("provision with a policy-breaking temporary password: %v", err)
 	}
 	for _, email := range []string{"", "no-at-sign", "Ann <ann@example.com>", "a@b.com, c@d.com"} {
 		l.Email = email
 		err := id.Provision(context.Background(), l, identitytest.TempPassword1)
-		if reason, ok := release.IsPermanent(err); !ok || reason != local.ReasonEmail {
-			t.Errorf("provision %q: %v, want permanent %q", email, err, local.ReasonEmail)
+		if reason, ok := release.IsPermanent(err); !ok || reason != localid.ReasonEmail {
+			t.Errorf("provision %q: %v, want permanent %q", email, err, localid.ReasonEmail)
 		}
 	}
 }
@@ -214,7 +214,7 @@ func TestProvisionRefusesBadInput(t *testing.T) {
 func TestSessionSingleUse(t *testing.T) {
 	ctx := context.Background()
 	clk := newClock()
-	id := open(t, local.Options{Now: clk.Now})
+	id := open(t, localid.Options{Now: clk.Now})
 	l, m := identitytest.Login(1, "supervisor"), identitytest.Login(2, "supervisor")
 	provision(t, id, l, identitytest.TempPassword1)
 	provision(t, id, m, identitytest.TempPassword1)
@@ -224,32 +224,32 @@ func TestSessionSingleUse(t *testing.T) {
 		if _, err := id.RespondNewPassword(ctx, m.Email, s, identitytest.OwnPassword); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := id.RespondNewPassword(ctx, m.Email, s, "Another-Passw0rd!"); !errors.Is(err, local.ErrBadSession) {
+		if _, err := id.RespondNewPassword(ctx, m.Email, s, "Another-Passw0rd!"); !errors.Is(err, localid.ErrBadSession) {
 			t.Errorf("second use: %v, want ErrBadSession", err)
 		}
 	})
 	t.Run("unknown", func(t *testing.T) {
-		if _, err := id.RespondNewPassword(ctx, l.Email, "made-up", identitytest.OwnPassword); !errors.Is(err, local.ErrBadSession) {
+		if _, err := id.RespondNewPassword(ctx, l.Email, "made-up", identitytest.OwnPassword); !errors.Is(err, localid.ErrBadSession) {
 			t.Errorf("unknown session: %v", err)
 		}
 	})
 	t.Run("another user's", func(t *testing.T) {
 		s := challenge(t, id, l.Email, identitytest.TempPassword1)
-		if _, err := id.RespondNewPassword(ctx, m.Email, s, identitytest.OwnPassword); !errors.Is(err, local.ErrBadSession) {
+		if _, err := id.RespondNewPassword(ctx, m.Email, s, identitytest.OwnPassword); !errors.Is(err, localid.ErrBadSession) {
 			t.Errorf("session of %s answered for %s: %v", l.Email, m.Email, err)
 		}
 	})
 	t.Run("expired", func(t *testing.T) {
 		s := challenge(t, id, l.Email, identitytest.TempPassword1)
-		clk.Add(local.SessionValidity + time.Second)
-		if _, err := id.RespondNewPassword(ctx, l.Email, s, identitytest.OwnPassword); !errors.Is(err, local.ErrBadSession) {
+		clk.Add(localid.SessionValidity + time.Second)
+		if _, err := id.RespondNewPassword(ctx, l.Email, s, identitytest.OwnPassword); !errors.Is(err, localid.ErrBadSession) {
 			t.Errorf("session after 3 minutes: %v", err)
 		}
 	})
 	t.Run("outdated by a new invitation", func(t *testing.T) {
 		s := challenge(t, id, l.Email, identitytest.TempPassword1)
 		provision(t, id, l, identitytest.TempPassword2)
-		if _, err := id.RespondNewPassword(ctx, l.Email, s, identitytest.OwnPassword); !errors.Is(err, local.ErrBadSession) {
+		if _, err := id.RespondNewPassword(ctx, l.Email, s, identitytest.OwnPassword); !errors.Is(err, localid.ErrBadSession) {
 			t.Errorf("session of the old invitation: %v", err)
 		}
 	})
@@ -277,7 +277,7 @@ func TestSessionSingleUse(t *testing.T) {
 			switch {
 			case err == nil:
 				ok++
-			case !errors.Is(err, local.ErrBadSession):
+			case !errors.Is(err, localid.ErrBadSession):
 				t.Errorf("losing answer: %v", err)
 			}
 		}
@@ -290,7 +290,7 @@ func TestSessionSingleUse(t *testing.T) {
 func TestTokens(t *testing.T) {
 	ctx := context.Background()
 	clk := newClock()
-	id := open(t, local.Options{Now: clk.Now})
+	id := open(t, localid.Options{Now: clk.Now})
 	l := identitytest.Login(1, "supervisor")
 	provision(t, id, l, identitytest.TempPassword1)
 	tok := confirm(t, id, l.Email, identitytest.TempPassword1, identitytest.OwnPassword)
@@ -348,10 +348,10 @@ func TestTokens(t *testing.T) {
 			t.Error("a token works after Suspend")
 		}
 	}
-	if _, err := id.SignIn(ctx, l.Email, identitytest.OwnPassword); !errors.Is(err, local.ErrUserDisabled) {
+	if _, err := id.SignIn(ctx, l.Email, identitytest.OwnPassword); !errors.Is(err, localid.ErrUserDisabled) {
 		t.Errorf("sign in while suspended: %v, want ErrUserDisabled", err)
 	}
-	if _, err := id.SignIn(ctx, l.Email, "Wrong-Passw0rd!"); !errors.Is(err, local.ErrWrongCredentials) {
+	if _, err := id.SignIn(ctx, l.Email, "Wrong-Passw0rd!"); !errors.Is(err, localid.ErrWrongCredentials) {
 		t.Errorf("wrong password while suspended: %v, want ErrWrongCredentials", err)
 	}
 	if err := id.Enable(ctx, l.Email); err != nil {
@@ -383,7 +383,7 @@ func TestPostAuthenticationOnce(t *testing.T) {
 	type call struct{ userID, email string }
 	var mu sync.Mutex
 	var calls []call
-	id := open(t, local.Options{PostAuthentication: func(ctx context.Context, userID, email string) error {
+	id := open(t, localid.Options{PostAuthentication: func(ctx context.Context, userID, email string) error {
 		mu.Lock()
 		defer mu.Unlock()
 		calls = append(calls, call{userID, email})
@@ -411,7 +411,7 @@ func TestPostAuthenticationOnce(t *testing.T) {
 }
 
 func TestPostAuthenticationFailureDoesNotRefuse(t *testing.T) {
-	id := open(t, local.Options{PostAuthentication: func(context.Context, string, string) error {
+	id := open(t, localid.Options{PostAuthentication: func(context.Context, string, string) error {
 		return errors.New("store unavailable")
 	}})
 	l := identitytest.Login(1, "supervisor")
@@ -424,7 +424,7 @@ func TestPostAuthenticationFailureDoesNotRefuse(t *testing.T) {
 
 func TestEmailIgnoresCase(t *testing.T) {
 	ctx := context.Background()
-	id := open(t, local.Options{})
+	id := open(t, localid.Options{})
 	l := identitytest.Login(1, "supervisor")
 	l.Email = "Ann.Lee@Example.com"
 	provision(t, id, l, identitytest.TempPassword1)
@@ -435,8 +435,8 @@ func TestEmailIgnoresCase(t *testing.T) {
 }
 
 func TestUnknownUserIsWrongCredentials(t *testing.T) {
-	id := open(t, local.Options{})
-	if _, err := id.SignIn(context.Background(), "nobody@example.com", identitytest.TempPassword1); !errors.Is(err, local.ErrWrongCredentials) {
+	id := open(t, localid.Options{})
+	if _, err := id.SignIn(context.Background(), "nobody@example.com", identitytest.TempPassword1); !errors.Is(err, localid.ErrWrongCredentials) {
 		t.Errorf("sign in without a login: %v, want ErrWrongCredentials", err)
 	}
 }
@@ -444,7 +444,7 @@ func TestUnknownUserIsWrongCredentials(t *testing.T) {
 func TestNoPasswordOnDisk(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "logins.db")
-	id, err := local.Open(path, local.Options{HashCost: bcrypt.MinCost})
+	id, err := localid.Open(path, localid.Options{HashCost: bcrypt.MinCost})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -466,7 +466,7 @@ func TestNoPasswordOnDisk(t *testing.T) {
 	}
 
 	// Reopened, the logins are all there; the tokens (memory only) are not.
-	id, err = local.Open(path, local.Options{HashCost: bcrypt.MinCost})
+	id, err = localid.Open(path, localid.Options{HashCost: bcrypt.MinCost})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -479,7 +479,7 @@ func TestNoPasswordOnDisk(t *testing.T) {
 
 func TestSecondOpenFailsClearly(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "logins.db")
-	id, err := local.Open(path, local.Options{HashCost: bcrypt.MinCost})
+	id, err := localid.Open(path, localid.Options{HashCost: bcrypt.MinCost})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -488,7 +488,7 @@ func TestSecondOpenFailsClearly(t *testing.T) {
 	// process meets it just as a second process would.
 	done := make(chan error, 1)
 	go func() {
-		id2, err := local.Open(path, local.Options{HashCost: bcrypt.MinCost})
+		id2, err := localid.Open(path, localid.Options{HashCost: bcrypt.MinCost})
 		if err == nil {
 			id2.Close()
 		}
@@ -496,7 +496,7 @@ func TestSecondOpenFailsClearly(t *testing.T) {
 	}()
 	select {
 	case err := <-done:
-		if !errors.Is(err, local.ErrInUse) || !strings.Contains(err.Error(), "OPSOS_DATA_DIR") {
+		if !errors.Is(err, localid.ErrInUse) || !strings.Contains(err.Error(), "OPSOS_DATA_DIR") {
 			t.Errorf("second open: %v, want ErrInUse naming OPSOS_DATA_DIR", err)
 		}
 	case <-time.After(30 * time.Second):

@@ -17,7 +17,7 @@ import (
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/slacktest"
 
-	slacknotify "github.com/opsos/onboarding/internal/notify/slack"
+	"github.com/opsos/onboarding/internal/notify/slacknotify"
 	"github.com/opsos/onboarding/internal/release"
 )
 
