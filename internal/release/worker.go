@@ -30,6 +30,7 @@ import (
 
 	"github.com/opsos/onboarding/internal/onboarding"
 	"github.com/opsos/onboarding/internal/store/item"
+	"github.com/opsos/onboarding/internal/stream"
 	"github.com/opsos/onboarding/internal/user"
 	"github.com/opsos/onboarding/internal/wait"
 )
@@ -167,61 +168,40 @@ func New(d Deps, cfg Config) *Worker {
 var errBusy = errors.New("another delivery of this change is being handled")
 
 // Handle is the stream entry point: Lambda's event source mapping, the
-// local feed pump and the DynamoDB Local poller all call it. Records that
-// fail for a reason a retry may fix are reported; so are the records of
-// the same user after them, so that a user's changes keep their order.
-// A record whose work is done is then announced (see announce).
+// local feed pump and the DynamoDB Local poller all call it. It decodes
+// the records at the edge and hands the changes to Changes.
 func (w *Worker) Handle(ctx context.Context, ev events.DynamoDBEvent) (events.DynamoDBEventResponse, error) {
-	var resp events.DynamoDBEventResponse
-	blocked := map[string]bool{}
-	fail := func(r events.DynamoDBEventRecord) {
-		resp.BatchItemFailures = append(resp.BatchItemFailures, events.DynamoDBBatchItemFailure{ItemIdentifier: r.Change.SequenceNumber})
-	}
-	for _, r := range ev.Records {
-		if item.EntityOf(r.Change.NewImage) != item.EntityUser && item.EntityOf(r.Change.OldImage) != item.EntityUser {
-			continue
-		}
-		old, cur, err := images(r)
-		if err != nil {
-			w.log.ErrorContext(ctx, "unreadable change record", "eventId", r.EventID, "sequence", r.Change.SequenceNumber, "error", err.Error())
-			fail(r)
-			continue
-		}
-		id := userID(old, cur)
-		if blocked[id] {
-			fail(r)
-			continue
-		}
-		if err := w.process(ctx, old, cur); err != nil {
-			w.log.WarnContext(ctx, "change will be retried", "userId", id, "sequence", r.Change.SequenceNumber, "error", err.Error())
-			blocked[id] = true
-			fail(r)
-			continue
-		}
-		w.announce(ctx, old, cur)
-	}
-	return resp, nil
+	return stream.Edge(item.DecodeChange, w.Changes)(ctx, ev)
 }
 
-func images(r events.DynamoDBEventRecord) (old, cur *user.User, err error) {
-	decode := func(img map[string]events.DynamoDBAttributeValue) (*user.User, error) {
-		if img == nil {
-			return nil, nil
+// Changes is the worker's part of the stream (a stream.Core): it does
+// what each change of a user asks for, in order, and returns the sequence
+// numbers of the changes to retry. Changes that fail for a reason a retry
+// may fix are retried; so are the changes of the same user after them, so
+// that a user's changes keep their order; so is a record that could not
+// be read. A change whose work is done is then announced (see announce).
+func (w *Worker) Changes(ctx context.Context, changes []stream.Change) (retry []string) {
+	blocked := map[string]bool{}
+	for _, c := range changes {
+		if bad := c.Unreadable; bad != nil {
+			w.log.ErrorContext(ctx, "unreadable change record", "eventId", bad.EventID, "sequence", c.Sequence, "error", bad.Err.Error())
+			retry = append(retry, c.Sequence)
+			continue
 		}
-		var it item.User
-		if err := item.FromImage(img, &it); err != nil {
-			return nil, err
+		id := userID(c.Old, c.New)
+		if blocked[id] {
+			retry = append(retry, c.Sequence)
+			continue
 		}
-		u, err := it.Domain()
-		return &u, err
+		if err := w.process(ctx, c.Old, c.New); err != nil {
+			w.log.WarnContext(ctx, "change will be retried", "userId", id, "sequence", c.Sequence, "error", err.Error())
+			blocked[id] = true
+			retry = append(retry, c.Sequence)
+			continue
+		}
+		w.announce(ctx, c.Old, c.New)
 	}
-	if old, err = decode(r.Change.OldImage); err != nil {
-		return nil, nil, fmt.Errorf("old image: %w", err)
-	}
-	if cur, err = decode(r.Change.NewImage); err != nil {
-		return nil, nil, fmt.Errorf("new image: %w", err)
-	}
-	return old, cur, nil
+	return retry
 }
 
 func userID(old, cur *user.User) string {
