@@ -10,10 +10,12 @@ import (
 	"github.com/opsos/onboarding/internal/app"
 	"github.com/opsos/onboarding/internal/app/releaseapp"
 	"github.com/opsos/onboarding/internal/release"
+	"github.com/opsos/onboarding/internal/store/item"
+	"github.com/opsos/onboarding/internal/stream"
 )
 
 func main() {
 	var w *release.Worker
 	app.OpenFunction("release", func(ctx context.Context, a *app.App) (err error) { w, err = releaseapp.Worker(ctx, a); return err })
-	lambda.Start(w.Handle)
+	lambda.Start(stream.Edge(item.DecodeChange, w.Changes))
 }

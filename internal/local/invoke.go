@@ -23,6 +23,8 @@ import (
 	"github.com/opsos/onboarding/internal/mail/outbox"
 	"github.com/opsos/onboarding/internal/release"
 	"github.com/opsos/onboarding/internal/slackops"
+	"github.com/opsos/onboarding/internal/store/item"
+	"github.com/opsos/onboarding/internal/stream"
 )
 
 // The Lambda functions, by the names `opsos invoke -function` takes.
@@ -247,5 +249,5 @@ func invokeRelease(ctx context.Context, cfg Config, a *app.App, file string, raw
 		return nil, err
 	}
 	w := newWorker(a, store, logins, mailbox, composer, "http://"+cfg.Addr, now, log)
-	return w.Handle(ctx, ev)
+	return stream.Edge(item.DecodeChange, w.Changes)(ctx, ev)
 }

@@ -27,6 +27,8 @@ import (
 	"github.com/opsos/onboarding/internal/password"
 	"github.com/opsos/onboarding/internal/release"
 	"github.com/opsos/onboarding/internal/slackops"
+	"github.com/opsos/onboarding/internal/store/item"
+	"github.com/opsos/onboarding/internal/stream"
 	"github.com/opsos/onboarding/internal/user"
 )
 
@@ -246,7 +248,7 @@ func (s *Server) pumpChanges(a *app.App, worker *release.Worker, log *slog.Logge
 	s.stopChanges, s.changesDone = stopChanges, make(chan struct{})
 	go func() {
 		defer close(s.changesDone)
-		if err := a.Changes(pumpCtx, withActivityLog(log, worker.Handle)); err != nil {
+		if err := a.Changes(pumpCtx, withActivityLog(log, stream.Edge(item.DecodeChange, worker.Changes))); err != nil {
 			log.Error("change feed stopped", "error", err.Error())
 		}
 	}()
