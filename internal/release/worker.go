@@ -1,6 +1,7 @@
-// Package release is the stream worker: it reads the table's change
-// records, decides from each user's old and new image what the change asks
-// for (DESIGN.md §6) — create the login and email the temporary password,
+// Package release is the stream worker: it takes the changes of users
+// that the table's stream carries, decoded at the edge (stream.Edge),
+// decides from each user's old and new state what the change asks for
+// (DESIGN.md §6) — create the login and email the temporary password,
 // suspend, re-enable, move the role group, or nothing — and does it,
 // once, however often the record is delivered.
 //
@@ -25,11 +26,9 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/aws/aws-lambda-go/events"
 	"golang.org/x/time/rate"
 
 	"github.com/opsos/onboarding/internal/onboarding"
-	"github.com/opsos/onboarding/internal/store/item"
 	"github.com/opsos/onboarding/internal/stream"
 	"github.com/opsos/onboarding/internal/user"
 	"github.com/opsos/onboarding/internal/wait"
@@ -167,19 +166,16 @@ func New(d Deps, cfg Config) *Worker {
 // errBusy means another delivery of the same record holds its claim.
 var errBusy = errors.New("another delivery of this change is being handled")
 
-// Handle is the stream entry point: Lambda's event source mapping, the
-// local feed pump and the DynamoDB Local poller all call it. It decodes
-// the records at the edge and hands the changes to Changes.
-func (w *Worker) Handle(ctx context.Context, ev events.DynamoDBEvent) (events.DynamoDBEventResponse, error) {
-	return stream.Edge(item.DecodeChange, w.Changes)(ctx, ev)
-}
-
-// Changes is the worker's part of the stream (a stream.Core): it does
-// what each change of a user asks for, in order, and returns the sequence
-// numbers of the changes to retry. Changes that fail for a reason a retry
-// may fix are retried; so are the changes of the same user after them, so
-// that a user's changes keep their order; so is a record that could not
-// be read. A change whose work is done is then announced (see announce).
+// Changes is the stream entry point (a stream.Core): Lambda's event
+// source mapping, the local feed pump, the DynamoDB Local poller and make
+// invoke all reach it through stream.Edge, which decodes their records
+// with item.DecodeChange, so the worker knows users, not the table. It
+// does what each change of a user asks for, in order, and returns the
+// sequence numbers of the changes to retry. Changes that fail for a
+// reason a retry may fix are retried; so are the changes of the same user
+// after them, so that a user's changes keep their order; so is a record
+// that could not be read. A change whose work is done is then announced
+// (see announce).
 func (w *Worker) Changes(ctx context.Context, changes []stream.Change) (retry []string) {
 	blocked := map[string]bool{}
 	for _, c := range changes {
