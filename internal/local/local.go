@@ -248,7 +248,7 @@ func (s *Server) pumpChanges(a *app.App, worker *release.Worker, log *slog.Logge
 	s.stopChanges, s.changesDone = stopChanges, make(chan struct{})
 	go func() {
 		defer close(s.changesDone)
-		if err := a.Changes(pumpCtx, withActivityLog(log, stream.Edge(item.DecodeChange, worker.Changes))); err != nil {
+		if err := a.Changes(pumpCtx, stream.Edge(item.DecodeChange, withActivityLog(log, worker.Changes))); err != nil {
 			log.Error("change feed stopped", "error", err.Error())
 		}
 	}()
