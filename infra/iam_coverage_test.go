@@ -43,6 +43,8 @@ import (
 	"github.com/opsos/onboarding/internal/store/dynamo"
 	"github.com/opsos/onboarding/internal/store/dynamo/dynamostream"
 	"github.com/opsos/onboarding/internal/store/dynamo/dynamotest"
+	"github.com/opsos/onboarding/internal/store/item"
+	"github.com/opsos/onboarding/internal/stream"
 )
 
 // notCalledByTheCode are the actions a function's role holds that its
@@ -459,7 +461,7 @@ func (r *rig) buildFunctions() {
 		func(ctx context.Context, ev events.DynamoDBEvent) (events.DynamoDBEventResponse, error) {
 			wctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 			defer cancel()
-			return worker.Handle(wctx, ev)
+			return stream.Edge(item.DecodeChange, worker.Changes)(wctx, ev)
 		}, &memCheckpoints{}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)

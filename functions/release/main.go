@@ -13,6 +13,8 @@ import (
 	"github.com/opsos/onboarding/internal/invite"
 	"github.com/opsos/onboarding/internal/mail/ses"
 	"github.com/opsos/onboarding/internal/release"
+	"github.com/opsos/onboarding/internal/store/item"
+	"github.com/opsos/onboarding/internal/stream"
 )
 
 func main() {
@@ -30,5 +32,5 @@ func main() {
 			Mailer: ses.New(sesv2.NewFromConfig(*r.AWS), cfg.MailFrom, cfg.SESConfigurationSet)})
 		return err
 	}, app.WithSlackSecret(slackapp.ReadSecret))
-	lambda.Start(w.Handle)
+	lambda.Start(stream.Edge(item.DecodeChange, w.Changes))
 }

@@ -22,6 +22,8 @@ import (
 	"github.com/opsos/onboarding/internal/mail/outbox"
 	"github.com/opsos/onboarding/internal/release"
 	"github.com/opsos/onboarding/internal/slackops"
+	"github.com/opsos/onboarding/internal/store/item"
+	"github.com/opsos/onboarding/internal/stream"
 )
 
 // The Lambda functions, by the names `opsos invoke -function` takes.
@@ -241,5 +243,5 @@ func invokeRelease(ctx context.Context, cfg Config, a *app.Root, file string, ra
 	if err != nil {
 		return nil, err
 	}
-	return w.Handle(ctx, ev)
+	return stream.Edge(item.DecodeChange, w.Changes)(ctx, ev)
 }

@@ -26,6 +26,8 @@ import (
 	"github.com/opsos/onboarding/internal/mail/outbox"
 	"github.com/opsos/onboarding/internal/release"
 	"github.com/opsos/onboarding/internal/slackops"
+	"github.com/opsos/onboarding/internal/store/item"
+	"github.com/opsos/onboarding/internal/stream"
 	"github.com/opsos/onboarding/internal/user"
 )
 
@@ -239,7 +241,7 @@ func (s *Server) pumpChanges(a *app.Root, worker *release.Worker, log *slog.Logg
 	s.stopChanges, s.changesDone = stopChanges, make(chan struct{})
 	go func() {
 		defer close(s.changesDone)
-		if err := a.Changes(pumpCtx, withActivityLog(log, worker.Handle)); err != nil {
+		if err := a.Changes(pumpCtx, stream.Edge(item.DecodeChange, withActivityLog(log, worker.Changes))); err != nil {
 			log.Error("change feed stopped", "error", err.Error())
 		}
 	}()

@@ -44,11 +44,11 @@ func TestRetryWaitsForTheDeadDeliverysClaim(t *testing.T) {
 	s.w = w
 	u, ev := releasedBatch(t, w)
 	w.storeFaults = append(w.storeFaults, &fault{method: "UpdateUser", err: errTransient, times: 1})
-	if resp, _ := w.worker.Handle(invocation(t, 20*time.Second), ev); len(resp.BatchItemFailures) == 0 {
+	if resp, _ := edge(w.worker)(invocation(t, 20*time.Second), ev); len(resp.BatchItemFailures) == 0 {
 		t.Fatal("the lost status write was not reported")
 	}
 	// Lambda retries at once with a fresh invocation of up to 60 s.
-	resp, _ := w.worker.Handle(invocation(t, 60*time.Second), ev)
+	resp, _ := edge(w.worker)(invocation(t, 60*time.Second), ev)
 	if len(resp.BatchItemFailures) != 0 {
 		t.Fatalf("the retry gave up after waiting %v: %+v", s.slept, resp)
 	}
@@ -84,8 +84,8 @@ func deadDelivery(t *testing.T) (*world, *sleeper, events.DynamoDBEvent) {
 // frees reports the record failed without waiting past what it has.
 func TestRetryWithoutTimeToWaitReportsFailure(t *testing.T) {
 	w, s, ev := deadDelivery(t)
-	w.worker.Handle(invocation(t, 50*time.Second), ev)
-	resp, _ := w.worker.Handle(invocation(t, 12*time.Second), ev)
+	edge(w.worker)(invocation(t, 50*time.Second), ev)
+	resp, _ := edge(w.worker)(invocation(t, 12*time.Second), ev)
 	if len(resp.BatchItemFailures) == 0 {
 		t.Fatal("a retry that could not wait long enough took the live claim")
 	}
@@ -99,8 +99,8 @@ func TestRetryWithoutTimeToWaitReportsFailure(t *testing.T) {
 // over when it starts.
 func TestBusyClaimWithoutDeadlineIsReportedAtOnce(t *testing.T) {
 	w, s, ev := deadDelivery(t)
-	w.worker.Handle(w.ctx, ev)
-	if resp, _ := w.worker.Handle(w.ctx, ev); len(resp.BatchItemFailures) == 0 || s.slept != 0 {
+	edge(w.worker)(w.ctx, ev)
+	if resp, _ := edge(w.worker)(w.ctx, ev); len(resp.BatchItemFailures) == 0 || s.slept != 0 {
 		t.Errorf("busy claim without a deadline: %+v after sleeping %v", resp, s.slept)
 	}
 }

@@ -48,7 +48,7 @@ func TestWorkerWritesSurviveConflicts(t *testing.T) {
 	passwords := func() (string, error) { n++; return fmt.Sprintf("Temp-Pass-%04d!", n), nil }
 	worker := release.New(release.Deps{Store: store, Identity: identity, Mailer: mail, Compose: compose, Passwords: passwords, Now: time.Now, Log: quiet}, release.Config{ClaimHold: time.Minute})
 	poller, err := dynamostream.NewPoller(ctx, conflicts.API.(*dynamodb.Client), dynamostream.NewLocalClient(emulators.DynamoDB(t)), store.Table(),
-		worker.Handle, dynamostream.FileCheckpoints{Path: filepath.Join(t.TempDir(), "cp.json")}, quiet)
+		edge(worker), dynamostream.FileCheckpoints{Path: filepath.Join(t.TempDir(), "cp.json")}, quiet)
 	if err != nil {
 		t.Fatal(err)
 	}

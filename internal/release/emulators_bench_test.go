@@ -79,7 +79,7 @@ func BenchmarkReleasesOnEmulators(b *testing.B) {
 			}
 			ids = append(ids, u.ID)
 		}
-		poller, err := dynamostream.NewPoller(ctx, db, dynamostream.NewLocalClient(ddb), table, worker.Handle,
+		poller, err := dynamostream.NewPoller(ctx, db, dynamostream.NewLocalClient(ddb), table, edge(worker),
 			dynamostream.FileCheckpoints{Path: filepath.Join(b.TempDir(), "cp.json")}, quiet)
 		if err != nil {
 			b.Fatal(err)

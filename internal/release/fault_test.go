@@ -702,14 +702,14 @@ func (r *rig) hand(batch []events.DynamoDBEventRecord) (map[string]bool, bool) {
 		for i := range copies {
 			wg.Go(func() {
 				<-start
-				resps[i], errs[i] = r.worker.Handle(ctxs[i], ev)
+				resps[i], errs[i] = edge(r.worker)(ctxs[i], ev)
 			})
 		}
 		close(start)
 		wg.Wait()
 	} else {
 		for i := range copies {
-			resps[i], errs[i] = r.worker.Handle(ctxs[i], ev)
+			resps[i], errs[i] = edge(r.worker)(ctxs[i], ev)
 		}
 	}
 	failed, died := map[string]bool{}, false

@@ -29,7 +29,7 @@ import (
 // from any JSON, decoded as a stream record and as an image (new image of
 // an insert, old image of a remove), followed by the real record of an
 // unrelated user created with Hold Invite off. What the stream needs:
-//   - decoding and handling never panic, and Handle never returns an
+//   - decoding and handling never panic, and the handler never returns an
 //     error (that would fail, and redeliver, the whole batch);
 //   - a batch item failure only ever names a fuzzed record: a record of
 //     another entity is ignored, a user record whose image cannot be read
@@ -110,9 +110,9 @@ func FuzzHandleRecord(f *testing.F) {
 		valid := feed.Records[i]
 
 		batch := events.DynamoDBEvent{Records: append(slices.Clone(fuzzed), valid)}
-		resp, err := worker.Handle(ctx, batch)
+		resp, err := edge(worker)(ctx, batch)
 		if err != nil {
-			t.Fatalf("%s: Handle returned %v", data, err)
+			t.Fatalf("%s: the handler returned %v", data, err)
 		}
 		failed := map[string]bool{}
 		for _, bf := range resp.BatchItemFailures {

@@ -108,7 +108,7 @@ func TestHoldAndReleaseAgainAreAnnounced(t *testing.T) {
 func outcomeBatch(t *testing.T, w *world) (user.User, events.DynamoDBEvent) {
 	t.Helper()
 	u, ev := releasedBatch(t, w)
-	if resp, err := w.worker.Handle(w.ctx, ev); err != nil || len(resp.BatchItemFailures) != 0 {
+	if resp, err := edge(w.worker)(w.ctx, ev); err != nil || len(resp.BatchItemFailures) != 0 {
 		t.Fatalf("%+v %v", resp, err)
 	}
 	cp, _ := w.store.Checkpoint(w.ctx)
@@ -125,13 +125,13 @@ func TestRedeliveredOutcomeIsAnnouncedOnce(t *testing.T) {
 	w := newWorld(t)
 	u, ev := outcomeBatch(t, w)
 	for i := range 3 {
-		if resp, _ := w.worker.Handle(w.ctx, ev); len(resp.BatchItemFailures) != 0 {
+		if resp, _ := edge(w.worker)(w.ctx, ev); len(resp.BatchItemFailures) != 0 {
 			t.Fatalf("delivery %d: %+v", i, resp)
 		}
 	}
 	var wg sync.WaitGroup
 	for range 3 {
-		wg.Go(func() { w.worker.Handle(w.ctx, ev) })
+		wg.Go(func() { edge(w.worker)(w.ctx, ev) })
 	}
 	wg.Wait()
 	if got := onlyNotice(t, w, u); got.Kind != release.NoticeInvited {
@@ -143,10 +143,10 @@ func TestNotifierErrorDoesNotFailTheRecord(t *testing.T) {
 	w := newWorld(t)
 	u, ev := releasedBatch(t, w)
 	w.notes.set(errors.New("channel_not_found"), false)
-	w.worker.Handle(w.ctx, ev)
+	edge(w.worker)(w.ctx, ev)
 	cp, _ := w.store.Checkpoint(w.ctx)
 	ev, _, _ = w.store.ReadFeed(w.ctx, cp, 100)
-	if resp, err := w.worker.Handle(w.ctx, ev); err != nil || len(resp.BatchItemFailures) != 0 {
+	if resp, err := edge(w.worker)(w.ctx, ev); err != nil || len(resp.BatchItemFailures) != 0 {
 		t.Fatalf("a failed notice failed the batch: %+v %v", resp, err)
 	}
 	if got := w.get(u.ID); got.Status != user.StatusInvited || len(w.mail.to(u.Email)) != 1 {
@@ -157,7 +157,7 @@ func TestNotifierErrorDoesNotFailTheRecord(t *testing.T) {
 	}
 	// A later copy of the record tries again.
 	w.notes.set(nil, false)
-	w.worker.Handle(w.ctx, ev)
+	edge(w.worker)(w.ctx, ev)
 	onlyNotice(t, w, u)
 }
 

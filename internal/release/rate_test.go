@@ -30,7 +30,7 @@ func TestSendRateDefersWhatCannotWaitAndLosesNothing(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(w.ctx, time.Minute) // Lambda's remaining time
 	defer cancel()
-	resp, err := paced.Handle(ctx, ev)
+	resp, err := edge(paced)(ctx, ev)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -22,7 +22,7 @@ func TestReplayRecordsAreIgnored(t *testing.T) {
 		{EventID: "1", EventName: "INSERT", Change: events.DynamoDBStreamRecord{Keys: item.Keys(img), NewImage: img, SequenceNumber: "1"}},
 		{EventID: "2", EventName: "REMOVE", Change: events.DynamoDBStreamRecord{Keys: item.Keys(img), OldImage: img, SequenceNumber: "2"}},
 	}}
-	resp, err := w.worker.Handle(w.ctx, ev)
+	resp, err := edge(w.worker)(w.ctx, ev)
 	if err != nil || len(resp.BatchItemFailures) != 0 {
 		t.Fatalf("replay records: %+v %v, want handled without failures", resp, err)
 	}

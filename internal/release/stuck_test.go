@@ -63,13 +63,13 @@ func TestFailedReleaseRetriedWhenTheLoginCannotBeDisabled(t *testing.T) {
 	u, ev := releasedBatch(t, w)
 	w.mail.inject(false, release.Permanent("the email address was rejected by the mail service", errors.New("MessageRejected")), 2)
 	w.identity.inject("Suspend", false, errors.New("throttled"), 1)
-	if resp, _ := w.worker.Handle(w.ctx, ev); len(resp.BatchItemFailures) == 0 {
+	if resp, _ := edge(w.worker)(w.ctx, ev); len(resp.BatchItemFailures) == 0 {
 		t.Fatal("a failure that left the login enabled was not retried")
 	}
 	if got := w.get(u.ID); got.Status != user.StatusReleasing {
 		t.Fatalf("status %s, want still releasing", got.Status)
 	}
-	if resp, _ := w.worker.Handle(w.ctx, ev); len(resp.BatchItemFailures) != 0 {
+	if resp, _ := edge(w.worker)(w.ctx, ev); len(resp.BatchItemFailures) != 0 {
 		t.Fatalf("retry: %+v", resp)
 	}
 	st, _ := w.identity.State(w.ctx, u.Email)
@@ -86,7 +86,7 @@ func crashBeforeInvited(t *testing.T, w *world) (user.User, string) {
 	t.Helper()
 	u, ev := releasedBatch(t, w)
 	w.storeFaults = append(w.storeFaults, &fault{method: "UpdateUser", err: errors.New("the process was killed"), times: 1})
-	if resp, _ := w.worker.Handle(w.ctx, ev); len(resp.BatchItemFailures) == 0 {
+	if resp, _ := edge(w.worker)(w.ctx, ev); len(resp.BatchItemFailures) == 0 {
 		t.Fatal("the lost status write was not reported")
 	}
 	msgs := w.mail.to(u.Email)

@@ -1,6 +1,7 @@
-// Package release is the stream worker: it reads the table's change
-// records, decides from each user's old and new image what the change asks
-// for (DESIGN.md §6) — create the login and email the temporary password,
+// Package release is the stream worker: it takes the changes of users
+// that the table's stream carries, decoded at the edge (stream.Edge),
+// decides from each user's old and new state what the change asks for
+// (DESIGN.md §6) — create the login and email the temporary password,
 // suspend, re-enable, move the role group, or nothing — and does it,
 // once, however often the record is delivered.
 //
@@ -25,11 +26,10 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/aws/aws-lambda-go/events"
 	"golang.org/x/time/rate"
 
 	"github.com/opsos/onboarding/internal/onboarding"
-	"github.com/opsos/onboarding/internal/store/item"
+	"github.com/opsos/onboarding/internal/stream"
 	"github.com/opsos/onboarding/internal/user"
 	"github.com/opsos/onboarding/internal/wait"
 )
@@ -166,62 +166,38 @@ func New(d Deps, cfg Config) *Worker {
 // errBusy means another delivery of the same record holds its claim.
 var errBusy = errors.New("another delivery of this change is being handled")
 
-// Handle is the stream entry point: Lambda's event source mapping, the
-// local feed pump and the DynamoDB Local poller all call it. Records that
-// fail for a reason a retry may fix are reported; so are the records of
-// the same user after them, so that a user's changes keep their order.
-// A record whose work is done is then announced (see announce).
-func (w *Worker) Handle(ctx context.Context, ev events.DynamoDBEvent) (events.DynamoDBEventResponse, error) {
-	var resp events.DynamoDBEventResponse
+// Changes is the stream entry point (a stream.Core): Lambda's event
+// source mapping, the local feed pump, the DynamoDB Local poller and make
+// invoke all reach it through stream.Edge, which decodes their records
+// with item.DecodeChange, so the worker knows users, not the table. It
+// does what each change of a user asks for, in order, and returns the
+// sequence numbers of the changes to retry. Changes that fail for a
+// reason a retry may fix are retried; so are the changes of the same user
+// after them, so that a user's changes keep their order; so is a record
+// that could not be read. A change whose work is done is then announced
+// (see announce).
+func (w *Worker) Changes(ctx context.Context, changes []stream.Change) (retry []string) {
 	blocked := map[string]bool{}
-	fail := func(r events.DynamoDBEventRecord) {
-		resp.BatchItemFailures = append(resp.BatchItemFailures, events.DynamoDBBatchItemFailure{ItemIdentifier: r.Change.SequenceNumber})
-	}
-	for _, r := range ev.Records {
-		if item.EntityOf(r.Change.NewImage) != item.EntityUser && item.EntityOf(r.Change.OldImage) != item.EntityUser {
+	for _, c := range changes {
+		if bad := c.Unreadable; bad != nil {
+			w.log.ErrorContext(ctx, "unreadable change record", "eventId", bad.EventID, "sequence", c.Sequence, "error", bad.Err.Error())
+			retry = append(retry, c.Sequence)
 			continue
 		}
-		old, cur, err := images(r)
-		if err != nil {
-			w.log.ErrorContext(ctx, "unreadable change record", "eventId", r.EventID, "sequence", r.Change.SequenceNumber, "error", err.Error())
-			fail(r)
-			continue
-		}
-		id := userID(old, cur)
+		id := userID(c.Old, c.New)
 		if blocked[id] {
-			fail(r)
+			retry = append(retry, c.Sequence)
 			continue
 		}
-		if err := w.process(ctx, old, cur); err != nil {
-			w.log.WarnContext(ctx, "change will be retried", "userId", id, "sequence", r.Change.SequenceNumber, "error", err.Error())
+		if err := w.process(ctx, c.Old, c.New); err != nil {
+			w.log.WarnContext(ctx, "change will be retried", "userId", id, "sequence", c.Sequence, "error", err.Error())
 			blocked[id] = true
-			fail(r)
+			retry = append(retry, c.Sequence)
 			continue
 		}
-		w.announce(ctx, old, cur)
+		w.announce(ctx, c.Old, c.New)
 	}
-	return resp, nil
-}
-
-func images(r events.DynamoDBEventRecord) (old, cur *user.User, err error) {
-	decode := func(img map[string]events.DynamoDBAttributeValue) (*user.User, error) {
-		if img == nil {
-			return nil, nil
-		}
-		var it item.User
-		if err := item.FromImage(img, &it); err != nil {
-			return nil, err
-		}
-		u, err := it.Domain()
-		return &u, err
-	}
-	if old, err = decode(r.Change.OldImage); err != nil {
-		return nil, nil, fmt.Errorf("old image: %w", err)
-	}
-	if cur, err = decode(r.Change.NewImage); err != nil {
-		return nil, nil, fmt.Errorf("new image: %w", err)
-	}
-	return old, cur, nil
+	return retry
 }
 
 func userID(old, cur *user.User) string {

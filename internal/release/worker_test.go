@@ -132,7 +132,7 @@ func (w *world) pump() error {
 	w.t.Helper()
 	var last error
 	for range 20 {
-		n, err := w.store.PumpOnce(w.ctx, w.worker.Handle)
+		n, err := w.store.PumpOnce(w.ctx, edge(w.worker))
 		last = err
 		if n == 0 && err == nil {
 			return nil
@@ -253,7 +253,7 @@ func TestSameBatchThreeTimesSequentially(t *testing.T) {
 	w := newWorld(t)
 	u, ev := releasedBatch(t, w)
 	for i := range 3 {
-		resp, err := w.worker.Handle(w.ctx, ev)
+		resp, err := edge(w.worker)(w.ctx, ev)
 		if err != nil || len(resp.BatchItemFailures) != 0 {
 			t.Fatalf("delivery %d: %+v %v", i, resp, err)
 		}
@@ -272,7 +272,7 @@ func TestSameBatchThreeTimesConcurrently(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			resp, _ := w.worker.Handle(w.ctx, ev)
+			resp, _ := edge(w.worker)(w.ctx, ev)
 			failed[i] = len(resp.BatchItemFailures)
 		}()
 	}
@@ -281,7 +281,7 @@ func TestSameBatchThreeTimesConcurrently(t *testing.T) {
 	// find it done.
 	for i := range 3 {
 		if failed[i] > 0 {
-			if resp, _ := w.worker.Handle(w.ctx, ev); len(resp.BatchItemFailures) != 0 {
+			if resp, _ := edge(w.worker)(w.ctx, ev); len(resp.BatchItemFailures) != 0 {
 				t.Errorf("retry still failing: %+v", resp)
 			}
 		}
@@ -340,11 +340,11 @@ func TestCrashBeforeCompletingTheClaim(t *testing.T) {
 	w := newWorld(t)
 	u, ev := releasedBatch(t, w)
 	w.storeFaults = append(w.storeFaults, &fault{method: "Complete", err: errTransient, times: 1})
-	if resp, _ := w.worker.Handle(w.ctx, ev); len(resp.BatchItemFailures) == 0 {
+	if resp, _ := edge(w.worker)(w.ctx, ev); len(resp.BatchItemFailures) == 0 {
 		t.Fatal("the lost completion was not reported")
 	}
 	w.advance(2 * time.Minute) // the dead delivery's claim runs out
-	if resp, _ := w.worker.Handle(w.ctx, ev); len(resp.BatchItemFailures) != 0 {
+	if resp, _ := edge(w.worker)(w.ctx, ev); len(resp.BatchItemFailures) != 0 {
 		t.Errorf("retry failed: %+v", resp)
 	}
 	if n := len(w.mail.to(u.Email)); n != 1 {
@@ -359,14 +359,14 @@ func TestCrashBetweenSendingAndRecording(t *testing.T) {
 	w := newWorld(t)
 	u, ev := releasedBatch(t, w)
 	w.storeFaults = append(w.storeFaults, &fault{method: "UpdateUser", err: errTransient, times: 1})
-	if resp, _ := w.worker.Handle(w.ctx, ev); len(resp.BatchItemFailures) == 0 {
+	if resp, _ := edge(w.worker)(w.ctx, ev); len(resp.BatchItemFailures) == 0 {
 		t.Fatal("the lost status write was not reported")
 	}
-	if resp, _ := w.worker.Handle(w.ctx, ev); len(resp.BatchItemFailures) == 0 {
+	if resp, _ := edge(w.worker)(w.ctx, ev); len(resp.BatchItemFailures) == 0 {
 		t.Error("a retry inside the claim's hold must wait, not send again")
 	}
 	w.advance(2 * time.Minute)
-	if resp, _ := w.worker.Handle(w.ctx, ev); len(resp.BatchItemFailures) != 0 {
+	if resp, _ := edge(w.worker)(w.ctx, ev); len(resp.BatchItemFailures) != 0 {
 		t.Fatalf("retry after the hold: %+v", resp)
 	}
 	msgs := w.mail.to(u.Email)
@@ -503,7 +503,7 @@ func TestPoisonRecordAloneIsReported(t *testing.T) {
 	poison.Change.NewImage = map[string]events.DynamoDBAttributeValue{
 		"entity": events.NewStringAttribute("user"), "version": events.NewStringAttribute("not a number")}
 	ev.Records = append([]events.DynamoDBEventRecord{poison}, ev.Records...)
-	resp, err := w.worker.Handle(w.ctx, ev)
+	resp, err := edge(w.worker)(w.ctx, ev)
 	if err != nil || len(resp.BatchItemFailures) != 1 || resp.BatchItemFailures[0].ItemIdentifier != poison.Change.SequenceNumber {
 		t.Fatalf("failures %+v %v", resp.BatchItemFailures, err)
 	}
@@ -603,7 +603,7 @@ func TestSampleStreamEvent(t *testing.T) {
 	if err := w.store.CreateUser(w.ctx, u, onboarding.AuditEntry{UserID: u.ID, Version: u.Version, Action: "seed"}, nil); err != nil {
 		t.Fatal(err)
 	}
-	resp, err := w.worker.Handle(w.ctx, ev)
+	resp, err := edge(w.worker)(w.ctx, ev)
 	if err != nil || len(resp.BatchItemFailures) != 0 {
 		t.Fatalf("%+v %v", resp, err)
 	}

@@ -1,6 +1,8 @@
 // Package stream holds what every source of table changes shares: the
-// handler they feed (the shape of Lambda's DynamoDB event source mapping)
-// and the rule for how far a partly failed batch got.
+// handler they feed (the shape of Lambda's DynamoDB event source mapping),
+// the rule for how far a partly failed batch got, and the edge that turns
+// records into the changes of users a consumer decides from. It knows no
+// table layout: the decoder comes from the package that does.
 package stream
 
 import (
