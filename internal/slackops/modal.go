@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/url"
 	"slices"
-	"strings"
 
 	"github.com/slack-go/slack"
 
@@ -239,46 +238,16 @@ func readForm(state *slack.ViewState) formInput {
 	}
 }
 
-func (in formInput) draft() user.Draft {
-	hold := in.hold
-	return user.Draft{
-		Type: in.typ, FirstName: in.firstName, LastName: in.lastName, Email: in.email, Phone: in.phone,
-		JobTitle: in.jobTitle, Role: in.role, SlackUserID: in.slackUser,
-		ExternalPlannerAccess: in.planner, ExternalPurchasingAccess: in.purchasing, HoldInvite: &hold,
+// patch is the whole form as a patch: every field it shows is set. A
+// create takes its Draft; an edit takes it Against the user, so that only
+// what the manager changed is written.
+func (in formInput) patch() user.Patch {
+	typ, hold := in.typ, in.hold
+	return user.Patch{
+		Type: &typ, FirstName: &in.firstName, LastName: &in.lastName, Email: &in.email, Phone: &in.phone,
+		JobTitle: &in.jobTitle, Role: &in.role, SlackUserID: &in.slackUser,
+		ExternalPlannerAccess: &in.planner, ExternalPurchasingAccess: &in.purchasing, HoldInvite: &hold,
 	}
-}
-
-// patch returns the fields that differ from u, so that an edit touches
-// only what the manager changed.
-func (in formInput) patch(u user.User) user.Patch {
-	var p user.Patch
-	str := func(dst **string, now, was string) {
-		if strings.TrimSpace(now) != was {
-			*dst = &now
-		}
-	}
-	boolean := func(dst **bool, now, was bool) {
-		if now != was {
-			*dst = &now
-		}
-	}
-	str(&p.FirstName, in.firstName, u.FirstName)
-	str(&p.LastName, in.lastName, u.LastName)
-	if user.NormalizeEmail(in.email) != u.Email {
-		p.Email = &in.email
-	}
-	str(&p.Phone, in.phone, u.Phone)
-	str(&p.JobTitle, in.jobTitle, u.JobTitle)
-	str(&p.Role, in.role, u.Role)
-	str(&p.SlackUserID, in.slackUser, u.SlackUserID)
-	if in.typ != u.Type {
-		t := in.typ
-		p.Type = &t
-	}
-	boolean(&p.ExternalPlannerAccess, in.planner, u.ExternalPlannerAccess)
-	boolean(&p.ExternalPurchasingAccess, in.purchasing, u.ExternalPurchasingAccess)
-	boolean(&p.HoldInvite, in.hold, u.HoldInvite)
-	return p
 }
 
 // submission handles a submitted form. Field errors go back onto the form
@@ -301,14 +270,14 @@ func (h *Handler) submission(ctx context.Context, cb slack.InteractionCallback) 
 	title := "User created"
 	switch cb.View.CallbackID {
 	case callbackCreate:
-		u, _, err = h.svc.Create(ctx, actor, in.draft(), "slack-view:"+cb.View.ID)
+		u, _, err = h.svc.Create(ctx, actor, in.patch().Draft(), "slack-view:"+cb.View.ID)
 	case callbackEdit:
 		title = "User updated"
 		var cur user.User
 		if cur, err = h.svc.Get(ctx, actor, meta.UserID); err == nil {
 			if cur.Version != meta.Version {
 				err = user.ErrVersionConflict
-			} else if p := in.patch(cur); p.Empty() {
+			} else if p := in.patch().Against(cur); p.Empty() {
 				u = cur
 				title = "Nothing changed"
 			} else {

@@ -103,6 +103,42 @@ func (p Patch) Draft() Draft {
 	return d
 }
 
+// Against returns p without the fields u already has, compared as the
+// rules will store them (text trimmed, the email normalised): a form that
+// shows every field then edits only what the manager changed.
+func (p Patch) Against(u User) Patch {
+	for _, f := range []struct {
+		field **string
+		was   string
+	}{{&p.FirstName, u.FirstName}, {&p.LastName, u.LastName}, {&p.Phone, u.Phone}, {&p.JobTitle, u.JobTitle},
+		{&p.Role, u.Role}, {&p.SlackUserID, u.SlackUserID}} {
+		if *f.field != nil && strings.TrimSpace(**f.field) == f.was {
+			*f.field = nil
+		}
+	}
+	if p.Email != nil && NormalizeEmail(*p.Email) == u.Email {
+		p.Email = nil
+	}
+	if p.Type != nil && *p.Type == u.Type {
+		p.Type = nil
+	}
+	for _, f := range []struct {
+		field **bool
+		was   bool
+	}{{&p.ExternalPlannerAccess, u.ExternalPlannerAccess}, {&p.ExternalPurchasingAccess, u.ExternalPurchasingAccess}, {&p.HoldInvite, u.HoldInvite}} {
+		if *f.field != nil && **f.field == f.was {
+			*f.field = nil
+		}
+	}
+	if p.Grants != nil && slices.Equal(*p.Grants, u.Grants) {
+		p.Grants = nil
+	}
+	if p.Revokes != nil && slices.Equal(*p.Revokes, u.Revokes) {
+		p.Revokes = nil
+	}
+	return p
+}
+
 // Empty reports whether the patch changes nothing at all.
 func (p Patch) Empty() bool { return p == Patch{} }
 

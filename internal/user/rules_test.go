@@ -361,3 +361,27 @@ func TestDiagnose(t *testing.T) {
 		t.Fatal("sentinel identity")
 	}
 }
+
+func TestPatchAgainstKeepsOnlyWhatChanges(t *testing.T) {
+	u := user.User{Type: user.Internal, FirstName: "Ada", LastName: "Lovelace", Email: "ada@example.com", Phone: "+447700900123",
+		JobTitle: "Analyst", Role: "staff", HoldInvite: true, Grants: []string{"users.view"}}
+	str := func(s string) *string { return &s }
+	yes, no := true, false
+	internal := user.Internal
+	same := user.Patch{Type: &internal, FirstName: str(" Ada "), LastName: str("Lovelace"), Email: str("ADA@Example.com"),
+		Phone: str("+447700900123"), JobTitle: str("Analyst"), Role: str("staff"), SlackUserID: str(""),
+		ExternalPlannerAccess: &no, ExternalPurchasingAccess: &no, HoldInvite: &yes, Grants: &[]string{"users.view"}, Revokes: &[]string{}}
+	if got := same.Against(u); !got.Empty() {
+		t.Errorf("the form as the user is: %+v, want an empty patch", got)
+	}
+	changed := same
+	changed.LastName, changed.HoldInvite, changed.Email = str("King"), &no, str("ada.king@example.com")
+	got := changed.Against(u)
+	if got.LastName == nil || *got.LastName != "King" || got.HoldInvite == nil || *got.HoldInvite || got.Email == nil {
+		t.Errorf("last name, hold and email changed: %+v, want those three", got)
+	}
+	got.LastName, got.HoldInvite, got.Email = nil, nil, nil
+	if !got.Empty() {
+		t.Errorf("fields left that did not change: %+v", got)
+	}
+}
