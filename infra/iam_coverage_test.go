@@ -36,7 +36,6 @@ import (
 	"github.com/opsos/onboarding/internal/httpapi"
 	"github.com/opsos/onboarding/internal/identity/cognito"
 	"github.com/opsos/onboarding/internal/lambdainvoke"
-	"github.com/opsos/onboarding/internal/release"
 	"github.com/opsos/onboarding/internal/slackops"
 	"github.com/opsos/onboarding/internal/store/dynamo"
 	"github.com/opsos/onboarding/internal/store/dynamo/dynamostream"
@@ -330,7 +329,7 @@ type rig struct {
 	slackApp    *app.App
 	slackH      *slackops.Handler
 	poller      *dynamostream.Poller
-	activations *release.Activations
+	firstSignIn cognito.PostAuthentication
 }
 
 // signing is the Slack signing secret the Slack function is given.
@@ -441,7 +440,7 @@ func (r *rig) buildFunctions() {
 	}
 
 	postauthApp := build(t, ctx, "postauth", r.env("postauth"), r.endpoint.URL, r.recorded["postauth"])
-	r.activations = release.NewActivations(postauthApp.Store, time.Now, postauthApp.Log)
+	r.firstSignIn = cognito.PostAuthentication{Activator: postauthApp.Service, Log: postauthApp.Log}
 
 	// The stream reaches the worker as the event source mapping would
 	// deliver it; the poller's own reads are the mapping's, not the code's.
@@ -552,7 +551,7 @@ func (r *rig) driveFirstSignIns(id string) {
 	ev.TriggerSource = "PostAuthentication_Authentication"
 	ev.UserPoolID = r.pool
 	ev.Request.UserAttributes = map[string]string{"email": priya.str("email"), "custom:opsos_user_id": id, "email_verified": "true"}
-	if _, err := r.activations.PostAuthentication(r.ctx, ev); err != nil {
+	if _, err := r.firstSignIn.Handle(r.ctx, ev); err != nil {
 		t.Fatalf("post-authentication: %v", err)
 	}
 	if got := d.do("GET", "/users/"+id, "", nil, 200, ""); got.str("status") != "active" {
@@ -560,7 +559,7 @@ func (r *rig) driveFirstSignIns(id string) {
 	}
 	// A login without the OpsOS id attribute is matched by its email.
 	ev.Request.UserAttributes = map[string]string{"email": "ana@example.com", "email_verified": "true"}
-	if _, err := r.activations.PostAuthentication(r.ctx, ev); err != nil {
+	if _, err := r.firstSignIn.Handle(r.ctx, ev); err != nil {
 		t.Fatalf("post-authentication: %v", err)
 	}
 	if got := d.do("GET", "/users", "email=ana%40example.com", nil, 200, ""); got.first("status") != "active" {

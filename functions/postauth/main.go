@@ -4,19 +4,18 @@ package main
 
 import (
 	"context"
-	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/opsos/onboarding/internal/app"
-	"github.com/opsos/onboarding/internal/release"
+	"github.com/opsos/onboarding/internal/identity/cognito"
 )
 
 func main() {
-	var act *release.Activations
+	var trigger cognito.PostAuthentication
 	app.OpenFunction("postauth", func(_ context.Context, a *app.App) error {
-		act = release.NewActivations(a.Store, time.Now, a.Log)
+		trigger = cognito.PostAuthentication{Activator: a.Service, Log: a.Log}
 		return nil
 	})
-	lambda.Start(act.PostAuthentication)
+	lambda.Start(trigger.Handle)
 }

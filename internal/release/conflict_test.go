@@ -90,7 +90,7 @@ func TestWorkerWritesSurviveConflicts(t *testing.T) {
 		t.Error("no conflict was injected into the worker's writes")
 	}
 	identity.setOwnPassword(u.Email, "My-Own-Password-1")
-	if err := worker.Activated(ctx, u.ID, u.Email); err != nil {
+	if err := svc.Activate(ctx, u.ID, u.Email); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := store.GetUser(ctx, u.ID); got.Status != user.StatusActive {

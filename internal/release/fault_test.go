@@ -421,10 +421,10 @@ func newRig(t *testing.T, mode delivery) *rig {
 	}
 	t.Cleanup(func() { r.store.Close() })
 	// The user's first sign-in is recorded as in local mode: the local
-	// login calls the post-authentication handler.
-	activations := release.NewActivations(r.store, r.clock, log)
+	// login calls the service.
 	if r.logins, err = localid.Open(filepath.Join(dir, "logins.db"), localid.Options{
-		Now: r.clock, HashCost: bcrypt.MinCost, Logger: log, PostAuthentication: activations.Activated,
+		Now: r.clock, HashCost: bcrypt.MinCost, Logger: log,
+		PostAuthentication: func(ctx context.Context, userID, email string) error { return r.svc.Activate(ctx, userID, email) },
 	}); err != nil {
 		t.Fatal(err)
 	}

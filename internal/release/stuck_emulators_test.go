@@ -183,8 +183,8 @@ func TestCognitoFirstSignInActivatesAStuckRelease(t *testing.T) {
 	if ev.Request.UserAttributes[release.AttrUserID] != u.ID {
 		t.Fatalf("the login does not carry the OpsOS id: %v", ev.Request.UserAttributes)
 	}
-	act := release.NewActivations(e.store, time.Now, slog.New(slog.NewJSONHandler(io.Discard, nil)))
-	if _, err := act.PostAuthentication(e.ctx, ev); err != nil {
+	trigger := cognito.PostAuthentication{Activator: e.svc, Log: slog.New(slog.NewJSONHandler(io.Discard, nil))}
+	if _, err := trigger.Handle(e.ctx, ev); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := e.store.GetUser(e.ctx, u.ID); got.Status != user.StatusActive {

@@ -486,9 +486,3 @@ func (w *Worker) setStatus(ctx context.Context, img user.User, change func(*user
 	}
 	return fmt.Errorf("record status of %s: the user keeps changing", img.ID)
 }
-
-// Activated records a user's first sign-in with their own password; see
-// Activations.
-func (w *Worker) Activated(ctx context.Context, userID, email string) error {
-	return NewActivations(w.store, w.now, w.log).Activated(ctx, userID, email)
-}
