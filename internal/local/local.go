@@ -300,6 +300,7 @@ func newWorker(a *app.App, store release.Store, logins *localid.Identity, mailbo
 	cfg := a.Config
 	deps := release.Deps{
 		Store:     store,
+		Outcomes:  a.Service,
 		Identity:  logins,
 		Mailer:    mailbox,
 		Compose:   composer.Compose,

@@ -453,7 +453,10 @@ func newRig(t *testing.T, mode delivery) *rig {
 		n++
 		return fmt.Sprintf("Temp-Pass-%04d!", n), nil
 	}
-	r.worker = release.New(release.Deps{Store: flakyStore{r.store, r.faults}, Identity: flakyIdentity{r.logins, r.faults}, Mailer: flakyMailer{r.mail, r.faults}, Compose: composer.Compose, Passwords: passwords, Now: r.clock, Log: log}, release.Config{LoginURL: "https://login.opsos.example/login", ClaimHold: claimHold, Sleep: r.sleep})
+	// The worker records what it did through the service, on the store
+	// with the faults.
+	outcomes := onboarding.New(flakyStore{r.store, r.faults}, access.DefaultCatalogue(), onboarding.Config{}, r.clock, func() string { panic("the worker creates nobody") })
+	r.worker = release.New(release.Deps{Store: flakyStore{r.store, r.faults}, Outcomes: outcomes, Identity: flakyIdentity{r.logins, r.faults}, Mailer: flakyMailer{r.mail, r.faults}, Compose: composer.Compose, Passwords: passwords, Now: r.clock, Log: log}, release.Config{LoginURL: "https://login.opsos.example/login", ClaimHold: claimHold, Sleep: r.sleep})
 	r.deliver() // the administrator's creation asks for nothing
 	return r
 }

@@ -21,7 +21,7 @@ import (
 // timed here.)
 func TestSendRateDefersWhatCannotWaitAndLosesNothing(t *testing.T) {
 	w := newWorld(t)
-	paced := release.New(release.Deps{Store: faultyStore{w.store, w}, Identity: w.identity, Mailer: w.mail, Compose: func(inv release.Invitation) (release.Message, error) {
+	paced := release.New(release.Deps{Store: faultyStore{w.store, w}, Outcomes: w.system, Identity: w.identity, Mailer: w.mail, Compose: func(inv release.Invitation) (release.Message, error) {
 		return release.Message{Subject: "Welcome", Text: inv.TemporaryPassword}, nil
 	}, Passwords: func() (string, error) { return "Temp-Pass-0001!", nil }, Now: func() time.Time { return w.now }, Log: slog.New(slog.NewJSONHandler(io.Discard, nil))}, release.Config{LoginURL: "https://login.example.com", ClaimHold: time.Minute, SendRate: 0.001})
 	a, b := w.create("a@example.com", false), w.create("b@example.com", false)

@@ -98,7 +98,8 @@ func newEmulated(t *testing.T) *emulated {
 	}
 	n := 0
 	passwords := func() (string, error) { n++; return fmt.Sprintf("Temp-Pass-%04d!", n), nil }
-	e.worker = release.New(release.Deps{Store: lostStatus{e.store, &e.down}, Identity: cognito.New(e.cognito, e.pool), Mailer: e.mail, Compose: compose, Passwords: passwords, Now: time.Now, Log: quiet}, release.Config{ClaimHold: time.Minute})
+	outcomes := onboarding.New(lostStatus{e.store, &e.down}, access.DefaultCatalogue(), onboarding.Config{}, time.Now, func() string { panic("the worker creates nobody") })
+	e.worker = release.New(release.Deps{Store: lostStatus{e.store, &e.down}, Outcomes: outcomes, Identity: cognito.New(e.cognito, e.pool), Mailer: e.mail, Compose: compose, Passwords: passwords, Now: time.Now, Log: quiet}, release.Config{ClaimHold: time.Minute})
 	if e.poller, err = dynamostream.NewPoller(e.ctx, db, dynamostream.NewLocalClient(emulators.DynamoDB(t)), table, e.worker.Handle,
 		dynamostream.FileCheckpoints{Path: filepath.Join(t.TempDir(), "cp.json")}, quiet); err != nil {
 		t.Fatal(err)

@@ -26,6 +26,8 @@ import (
 	"github.com/opsos/onboarding/internal/user"
 )
 
+var _ release.Outcomes = (*onboarding.Service)(nil)
+
 // world is the service, the worker and its fakes on a real embedded store.
 type world struct {
 	t     *testing.T
@@ -33,8 +35,8 @@ type world struct {
 	dir   string
 	store *embedded.Store
 	svc   *onboarding.Service
-	// system is the service as the sign-in trigger reaches it: on the
-	// store with the world's faults.
+	// system is the service as the worker and the sign-in trigger reach
+	// it: on the store with the world's faults.
 	system   *onboarding.Service
 	actor    onboarding.Actor
 	worker   *release.Worker
@@ -44,7 +46,8 @@ type world struct {
 	now      time.Time
 	logs     *bytes.Buffer
 	mu       sync.Mutex
-	// storeFaults fail the worker's own writes: "Complete", "UpdateUser".
+	// storeFaults fail the worker's own writes: "Complete", "UpdateUser"
+	// (the service's, recording what the worker did).
 	storeFaults []*fault
 }
 
@@ -87,7 +90,7 @@ func newWorld(t *testing.T, opts ...func(*release.Config)) *world {
 	t.Cleanup(func() { w.store.Close() })
 	ids := 0
 	w.svc = onboarding.New(w.store, access.DefaultCatalogue(), onboarding.Config{}, clock, func() string { ids++; return fmt.Sprintf("u-%04d", ids) })
-	w.system = onboarding.New(faultyStore{w.store, w}, access.DefaultCatalogue(), onboarding.Config{}, clock, func() string { panic("the trigger creates nobody") })
+	w.system = onboarding.New(faultyStore{w.store, w}, access.DefaultCatalogue(), onboarding.Config{}, clock, func() string { panic("the worker creates nobody") })
 	admin, _, err := w.svc.Bootstrap(w.ctx, "admin@example.com", "")
 	if err != nil {
 		t.Fatal(err)
@@ -114,7 +117,7 @@ func newWorld(t *testing.T, opts ...func(*release.Config)) *world {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	w.worker = release.New(release.Deps{Store: faultyStore{w.store, w}, Identity: w.identity, Mailer: w.mail, Compose: compose, Passwords: passwords, Now: clock, Log: log}, cfg)
+	w.worker = release.New(release.Deps{Store: faultyStore{w.store, w}, Outcomes: w.system, Identity: w.identity, Mailer: w.mail, Compose: compose, Passwords: passwords, Now: clock, Log: log}, cfg)
 	w.pump() // the administrator's creation asks for nothing
 	return w
 }

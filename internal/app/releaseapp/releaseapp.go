@@ -44,6 +44,7 @@ func Worker(ctx context.Context, a *app.App) (*release.Worker, error) {
 	mailer := ses.New(sesv2.NewFromConfig(*a.AWS), cfg.MailFrom, cfg.SESConfigurationSet)
 	deps := release.Deps{
 		Store:     store,
+		Outcomes:  a.Service,
 		Identity:  a.Cognito(),
 		Mailer:    mailer,
 		Compose:   composer.Compose,
