@@ -38,7 +38,6 @@ import (
 	"github.com/opsos/onboarding/internal/invite"
 	"github.com/opsos/onboarding/internal/lambdainvoke"
 	"github.com/opsos/onboarding/internal/mail/ses"
-	"github.com/opsos/onboarding/internal/release"
 	"github.com/opsos/onboarding/internal/slackops"
 	"github.com/opsos/onboarding/internal/store/dynamo"
 	"github.com/opsos/onboarding/internal/store/dynamo/dynamostream"
@@ -335,7 +334,7 @@ type rig struct {
 	slackApp    *app.Root
 	slackH      *slackops.Handler
 	poller      *dynamostream.Poller
-	activations *release.Activations
+	firstSignIn cognito.PostAuthentication
 }
 
 // signing is the Slack signing secret the Slack function is given.
@@ -453,7 +452,7 @@ func (r *rig) buildFunctions() {
 	}
 
 	postauthApp := build(t, ctx, "postauth", r.env("postauth"), r.endpoint.URL, r.recorded["postauth"])
-	r.activations = release.NewActivations(postauthApp.Store, time.Now, postauthApp.Log)
+	r.firstSignIn = cognito.PostAuthentication{Activator: postauthApp.Service, Log: postauthApp.Log}
 
 	// The stream reaches the worker as the event source mapping would
 	// deliver it; the poller's own reads are the mapping's, not the code's.
@@ -564,7 +563,7 @@ func (r *rig) driveFirstSignIns(id string) {
 	ev.TriggerSource = "PostAuthentication_Authentication"
 	ev.UserPoolID = r.pool
 	ev.Request.UserAttributes = map[string]string{"email": priya.str("email"), "custom:opsos_user_id": id, "email_verified": "true"}
-	if _, err := r.activations.PostAuthentication(r.ctx, ev); err != nil {
+	if _, err := r.firstSignIn.Handle(r.ctx, ev); err != nil {
 		t.Fatalf("post-authentication: %v", err)
 	}
 	if got := d.do("GET", "/users/"+id, "", nil, 200, ""); got.str("status") != "active" {
@@ -572,7 +571,7 @@ func (r *rig) driveFirstSignIns(id string) {
 	}
 	// A login without the OpsOS id attribute is matched by its email.
 	ev.Request.UserAttributes = map[string]string{"email": "ana@example.com", "email_verified": "true"}
-	if _, err := r.activations.PostAuthentication(r.ctx, ev); err != nil {
+	if _, err := r.firstSignIn.Handle(r.ctx, ev); err != nil {
 		t.Fatalf("post-authentication: %v", err)
 	}
 	if got := d.do("GET", "/users", "email=ana%40example.com", nil, 200, ""); got.first("status") != "active" {

@@ -4,19 +4,18 @@ package main
 
 import (
 	"context"
-	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/opsos/onboarding/internal/app"
-	"github.com/opsos/onboarding/internal/release"
+	"github.com/opsos/onboarding/internal/identity/cognito"
 )
 
 func main() {
-	var act *release.Activations
+	var trigger cognito.PostAuthentication
 	app.Main("postauth", func(_ context.Context, r *app.Root) error {
-		act = release.NewActivations(r.Store, time.Now, r.Log)
+		trigger = cognito.PostAuthentication{Activator: r.Service, Log: r.Log}
 		return nil
 	})
-	lambda.Start(act.PostAuthentication)
+	lambda.Start(trigger.Handle)
 }

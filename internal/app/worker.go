@@ -36,6 +36,7 @@ func Worker(r *Root, p WorkerParts) (*release.Worker, error) {
 	}
 	deps := release.Deps{
 		Store:     r.Store,
+		Outcomes:  r.Service,
 		Identity:  p.Identity,
 		Mailer:    p.Mailer,
 		Compose:   p.Compose,

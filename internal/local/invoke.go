@@ -18,9 +18,9 @@ import (
 	"github.com/opsos/onboarding/internal/app"
 	"github.com/opsos/onboarding/internal/app/slackapp"
 	"github.com/opsos/onboarding/internal/httpapi"
+	"github.com/opsos/onboarding/internal/identity/cognito"
 	"github.com/opsos/onboarding/internal/identity/localid"
 	"github.com/opsos/onboarding/internal/mail/outbox"
-	"github.com/opsos/onboarding/internal/release"
 	"github.com/opsos/onboarding/internal/slackops"
 	"github.com/opsos/onboarding/internal/store/item"
 	"github.com/opsos/onboarding/internal/stream"
@@ -162,7 +162,7 @@ func Invoke(ctx context.Context, cfg Config, function, file string, out, notes i
 		if err := json.Unmarshal(raw, &ev); err != nil {
 			return fmt.Errorf("%s: %w", file, err)
 		}
-		resp, err = release.NewActivations(a.Store, time.Now, log).PostAuthentication(ctx, ev)
+		resp, err = cognito.PostAuthentication{Activator: a.Service, Log: log}.Handle(ctx, ev)
 	}
 	if err != nil {
 		return err

@@ -24,6 +24,7 @@ import (
 	"github.com/opsos/onboarding/internal/identity/localid"
 	"github.com/opsos/onboarding/internal/invite"
 	"github.com/opsos/onboarding/internal/mail/outbox"
+	"github.com/opsos/onboarding/internal/onboarding"
 	"github.com/opsos/onboarding/internal/release"
 	"github.com/opsos/onboarding/internal/slackops"
 	"github.com/opsos/onboarding/internal/store/item"
@@ -140,12 +141,12 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (*S
 	if cfg.App.SlackSigningSecret == "" {
 		cfg.App.SlackSigningSecret, secretPrinted = randomToken(), true
 	}
-	// The worker records first sign-ins; it is built once the address is
-	// known, for the login link in its emails.
-	var worker *release.Worker
+	// The service records first sign-ins; it is built on the store, which
+	// is opened after the logins.
+	var service *onboarding.Service
 	logins, err := localid.Open(filepath.Join(cfg.App.DataDir, "logins.db"), localid.Options{
 		Now: now, TemporaryPasswordValidity: cfg.App.TempPasswordValidity, Logger: log, HashCost: cfg.LoginHashCost,
-		PostAuthentication: func(ctx context.Context, userID, email string) error { return worker.Activated(ctx, userID, email) },
+		PostAuthentication: func(ctx context.Context, userID, email string) error { return service.Activate(ctx, userID, email) },
 	})
 	if err != nil {
 		return nil, err
@@ -156,6 +157,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (*S
 		return fail(err)
 	}
 	closers = append(closers, a.Close)
+	service = a.Service
 	mailbox, err := outbox.Open(filepath.Join(cfg.App.DataDir, "mail"), now)
 	if err != nil {
 		return fail(err)
@@ -172,7 +174,8 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (*S
 	base := "http://" + ln.Addr().String()
 	listenHost, _, _ := net.SplitHostPort(cfg.Addr)
 	_, port, _ := net.SplitHostPort(ln.Addr().String())
-	if worker, err = newWorker(a, logins, mailbox, base, now); err != nil {
+	worker, err := newWorker(a, logins, mailbox, base, now)
+	if err != nil {
 		return fail(err)
 	}
 	// The process outlives each answer, so slow Slack commands finish in

@@ -397,35 +397,83 @@ func (s *Service) Resend(ctx context.Context, actor Actor, userID string, expect
 type transition func(actor Actor, u user.User, now time.Time) (user.User, []user.Change, error)
 
 // change reads a user, applies t and writes the result with its audit
-// entry, on the condition that nobody wrote the user in between.
+// entry, on the condition that nobody wrote the user in between. It is
+// tried once: a manager decided on the user they saw, so a write in
+// between goes back to them as a conflict ("reload it and try again"),
+// not applied over.
 func (s *Service) change(ctx context.Context, actor Actor, userID string, expectedVersion int64, action string, t transition) (user.User, error) {
-	u, err := s.store.GetUser(ctx, userID)
-	if err != nil {
-		return user.User{}, err
+	return s.update(ctx, update{
+		actor: actor, action: action, apply: t, attempts: 1,
+		read: func(ctx context.Context) (user.User, error) {
+			u, err := s.store.GetUser(ctx, userID)
+			if err == nil && expectedVersion != 0 && expectedVersion != u.Version {
+				return user.User{}, user.ErrVersionConflict
+			}
+			return u, err
+		},
+		check: func(before, after user.User) error { return s.checkAuthority(ctx, actor, before, after, action) },
+	})
+}
+
+// An update is one read-modify-write of a user: managers' changes and the
+// release worker's records alike go through update.
+type update struct {
+	actor Actor
+	// action names the change in the audit trail.
+	action string
+	// read returns the user as stored.
+	read func(ctx context.Context) (user.User, error)
+	// apply is the transition; no changes means nothing to write.
+	apply transition
+	// check, when set, vets the user as read (before == after), so that
+	// whom the actor may not reach learns nothing of what the change
+	// would have been, and then the result.
+	check func(before, after user.User) error
+	// attempts is how many times the update is read, applied and written
+	// when another write of the user comes in between (once when < 2).
+	attempts int
+}
+
+// update runs up: read, apply, write with the audit entry on the
+// condition that the user is still the version read; on a write in
+// between, again, up to up.attempts times in all. It returns the user as
+// written, or as read when there was nothing to write.
+func (s *Service) update(ctx context.Context, up update) (user.User, error) {
+	for attempt := 1; ; attempt++ {
+		u, err := up.read(ctx)
+		if err != nil {
+			return user.User{}, err
+		}
+		if up.check != nil {
+			if err := up.check(u, u); err != nil {
+				return user.User{}, err
+			}
+		}
+		now := s.now()
+		n, changes, err := up.apply(up.actor, u, now)
+		if err != nil {
+			return user.User{}, err
+		}
+		if len(changes) == 0 {
+			return u, nil
+		}
+		if up.check != nil {
+			if err := up.check(u, n); err != nil {
+				return user.User{}, err
+			}
+		}
+		err = s.store.UpdateUser(ctx, n, u.Version, s.audit(up.actor, n, up.action, changes, now))
+		conflict := errors.Is(err, user.ErrVersionConflict)
+		switch {
+		case err == nil:
+			return n, nil
+		case conflict && attempt < up.attempts:
+			continue // again, on the user as the other write left them
+		case conflict && attempt > 1:
+			return user.User{}, fmt.Errorf("%s user %s: the user kept changing (%d attempts): %w", up.action, u.ID, attempt, err)
+		}
+		return user.User{}, fmt.Errorf("%s user %s: %w", up.action, u.ID, err)
 	}
-	if expectedVersion != 0 && expectedVersion != u.Version {
-		return user.User{}, user.ErrVersionConflict
-	}
-	// Whom the actor may not reach learns nothing of what the change
-	// would have been.
-	if err := s.checkAuthority(ctx, actor, u, u, action); err != nil {
-		return user.User{}, err
-	}
-	now := s.now()
-	n, changes, err := t(actor, u, now)
-	if err != nil {
-		return user.User{}, err
-	}
-	if len(changes) == 0 {
-		return u, nil
-	}
-	if err := s.checkAuthority(ctx, actor, u, n, action); err != nil {
-		return user.User{}, err
-	}
-	if err := s.store.UpdateUser(ctx, n, u.Version, s.audit(actor, n, action, changes, now)); err != nil {
-		return user.User{}, fmt.Errorf("%s user %s: %w", action, userID, err)
-	}
-	return n, nil
 }
 
 // History returns the audit trail of a user, oldest first.

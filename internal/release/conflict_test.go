@@ -46,7 +46,7 @@ func TestWorkerWritesSurviveConflicts(t *testing.T) {
 	}
 	n := 0
 	passwords := func() (string, error) { n++; return fmt.Sprintf("Temp-Pass-%04d!", n), nil }
-	worker := release.New(release.Deps{Store: store, Identity: identity, Mailer: mail, Compose: compose, Passwords: passwords, Now: time.Now, Log: quiet}, release.Config{ClaimHold: time.Minute})
+	worker := release.New(release.Deps{Store: store, Outcomes: svc, Identity: identity, Mailer: mail, Compose: compose, Passwords: passwords, Now: time.Now, Log: quiet}, release.Config{ClaimHold: time.Minute})
 	poller, err := dynamostream.NewPoller(ctx, conflicts.API.(*dynamodb.Client), dynamostream.NewLocalClient(emulators.DynamoDB(t)), store.Table(),
 		edge(worker), dynamostream.FileCheckpoints{Path: filepath.Join(t.TempDir(), "cp.json")}, quiet)
 	if err != nil {
@@ -90,7 +90,7 @@ func TestWorkerWritesSurviveConflicts(t *testing.T) {
 		t.Error("no conflict was injected into the worker's writes")
 	}
 	identity.setOwnPassword(u.Email, "My-Own-Password-1")
-	if err := worker.Activated(ctx, u.ID, u.Email); err != nil {
+	if err := svc.Activate(ctx, u.ID, u.Email); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := store.GetUser(ctx, u.ID); got.Status != user.StatusActive {

@@ -62,10 +62,10 @@ func BenchmarkReleasesOnEmulators(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		worker := release.New(release.Deps{Store: store, Identity: cognito.New(cip, pool), Mailer: ses.New(ses.NewLocalClient(mail), "OpsOS <no-reply@opsos.example>", ""), Compose: composer.Compose, Passwords: func() (string, error) { return password.Default().Generate(nil) }, Now: time.Now, Log: quiet}, release.Config{LoginURL: "https://login.opsos.example/login", SendRate: rate})
 		svc := onboarding.New(store, access.DefaultCatalogue(), onboarding.Config{}, time.Now, func() string {
 			return fmt.Sprintf("%d-%d", time.Now().UnixNano(), n)
 		})
+		worker := release.New(release.Deps{Store: store, Outcomes: svc, Identity: cognito.New(cip, pool), Mailer: ses.New(ses.NewLocalClient(mail), "OpsOS <no-reply@opsos.example>", ""), Compose: composer.Compose, Passwords: func() (string, error) { return password.Default().Generate(nil) }, Now: time.Now, Log: quiet}, release.Config{LoginURL: "https://login.opsos.example/login", SendRate: rate})
 		admin, _, err := svc.Bootstrap(ctx, "admin@opsos.example", "")
 		if err != nil {
 			b.Fatal(err)

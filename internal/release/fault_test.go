@@ -421,10 +421,10 @@ func newRig(t *testing.T, mode delivery) *rig {
 	}
 	t.Cleanup(func() { r.store.Close() })
 	// The user's first sign-in is recorded as in local mode: the local
-	// login calls the post-authentication handler.
-	activations := release.NewActivations(r.store, r.clock, log)
+	// login calls the service.
 	if r.logins, err = localid.Open(filepath.Join(dir, "logins.db"), localid.Options{
-		Now: r.clock, HashCost: bcrypt.MinCost, Logger: log, PostAuthentication: activations.Activated,
+		Now: r.clock, HashCost: bcrypt.MinCost, Logger: log,
+		PostAuthentication: func(ctx context.Context, userID, email string) error { return r.svc.Activate(ctx, userID, email) },
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -453,7 +453,10 @@ func newRig(t *testing.T, mode delivery) *rig {
 		n++
 		return fmt.Sprintf("Temp-Pass-%04d!", n), nil
 	}
-	r.worker = release.New(release.Deps{Store: flakyStore{r.store, r.faults}, Identity: flakyIdentity{r.logins, r.faults}, Mailer: flakyMailer{r.mail, r.faults}, Compose: composer.Compose, Passwords: passwords, Now: r.clock, Log: log}, release.Config{LoginURL: "https://login.opsos.example/login", ClaimHold: claimHold, Sleep: r.sleep})
+	// The worker records what it did through the service, on the store
+	// with the faults.
+	outcomes := onboarding.New(flakyStore{r.store, r.faults}, access.DefaultCatalogue(), onboarding.Config{}, r.clock, func() string { panic("the worker creates nobody") })
+	r.worker = release.New(release.Deps{Store: flakyStore{r.store, r.faults}, Outcomes: outcomes, Identity: flakyIdentity{r.logins, r.faults}, Mailer: flakyMailer{r.mail, r.faults}, Compose: composer.Compose, Passwords: passwords, Now: r.clock, Log: log}, release.Config{LoginURL: "https://login.opsos.example/login", ClaimHold: claimHold, Sleep: r.sleep})
 	r.deliver() // the administrator's creation asks for nothing
 	return r
 }

@@ -75,7 +75,7 @@ func FuzzHandleRecord(f *testing.F) {
 		return release.Message{Subject: "Welcome to OpsOS", Text: inv.Username + " " + inv.TemporaryPassword}, nil
 	}
 	passwords := func() (string, error) { return "Temp-Pass-0001!", nil }
-	worker := release.New(release.Deps{Store: store, Identity: newFakeIdentity(), Mailer: mail, Compose: compose, Passwords: passwords, Now: clock, Log: slog.New(slog.NewJSONHandler(io.Discard, nil))}, release.Config{LoginURL: "https://login.example.com", ClaimHold: time.Minute, Notifier: &fakeNotifier{}, NotifyTimeout: 50 * time.Millisecond})
+	worker := release.New(release.Deps{Store: store, Outcomes: svc, Identity: newFakeIdentity(), Mailer: mail, Compose: compose, Passwords: passwords, Now: clock, Log: slog.New(slog.NewJSONHandler(io.Discard, nil))}, release.Config{LoginURL: "https://login.example.com", ClaimHold: time.Minute, Notifier: &fakeNotifier{}, NotifyTimeout: 50 * time.Millisecond})
 	_, last, err := store.ReadFeed(ctx, 0, 1<<20)
 	if err != nil {
 		f.Fatal(err)

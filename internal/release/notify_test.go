@@ -79,7 +79,7 @@ func TestHoldAndReleaseAgainAreAnnounced(t *testing.T) {
 	u, _ := releasedBatch(t, w)
 	w.pump()
 	w.identity.setOwnPassword(u.Email, "My-Own-Password-1")
-	w.worker.Activated(w.ctx, u.ID, u.Email)
+	w.system.Activate(w.ctx, u.ID, u.Email)
 	w.pump()
 	if _, err := w.svc.Hold(w.ctx, w.actor, u.ID, 0); err != nil {
 		t.Fatal(err)

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/opsos/onboarding/internal/access"
 	"github.com/opsos/onboarding/internal/onboarding"
 	"github.com/opsos/onboarding/internal/release"
 	"github.com/opsos/onboarding/internal/store/embedded"
@@ -20,7 +21,7 @@ import (
 // timed here.)
 func TestSendRateDefersWhatCannotWaitAndLosesNothing(t *testing.T) {
 	w := newWorld(t)
-	paced := release.New(release.Deps{Store: faultyStore{w.store, w}, Identity: w.identity, Mailer: w.mail, Compose: func(inv release.Invitation) (release.Message, error) {
+	paced := release.New(release.Deps{Store: faultyStore{w.store, w}, Outcomes: w.system, Identity: w.identity, Mailer: w.mail, Compose: func(inv release.Invitation) (release.Message, error) {
 		return release.Message{Subject: "Welcome", Text: inv.TemporaryPassword}, nil
 	}, Passwords: func() (string, error) { return "Temp-Pass-0001!", nil }, Now: func() time.Time { return w.now }, Log: slog.New(slog.NewJSONHandler(io.Discard, nil))}, release.Config{LoginURL: "https://login.example.com", ClaimHold: time.Minute, SendRate: 0.001})
 	a, b := w.create("a@example.com", false), w.create("b@example.com", false)
@@ -74,8 +75,8 @@ func TestSignInWithoutUserActivatesNobody(t *testing.T) {
 	if err := store.CreateUser(ctx, invited, onboarding.AuditEntry{UserID: invited.ID, Version: 2, At: now, Action: "create"}, nil); err != nil {
 		t.Fatal(err)
 	}
-	act := release.NewActivations(store, func() time.Time { return now }, slog.New(slog.NewJSONHandler(io.Discard, nil)))
-	if err := act.Activated(ctx, "", ""); err != nil {
+	svc := onboarding.New(store, access.DefaultCatalogue(), onboarding.Config{}, func() time.Time { return now }, func() string { return "u-0002" })
+	if err := svc.Activate(ctx, "", ""); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := store.GetUser(ctx, invited.ID); got.Status != user.StatusInvited {

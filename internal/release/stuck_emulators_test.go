@@ -98,7 +98,8 @@ func newEmulated(t *testing.T) *emulated {
 	}
 	n := 0
 	passwords := func() (string, error) { n++; return fmt.Sprintf("Temp-Pass-%04d!", n), nil }
-	e.worker = release.New(release.Deps{Store: lostStatus{e.store, &e.down}, Identity: cognito.New(e.cognito, e.pool), Mailer: e.mail, Compose: compose, Passwords: passwords, Now: time.Now, Log: quiet}, release.Config{ClaimHold: time.Minute})
+	outcomes := onboarding.New(lostStatus{e.store, &e.down}, access.DefaultCatalogue(), onboarding.Config{}, time.Now, func() string { panic("the worker creates nobody") })
+	e.worker = release.New(release.Deps{Store: lostStatus{e.store, &e.down}, Outcomes: outcomes, Identity: cognito.New(e.cognito, e.pool), Mailer: e.mail, Compose: compose, Passwords: passwords, Now: time.Now, Log: quiet}, release.Config{ClaimHold: time.Minute})
 	if e.poller, err = dynamostream.NewPoller(e.ctx, db, dynamostream.NewLocalClient(emulators.DynamoDB(t)), table, edge(e.worker),
 		dynamostream.FileCheckpoints{Path: filepath.Join(t.TempDir(), "cp.json")}, quiet); err != nil {
 		t.Fatal(err)
@@ -183,8 +184,8 @@ func TestCognitoFirstSignInActivatesAStuckRelease(t *testing.T) {
 	if ev.Request.UserAttributes[release.AttrUserID] != u.ID {
 		t.Fatalf("the login does not carry the OpsOS id: %v", ev.Request.UserAttributes)
 	}
-	act := release.NewActivations(e.store, time.Now, slog.New(slog.NewJSONHandler(io.Discard, nil)))
-	if _, err := act.PostAuthentication(e.ctx, ev); err != nil {
+	trigger := cognito.PostAuthentication{Activator: e.svc, Log: slog.New(slog.NewJSONHandler(io.Discard, nil))}
+	if _, err := trigger.Handle(e.ctx, ev); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := e.store.GetUser(e.ctx, u.ID); got.Status != user.StatusActive {

@@ -107,7 +107,7 @@ func TestFirstSignInActivatesAUserStillReleasing(t *testing.T) {
 	}
 	w.identity.setOwnPassword(u.Email, "My-Own-Password-1")
 	w.advance(time.Minute)
-	if err := w.worker.Activated(w.ctx, u.ID, strings.ToUpper(u.Email)); err != nil {
+	if err := w.system.Activate(w.ctx, u.ID, strings.ToUpper(u.Email)); err != nil {
 		t.Fatal(err)
 	}
 	got := w.get(u.ID)
@@ -138,7 +138,7 @@ func TestSignInOfAnotherLoginLeavesAReleaseAlone(t *testing.T) {
 		{"no OpsOS id", "", u.Email},
 		{"no email", u.ID, ""},
 	} {
-		if err := w.worker.Activated(w.ctx, tt.id, tt.email); err != nil {
+		if err := w.system.Activate(w.ctx, tt.id, tt.email); err != nil {
 			t.Errorf("%s: %v", tt.name, err)
 		}
 		if got := w.get(u.ID); got.Status != user.StatusReleasing {

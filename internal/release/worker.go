@@ -34,12 +34,26 @@ import (
 	"github.com/opsos/onboarding/internal/wait"
 )
 
-// Store is what the worker needs of the table.
+// Store is what the worker reads of the table, and its claims.
 type Store interface {
 	Claims
 	GetUser(ctx context.Context, id string) (user.User, error)
-	UpdateUser(ctx context.Context, u user.User, expectedVersion int64, a onboarding.AuditEntry) error
 	ListUsers(ctx context.Context, q onboarding.ListQuery) (onboarding.Page, error)
+}
+
+// Outcomes records on a user what the worker did for a change: the
+// onboarding service, which writes users. changed is the user as the
+// change left them; a user who has moved on since (held again, sent a
+// new invitation, recorded by an earlier copy of the change) is left
+// alone, and that is no error.
+type Outcomes interface {
+	// Invited records that the invitation was emailed at sent.
+	Invited(ctx context.Context, changed user.User, sent time.Time) error
+	// ReleaseFailed records that the release gave up, for reason.
+	ReleaseFailed(ctx context.Context, changed user.User, reason string) error
+	// ReEnabled records that the login of a user who had set their own
+	// password is enabled again.
+	ReEnabled(ctx context.Context, changed user.User) error
 }
 
 // Invitation is what the invitation email says.
@@ -99,6 +113,7 @@ type Config struct {
 // Worker is the release worker.
 type Worker struct {
 	store     Store
+	outcomes  Outcomes
 	identity  Identity
 	mailer    Mailer
 	compose   Composer
@@ -111,13 +126,16 @@ type Worker struct {
 }
 
 // Actor names the worker in audit entries.
-const Actor = "release-worker"
+const Actor = onboarding.ReleaseWorkerID
 
-// Deps is what the worker works with: the table, the identity provider,
-// the mail service, how an invitation is written, and where passwords,
-// time and logs come from.
+// Deps is what the worker works with: the table, where outcomes are
+// recorded, the identity provider, the mail service, how an invitation is
+// written, and where passwords, time and logs come from.
 type Deps struct {
-	Store    Store
+	Store Store
+	// Outcomes records what the worker did on the user (the onboarding
+	// service).
+	Outcomes Outcomes
 	Identity Identity
 	Mailer   Mailer
 	Compose  Composer
@@ -155,7 +173,7 @@ func New(d Deps, cfg Config) *Worker {
 	if cfg.NotifyTimeout <= 0 {
 		cfg.NotifyTimeout = 5 * time.Second
 	}
-	w := &Worker{store: d.Store, identity: d.Identity, mailer: d.Mailer, compose: d.Compose, passwords: d.Passwords,
+	w := &Worker{store: d.Store, outcomes: d.Outcomes, identity: d.Identity, mailer: d.Mailer, compose: d.Compose, passwords: d.Passwords,
 		now: func() time.Time { return d.Now().UTC() }, log: d.Log, cfg: cfg}
 	if cfg.SendRate > 0 {
 		w.sends = rate.NewLimiter(rate.Limit(cfg.SendRate), 1)
@@ -254,13 +272,6 @@ func (w *Worker) process(ctx context.Context, old, cur *user.User) error {
 	return nil
 }
 
-// stillReleasing reports whether the user is as the change left it: a
-// change that the user has since moved past (held again, invited by an
-// earlier copy) asks for nothing any more.
-func stillReleasing(now, img user.User) bool {
-	return now.Status == user.StatusReleasing && now.InviteGeneration == img.InviteGeneration
-}
-
 // InviteKey names the claim on inviting a user for the change that made
 // version of them.
 func InviteKey(userID string, version int64) string {
@@ -268,9 +279,10 @@ func InviteKey(userID string, version int64) string {
 }
 
 // invite creates or resets the login with a new temporary password and
-// emails it, once per change.
-func (w *Worker) invite(ctx context.Context, log *slog.Logger, img user.User, resend bool) error {
-	key := InviteKey(img.ID, img.Version)
+// emails it, once per change; changed is the user as the change left
+// them.
+func (w *Worker) invite(ctx context.Context, log *slog.Logger, changed user.User, resend bool) error {
+	key := InviteKey(changed.ID, changed.Version)
 	switch st, err := w.claim(ctx, key); {
 	case err != nil:
 		return err
@@ -279,27 +291,27 @@ func (w *Worker) invite(ctx context.Context, log *slog.Logger, img user.User, re
 	case st == ClaimBusy:
 		return errBusy
 	}
-	u, err := w.store.GetUser(ctx, img.ID)
+	u, err := w.store.GetUser(ctx, changed.ID)
 	if err != nil && !errors.Is(err, user.ErrNotFound) {
 		if aerr := w.store.Abandon(ctx, key); aerr != nil {
 			log.WarnContext(ctx, "abandon claim", "error", aerr.Error())
 		}
 		return err
 	}
-	if err != nil || !stillReleasing(u, img) {
+	if err != nil || !user.StillReleasing(u, changed) {
 		// Nothing is left to do: the user has moved on, or a delivery
 		// recorded the outcome and died before completing its claim.
 		// Completing says so, and leaves no claim in progress.
 		return w.store.Complete(ctx, key, w.now())
 	}
-	done, err := w.sendInvitation(ctx, log, u, resend)
+	record, err := w.sendInvitation(ctx, log, u, resend)
 	if err != nil {
 		if aerr := w.store.Abandon(ctx, key); aerr != nil {
 			log.WarnContext(ctx, "abandon claim", "error", aerr.Error())
 		}
 		return err
 	}
-	if err := w.setStatus(ctx, img, done); err != nil {
+	if err := record(ctx, changed); err != nil {
 		// The email is out; a retry after the claim runs out sends a new
 		// one whose password replaces this one's.
 		return err
@@ -340,10 +352,14 @@ func (w *Worker) claim(ctx context.Context, key string) (ClaimState, error) {
 	}
 }
 
-// sendInvitation provisions the login and sends the email. It returns the
-// status change to record; permanent failures become release_failed.
-func (w *Worker) sendInvitation(ctx context.Context, log *slog.Logger, u user.User, resend bool) (func(*user.User), error) {
-	failed := func(reason string) (func(*user.User), error) {
+// outcome records what an invitation came to, for the change that left
+// the user as changed.
+type outcome func(ctx context.Context, changed user.User) error
+
+// sendInvitation provisions the login and sends the email. It returns how
+// to record the outcome; permanent failures become release_failed.
+func (w *Worker) sendInvitation(ctx context.Context, log *slog.Logger, u user.User, resend bool) (outcome, error) {
+	failed := func(reason string) (outcome, error) {
 		// No enabled login outlives a failed release (DESIGN.md §10): a
 		// temporary password may have been emailed before the address
 		// was rejected. Disabled rather than deleted, so that the login
@@ -352,7 +368,9 @@ func (w *Worker) sendInvitation(ctx context.Context, log *slog.Logger, u user.Us
 			return nil, fmt.Errorf("disable the login of a failed release: %w", err)
 		}
 		log.WarnContext(ctx, "release failed", "reason", reason)
-		return func(n *user.User) { n.Status, n.StatusReason = user.StatusReleaseFailed, reason }, nil
+		return func(ctx context.Context, changed user.User) error {
+			return w.outcomes.ReleaseFailed(ctx, changed, reason)
+		}, nil
 	}
 	pw, err := w.passwords()
 	if err != nil {
@@ -389,9 +407,7 @@ func (w *Worker) sendInvitation(ctx context.Context, log *slog.Logger, u user.Us
 		return nil, fmt.Errorf("send invitation: %w", err)
 	}
 	log.InfoContext(ctx, "invitation sent", "messageId", id, "resend", resend)
-	return func(n *user.User) {
-		n.Status, n.StatusReason, n.InvitedAt = user.StatusInvited, "", sent
-	}, nil
+	return func(ctx context.Context, changed user.User) error { return w.outcomes.Invited(ctx, changed, sent) }, nil
 }
 
 // nameOf returns the name of the manager with email, or the email.
@@ -405,23 +421,24 @@ func (w *Worker) nameOf(ctx context.Context, email string) string {
 
 // reenable turns a suspended login back on. A user who had set their own
 // password gets no new one; one who never signed in is invited anew.
-func (w *Worker) reenable(ctx context.Context, log *slog.Logger, img user.User) error {
-	u, err := w.store.GetUser(ctx, img.ID)
+// changed is the user as the change left them.
+func (w *Worker) reenable(ctx context.Context, log *slog.Logger, changed user.User) error {
+	u, err := w.store.GetUser(ctx, changed.ID)
 	if err != nil {
 		return ignoreNotFound(err)
 	}
-	if !stillReleasing(u, img) {
+	if !user.StillReleasing(u, changed) {
 		// Done, or moved past. If it was done by inviting anew, that
 		// delivery may have died before completing its claim: invite
 		// completes it, sending nothing.
-		return w.invite(ctx, log, img, false)
+		return w.invite(ctx, log, changed, false)
 	}
 	st, err := w.identity.State(ctx, u.Email)
 	if err != nil {
 		return fmt.Errorf("login state: %w", err)
 	}
 	if st.Status != LoginConfirmed {
-		return w.invite(ctx, log, img, st.Status != LoginNone)
+		return w.invite(ctx, log, changed, st.Status != LoginNone)
 	}
 	if err := w.identity.Enable(ctx, u.Email); err != nil {
 		return fmt.Errorf("enable login: %w", err)
@@ -430,7 +447,7 @@ func (w *Worker) reenable(ctx context.Context, log *slog.Logger, img user.User) 
 		return fmt.Errorf("restore group: %w", err)
 	}
 	log.InfoContext(ctx, "login enabled again")
-	return w.setStatus(ctx, img, func(n *user.User) { n.Status, n.StatusReason = user.StatusActive, "" })
+	return w.outcomes.ReEnabled(ctx, changed)
 }
 
 func ignoreNotFound(err error) error {
@@ -438,33 +455,4 @@ func ignoreNotFound(err error) error {
 		return nil
 	}
 	return err
-}
-
-// setStatus records the outcome on the user if the user is still where
-// the change left them, retrying when a manager writes in between.
-func (w *Worker) setStatus(ctx context.Context, img user.User, change func(*user.User)) error {
-	for range 5 {
-		u, err := w.store.GetUser(ctx, img.ID)
-		if err != nil || !stillReleasing(u, img) {
-			return ignoreNotFound(err)
-		}
-		n := u.Clone()
-		change(&n)
-		n.Version, n.UpdatedAt, n.UpdatedBy = u.Version+1, w.now(), Actor
-		a := onboarding.AuditEntry{
-			UserID: n.ID, Version: n.Version, At: n.UpdatedAt, ActorID: Actor, ActorEmail: Actor,
-			Source: onboarding.SourceRelease, Action: string(n.Status), Changes: user.Diff(u, n),
-		}
-		err = w.store.UpdateUser(ctx, n, u.Version, a)
-		if !errors.Is(err, user.ErrVersionConflict) {
-			return err
-		}
-	}
-	return fmt.Errorf("record status of %s: the user keeps changing", img.ID)
-}
-
-// Activated records a user's first sign-in with their own password; see
-// Activations.
-func (w *Worker) Activated(ctx context.Context, userID, email string) error {
-	return NewActivations(w.store, w.now, w.log).Activated(ctx, userID, email)
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/opsos/onboarding/internal/access"
+	"github.com/opsos/onboarding/internal/identity/cognito"
 	"github.com/opsos/onboarding/internal/onboarding"
 	"github.com/opsos/onboarding/internal/release"
 	"github.com/opsos/onboarding/internal/store/embedded"
@@ -25,13 +26,18 @@ import (
 	"github.com/opsos/onboarding/internal/user"
 )
 
+var _ release.Outcomes = (*onboarding.Service)(nil)
+
 // world is the service, the worker and its fakes on a real embedded store.
 type world struct {
-	t        *testing.T
-	ctx      context.Context
-	dir      string
-	store    *embedded.Store
-	svc      *onboarding.Service
+	t     *testing.T
+	ctx   context.Context
+	dir   string
+	store *embedded.Store
+	svc   *onboarding.Service
+	// system is the service as the worker and the sign-in trigger reach
+	// it: on the store with the world's faults.
+	system   *onboarding.Service
 	actor    onboarding.Actor
 	worker   *release.Worker
 	identity *fakeIdentity
@@ -40,7 +46,8 @@ type world struct {
 	now      time.Time
 	logs     *bytes.Buffer
 	mu       sync.Mutex
-	// storeFaults fail the worker's own writes: "Complete", "UpdateUser".
+	// storeFaults fail the worker's own writes: "Complete", "UpdateUser"
+	// (the service's, recording what the worker did).
 	storeFaults []*fault
 }
 
@@ -83,6 +90,7 @@ func newWorld(t *testing.T, opts ...func(*release.Config)) *world {
 	t.Cleanup(func() { w.store.Close() })
 	ids := 0
 	w.svc = onboarding.New(w.store, access.DefaultCatalogue(), onboarding.Config{}, clock, func() string { ids++; return fmt.Sprintf("u-%04d", ids) })
+	w.system = onboarding.New(faultyStore{w.store, w}, access.DefaultCatalogue(), onboarding.Config{}, clock, func() string { panic("the worker creates nobody") })
 	admin, _, err := w.svc.Bootstrap(w.ctx, "admin@example.com", "")
 	if err != nil {
 		t.Fatal(err)
@@ -109,7 +117,7 @@ func newWorld(t *testing.T, opts ...func(*release.Config)) *world {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	w.worker = release.New(release.Deps{Store: faultyStore{w.store, w}, Identity: w.identity, Mailer: w.mail, Compose: compose, Passwords: passwords, Now: clock, Log: log}, cfg)
+	w.worker = release.New(release.Deps{Store: faultyStore{w.store, w}, Outcomes: w.system, Identity: w.identity, Mailer: w.mail, Compose: compose, Passwords: passwords, Now: clock, Log: log}, cfg)
 	w.pump() // the administrator's creation asks for nothing
 	return w
 }
@@ -408,7 +416,7 @@ func TestHoldSuspendsAndReleaseReenables(t *testing.T) {
 	u, _ := releasedBatch(t, w)
 	w.pump()
 	w.identity.setOwnPassword(u.Email, "My-Own-Password-1")
-	if err := w.worker.Activated(w.ctx, u.ID, u.Email); err != nil {
+	if err := w.system.Activate(w.ctx, u.ID, u.Email); err != nil {
 		t.Fatal(err)
 	}
 	w.pump()
@@ -556,7 +564,8 @@ func TestPostAuthenticationTriggerActivates(t *testing.T) {
 	ev.TriggerSource = "PostAuthentication_Authentication"
 	ev.Request.UserAttributes = map[string]string{"custom:opsos_user_id": u.ID, "email": u.Email, "email_verified": "true"}
 	w.advance(time.Hour)
-	out, err := w.worker.PostAuthentication(w.ctx, ev)
+	trigger := cognito.PostAuthentication{Activator: w.system, Log: slog.New(slog.DiscardHandler)}
+	out, err := trigger.Handle(w.ctx, ev)
 	if err != nil || out.Request.UserAttributes["email"] != u.Email {
 		t.Fatalf("trigger: %v", err)
 	}
@@ -566,7 +575,7 @@ func TestPostAuthenticationTriggerActivates(t *testing.T) {
 	}
 	// Every later sign-in fires the trigger too: nothing changes.
 	w.advance(time.Hour)
-	w.worker.PostAuthentication(w.ctx, ev)
+	trigger.Handle(w.ctx, ev)
 	if again := w.get(u.ID); again.Version != got.Version {
 		t.Error("a later sign-in wrote the user again")
 	}
@@ -574,7 +583,7 @@ func TestPostAuthenticationTriggerActivates(t *testing.T) {
 	v := w.create("kim@example.com", false)
 	w.pump()
 	ev.Request.UserAttributes = map[string]string{"email": "kim@example.com"}
-	w.worker.PostAuthentication(w.ctx, ev)
+	trigger.Handle(w.ctx, ev)
 	if w.get(v.ID).Status != user.StatusActive {
 		t.Error("activation by email")
 	}

@@ -304,10 +304,100 @@ func Resend(u User, actor string, now time.Time) (User, []Change, error) {
 }
 
 func touch(old, n User, actor string, now time.Time) (User, []Change, error) {
+	n, changes := stamp(old, n, actor, now)
+	return n, changes, nil
+}
+
+// stamp makes n, a transition of old, old's next version, written by
+// actor at now, and lists what changed.
+func stamp(old, n User, actor string, now time.Time) (User, []Change) {
 	n.Version = old.Version + 1
 	n.UpdatedAt = now
 	n.UpdatedBy = actor
-	return n, Diff(old, n), nil
+	return n, Diff(old, n)
+}
+
+// The release worker's transitions record on u what it did for the
+// change that left the user as changed. The user may have moved on since
+// (held again, sent a new invitation, or recorded by an earlier copy of
+// the change): then nothing is left to record, and u comes back
+// unchanged with no changes, as from an edit that changes nothing.
+
+// StillReleasing reports whether u is still as the change that left the
+// user as changed made them: releasing, for the same invitation.
+func StillReleasing(u, changed User) bool {
+	return u.Status == StatusReleasing && u.InviteGeneration == changed.InviteGeneration
+}
+
+// Invited records that the invitation changed asked for was emailed at
+// sent: the user is invited, and a reason left by a failure is cleared.
+func Invited(u, changed User, sent time.Time, actor string, now time.Time) (User, []Change) {
+	if !StillReleasing(u, changed) {
+		return u, nil
+	}
+	n := u.Clone()
+	n.Status, n.StatusReason, n.InvitedAt = StatusInvited, "", sent
+	return stamp(u, n, actor, now)
+}
+
+// ReleaseFailed records that the release changed asked for gave up, for
+// reason (a sentence for people, such as "the email address was
+// rejected by the mail service").
+func ReleaseFailed(u, changed User, reason, actor string, now time.Time) (User, []Change) {
+	if !StillReleasing(u, changed) {
+		return u, nil
+	}
+	n := u.Clone()
+	n.Status, n.StatusReason = StatusReleaseFailed, reason
+	return stamp(u, n, actor, now)
+}
+
+// ReEnabled records that a suspended user who had set their own password
+// was released again by changed and their login let back in: they are
+// active again, with no new invitation.
+func ReEnabled(u, changed User, actor string, now time.Time) (User, []Change) {
+	if !StillReleasing(u, changed) {
+		return u, nil
+	}
+	n := u.Clone()
+	n.Status, n.StatusReason = StatusActive, ""
+	return stamp(u, n, actor, now)
+}
+
+// SignIn is a sign-in as the identity provider reports it: the OpsOS
+// user id kept on the login, and the login's email. Either may be empty.
+type SignIn struct {
+	UserID string
+	Email  string
+}
+
+// Activated records a first sign-in with the user's own password. An
+// invited user becomes active; so does one still releasing when the
+// login names the user by OpsOS id and email both: the worker created
+// that login and emailed its password, then died before recording
+// invited, and the sign-in proves the email arrived (DESIGN.md §10).
+// Anyone else is left alone, as is everyone when the login's email is
+// not the user's (a login left from before the email was fixed, say).
+func Activated(u User, s SignIn, actor string, now time.Time) (User, []Change) {
+	if !activates(u, s) {
+		return u, nil
+	}
+	n := u.Clone()
+	n.Status, n.ActivatedAt = StatusActive, now
+	return stamp(u, n, actor, now)
+}
+
+func activates(u User, s SignIn) bool {
+	if s.Email != "" && NormalizeEmail(s.Email) != NormalizeEmail(u.Email) {
+		return false
+	}
+	switch u.Status {
+	case StatusInvited:
+		return true
+	case StatusReleasing:
+		return s.UserID == u.ID && s.Email != ""
+	}
+	return false
 }
 
 // release is the transition to Hold Invite = No: from introduction or

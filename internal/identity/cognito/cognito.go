@@ -7,6 +7,10 @@
 // generated id (its sub) and finds it by email. Group calls use that
 // generated name, read from AdminGetUser, because every engine accepts it;
 // cognito-local 5.3.0 lists a login's groups only under it.
+//
+// The pool's post-authentication trigger comes in here too
+// (PostAuthentication): the event is read into a call of the onboarding
+// service, which decides.
 package cognito
 
 import (
