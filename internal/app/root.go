@@ -70,7 +70,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) (*R
 	}
 	r.Store, r.Changes, r.close = st.Store, st.Changes, st.Close
 	if o.logins == nil && r.AWS != nil && cfg.UserPoolID != "" {
-		o.logins = release.Facts{Identity: r.Cognito()}
+		o.logins = release.Logins{Identity: r.Cognito()}
 	}
 	r.Service = onboarding.New(r.Store, access.DefaultCatalogue(), onboarding.Config{
 		PhoneRegion: cfg.PhoneRegion, TemporaryPasswordValidity: cfg.TempPasswordValidity, Logins: o.logins,

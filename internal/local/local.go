@@ -152,7 +152,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (*S
 		return nil, err
 	}
 	closers = append(closers, logins.Close)
-	a, err := app.Open(ctx, cfg.App, log, app.WithStorage(OpenStorage), app.WithLogins(release.Facts{Identity: logins}))
+	a, err := app.Open(ctx, cfg.App, log, app.WithStorage(OpenStorage), app.WithLogins(release.Logins{Identity: logins}))
 	if err != nil {
 		return fail(err)
 	}

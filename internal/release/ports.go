@@ -146,11 +146,12 @@ type Claims interface {
 	Abandon(ctx context.Context, key string) error
 }
 
-// Facts answers the status diagnosis's questions from an Identity.
-type Facts struct{ Identity Identity }
+// Logins is an Identity seen as the onboarding service's Logins: what the
+// status diagnosis asks of a login, answered from the provider.
+type Logins struct{ Identity Identity }
 
 // LoginFacts implements onboarding.Logins.
-func (f Facts) LoginFacts(ctx context.Context, email string) (user.LoginFacts, error) {
+func (f Logins) LoginFacts(ctx context.Context, email string) (user.LoginFacts, error) {
 	st, err := f.Identity.State(ctx, email)
 	if err != nil {
 		return user.LoginFacts{}, err
