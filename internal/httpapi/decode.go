@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -41,7 +41,7 @@ func decodeUser(body []byte) (user.Patch, error) {
 	p.ExternalPlannerAccess, p.ExternalPurchasingAccess = r.boolean("externalPlannerAccess"), r.boolean("externalPurchasingAccess")
 	p.HoldInvite = r.boolean("holdInvite")
 	p.Grants, p.Revokes = r.permissions()
-	for _, k := range sortedKeys(fields) {
+	for _, k := range slices.Sorted(maps.Keys(fields)) {
 		switch {
 		case slices.Contains(userFields, k):
 		case slices.Contains(readOnly, k):
@@ -161,7 +161,7 @@ func (r fieldReader) permissions() (grants, revokes *[]string) {
 	in := fieldReader{fields: perms, prefix: "permissions.", errs: r.errs}
 	grants = in.list("grant", "must be a list of permission names")
 	revokes = in.list("revoke", "must be a list of permission names")
-	for _, k := range sortedKeys(perms) {
+	for _, k := range slices.Sorted(maps.Keys(perms)) {
 		switch k {
 		case "grant", "revoke":
 		case "effective":
@@ -210,13 +210,4 @@ func jsonProblem(err error) string {
 		return fmt.Sprintf("%v (at byte %d)", se, se.Offset)
 	}
 	return err.Error()
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

@@ -11,8 +11,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -191,7 +193,7 @@ func (h *Handler) match(method, path string, r *request) (route, string) {
 	if rt, ok := byMethod[method]; ok {
 		return rt, ""
 	}
-	allowed := sortedKeys(byMethod)
+	allowed := slices.Sorted(maps.Keys(byMethod))
 	return nil, strings.Join(allowed, ", ")
 }
 

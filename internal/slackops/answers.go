@@ -341,12 +341,3 @@ func historyAnswer(u user.User, p onboarding.HistoryPage) answer {
 	text := strings.Join(lines, "\n")
 	return answer{text: text, blocks: []slack.Block{section(text)}}
 }
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -380,7 +382,7 @@ func readFields(args map[string]string) (fields, error) {
 	var f fields
 	var problems []string
 	var invalid []user.FieldError
-	for _, k := range sortedKeys(args) {
+	for _, k := range slices.Sorted(maps.Keys(args)) {
 		v := args[k]
 		s := v
 		if field := fieldKey(k); field != "" && !user.ValidText(v) {
