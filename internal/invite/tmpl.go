@@ -35,26 +35,7 @@ type tmpl struct {
 // parseTemplate reads src. Unknown actions are errors, so a template
 // edited beyond what is supported fails at start, not in an email.
 func parseTemplate(name, src string) (*tmpl, error) {
-	type frame struct {
-		n      *node
-		inElse bool
-	}
-	var (
-		root  []node
-		stack []frame
-	)
-	add := func(n node) {
-		if len(stack) == 0 {
-			root = append(root, n)
-			return
-		}
-		f := stack[len(stack)-1]
-		if f.inElse {
-			f.n.else_ = append(f.n.else_, n)
-		} else {
-			f.n.then = append(f.n.then, n)
-		}
-	}
+	p := &parser{name: name}
 	trimNext := false
 	for len(src) > 0 {
 		i := strings.Index(src, "{{")
@@ -66,7 +47,7 @@ func parseTemplate(name, src string) (*tmpl, error) {
 			text = strings.TrimLeft(text, " \t\r\n")
 		}
 		if i < 0 {
-			add(node{kind: textNode, text: text})
+			p.add(node{kind: textNode, text: text})
 			break
 		}
 		j := strings.Index(src[i:], "}}")
@@ -84,37 +65,68 @@ func parseTemplate(name, src string) (*tmpl, error) {
 			action = action[:len(action)-2]
 		}
 		if text != "" {
-			add(node{kind: textNode, text: text})
+			p.add(node{kind: textNode, text: text})
 		}
-		action = strings.TrimSpace(action)
-		switch {
-		case strings.HasPrefix(action, "/*") && strings.HasSuffix(action, "*/"):
-		case strings.HasPrefix(action, "if ."):
-			n := &node{kind: ifNode, text: strings.TrimPrefix(action, "if .")}
-			stack = append(stack, frame{n: n})
-		case action == "else":
-			if len(stack) == 0 || stack[len(stack)-1].inElse {
-				return nil, fmt.Errorf("%s: else without if", name)
-			}
-			stack[len(stack)-1].inElse = true
-		case action == "end":
-			if len(stack) == 0 {
-				return nil, fmt.Errorf("%s: end without if", name)
-			}
-			n := stack[len(stack)-1].n
-			stack = stack[:len(stack)-1]
-			add(*n)
-		case strings.HasPrefix(action, ".") && !strings.ContainsAny(action, " |()"):
-			add(node{kind: fieldNode, text: action[1:]})
-		default:
-			return nil, fmt.Errorf("%s: unsupported action {{%s}}", name, action)
+		if err := p.action(strings.TrimSpace(action)); err != nil {
+			return nil, err
 		}
 	}
-	if len(stack) > 0 {
+	if len(p.stack) > 0 {
 		return nil, fmt.Errorf("%s: if without end", name)
 	}
-	t := &tmpl{name: name, nodes: root}
-	return t, nil
+	return &tmpl{name: name, nodes: p.root}, nil
+}
+
+// parser builds a template's tree: nodes go into the innermost open if
+// (its then or else branch), or at the root.
+type parser struct {
+	name  string
+	root  []node
+	stack []openIf
+}
+
+type openIf struct {
+	n      *node
+	inElse bool
+}
+
+func (p *parser) add(n node) {
+	if len(p.stack) == 0 {
+		p.root = append(p.root, n)
+		return
+	}
+	f := p.stack[len(p.stack)-1]
+	if f.inElse {
+		f.n.else_ = append(f.n.else_, n)
+	} else {
+		f.n.then = append(f.n.then, n)
+	}
+}
+
+// action takes one {{…}}: a comment, if, else, end or a field.
+func (p *parser) action(action string) error {
+	switch {
+	case strings.HasPrefix(action, "/*") && strings.HasSuffix(action, "*/"):
+	case strings.HasPrefix(action, "if ."):
+		p.stack = append(p.stack, openIf{n: &node{kind: ifNode, text: strings.TrimPrefix(action, "if .")}})
+	case action == "else":
+		if len(p.stack) == 0 || p.stack[len(p.stack)-1].inElse {
+			return fmt.Errorf("%s: else without if", p.name)
+		}
+		p.stack[len(p.stack)-1].inElse = true
+	case action == "end":
+		if len(p.stack) == 0 {
+			return fmt.Errorf("%s: end without if", p.name)
+		}
+		n := p.stack[len(p.stack)-1].n
+		p.stack = p.stack[:len(p.stack)-1]
+		p.add(*n)
+	case strings.HasPrefix(action, ".") && !strings.ContainsAny(action, " |()"):
+		p.add(node{kind: fieldNode, text: action[1:]})
+	default:
+		return fmt.Errorf("%s: unsupported action {{%s}}", p.name, action)
+	}
+	return nil
 }
 
 // check makes sure every field the template uses exists in fields.
