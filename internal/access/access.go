@@ -6,6 +6,9 @@ package access
 import (
 	"slices"
 	"strings"
+	"time"
+
+	"golang.org/x/text/unicode/norm"
 
 	"github.com/opsos/onboarding/internal/user"
 )
@@ -29,13 +32,23 @@ type Permission struct {
 }
 
 // Role is a named set of permissions. Every system user has exactly one.
+// Roles are stored (onboarding.RoleStore); the catalogue's are the ones
+// an organisation starts with.
 type Role struct {
 	ID          string   `json:"id"`
 	Name        string   `json:"name"`
 	Description string   `json:"description"`
 	Permissions []string `json:"permissions"`
+	// Version counts the stored role's changes, from 1; it is the ETag
+	// an edit must match. Zero (and left out of JSON) for a role that is
+	// not stored, as the catalogue's are.
+	Version   int64     `json:"version,omitempty"`
+	CreatedAt time.Time `json:"createdAt,omitzero"`
+	UpdatedAt time.Time `json:"updatedAt,omitzero"`
+	UpdatedBy string    `json:"updatedBy,omitempty"`
 	// PlannerWorker marks the role of Planner's worker portal: people who
 	// only see their shifts are not system users and cannot get it here.
+	// It is never stored: the marker lives in the catalogue only.
 	PlannerWorker bool `json:"-"`
 }
 
@@ -113,13 +126,19 @@ func (c *Catalogue) ResolveRole(name string) (id string, plannerWorker, ok bool)
 	return "", false, false
 }
 
-func roleKey(s string) string {
+func roleKey(s string) string { return RoleNameKey(s) }
+
+// RoleNameKey is the form in which two role names are the same name:
+// letter case, Unicode composition, spaces, hyphens and underscores
+// aside. It is the key ResolveRole matches by, so that no spelling can
+// resolve to two roles, and the key of a stored role's name guard.
+func RoleNameKey(s string) string {
 	return strings.Map(func(r rune) rune {
 		if r == ' ' || r == '-' || r == '_' {
 			return -1
 		}
 		return r
-	}, strings.ToLower(strings.TrimSpace(s)))
+	}, norm.NFC.String(strings.ToLower(strings.TrimSpace(s))))
 }
 
 // PermissionExists reports whether name is a known permission.

@@ -455,6 +455,15 @@ func Diff(a, b User) []Change {
 	return cs
 }
 
+// CheckName applies the rules of a required name to v (trimmed, plain
+// text, at most 100 characters), for names other than a user's, such as
+// a role's. It returns the trimmed name and the rules it breaks, if any.
+func CheckName(field, v string) (string, []FieldError) {
+	var fe fieldErrors
+	v = Rules{}.name(&fe, field, v, true)
+	return v, fe
+}
+
 func (r Rules) name(fe *fieldErrors, field, v string, required bool) string {
 	v = strings.TrimSpace(v)
 	switch {
