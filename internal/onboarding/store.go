@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/opsos/onboarding/internal/access"
 	"github.com/opsos/onboarding/internal/user"
 )
 
@@ -109,3 +110,82 @@ type HistoryPage struct {
 
 // ErrBadCursor is the answer to a cursor the store did not hand out.
 var ErrBadCursor = user.InvalidField("cursor", "is not a cursor from a previous page")
+
+// RoleStore keeps the organisation's roles, their name guards and their
+// audit trail. Every write of a role and its audit entry is one atomic
+// change. It is apart from Store while the service still reads roles
+// from the catalogue in code.
+type RoleStore interface {
+	// ListRoles returns every stored role in id order.
+	ListRoles(ctx context.Context) ([]access.Role, error)
+	// GetRole returns one role or access.ErrRoleNotFound.
+	GetRole(ctx context.Context, id string) (access.Role, error)
+	// CreateRole stores a new role and its first audit entry. It fails
+	// with access.ErrRoleExists when the id is, or was, another role's,
+	// and with access.ErrRoleNameTaken when another role has the name
+	// (compared by access.RoleNameKey).
+	CreateRole(ctx context.Context, r access.Role, a RoleAuditEntry) error
+	// UpdateRole replaces the role whose stored version is
+	// expectedVersion, moving its name guard when the name changes, and
+	// appends the audit entry. It fails with user.ErrVersionConflict on
+	// any other version, access.ErrRoleNotFound, or
+	// access.ErrRoleNameTaken.
+	UpdateRole(ctx context.Context, r access.Role, expectedVersion int64, a RoleAuditEntry) error
+	// DeleteRole removes the role at expectedVersion and its name guard
+	// and appends the audit entry (whose version is expectedVersion+1);
+	// the trail stays. It fails like UpdateRole.
+	DeleteRole(ctx context.Context, id string, expectedVersion int64, a RoleAuditEntry) error
+	// RoleHistory returns a role's audit entries oldest first, a page at
+	// a time, deleted roles' too.
+	RoleHistory(ctx context.Context, id string, limit int, cursor string) (RoleHistoryPage, error)
+	// SeedRoles creates each of roles (as SeedRole makes it) whose id has
+	// never been used and whose name is free, and leaves the others as
+	// they are: an organisation's edits, renames and deletions survive
+	// every seeding. It returns how many it created.
+	SeedRoles(ctx context.Context, roles []access.Role, now time.Time) (created int, err error)
+}
+
+// RoleAuditEntry records one change to a role: who, through which door,
+// what, and when; one per role version. It is AuditEntry with the role
+// in place of the user: the same actors, sources and changes, so that the
+// two trails read alike.
+type RoleAuditEntry struct {
+	RoleID     string        `json:"roleId"`
+	Version    int64         `json:"version"`
+	At         time.Time     `json:"at"`
+	ActorID    string        `json:"actorId"`
+	ActorEmail string        `json:"actorEmail"`
+	Source     Source        `json:"source"`
+	Action     string        `json:"action"`
+	Changes    []user.Change `json:"changes"`
+	// SlackUserID is the Slack user who acted, when the change came
+	// through Slack.
+	SlackUserID string `json:"slackUserId,omitempty"`
+}
+
+// RoleHistoryPage is one page of a role's audit entries; NextCursor is
+// empty on the last one.
+type RoleHistoryPage struct {
+	Entries    []RoleAuditEntry
+	NextCursor string
+}
+
+// ErrRoleWriteConflict reports a role write that kept meeting a
+// concurrent write of the same items; trying again can work.
+var ErrRoleWriteConflict = user.Errorf(user.CodeConflict, "another request was writing the same role or role name at the same moment; try again")
+
+// SeedAction is the audit action of a role created by seeding.
+const SeedAction = "seed"
+
+// SeedRole returns the stored form of a default role seeded at now, at
+// version 1 by the system, and its first audit entry. Both stores'
+// SeedRoles write exactly this, so a seeded role reads the same on each.
+func SeedRole(r access.Role, now time.Time) (access.Role, RoleAuditEntry) {
+	r.Version, r.CreatedAt, r.UpdatedAt, r.UpdatedBy, r.PlannerWorker = 1, now, now, systemID, false
+	changes := access.Diff(access.Role{}, r)
+	for i := range changes {
+		changes[i].From = nil
+	}
+	return r, RoleAuditEntry{RoleID: r.ID, Version: 1, At: now, ActorID: systemID, ActorEmail: systemID,
+		Source: SourceCLI, Action: SeedAction, Changes: changes}
+}

@@ -12,7 +12,8 @@ import (
 // DecodeChange is the stream's decoder (a stream.Decoder): it reads a
 // record of the table's stream as the change of the user it carries. A
 // record of any other item (claim, audit entry, email guard, idempotency
-// record, cursor key, Slack replay record) is passed over, ok false; so
+// record, cursor key, Slack replay record, role, role audit entry, role
+// name guard) is passed over, ok false; so
 // the stream needs no filter to be safe to consume. A user record whose
 // image cannot be read is a *stream.UnreadableError naming the record.
 func DecodeChange(r events.DynamoDBEventRecord) (c stream.Change, ok bool, err error) {

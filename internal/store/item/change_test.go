@@ -9,6 +9,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/opsos/onboarding/internal/access"
 	"github.com/opsos/onboarding/internal/onboarding"
 	"github.com/opsos/onboarding/internal/store/item"
 	"github.com/opsos/onboarding/internal/stream"
@@ -88,9 +89,16 @@ func TestDecodeChangeSkipsOtherItems(t *testing.T) {
 	claim := item.NewClaim("invite:0193a1b2:v2", at, time.Minute)
 	done := claim
 	done.State = item.ClaimCompleted
+	role := access.Role{ID: "night-supervisor", Name: "Night Supervisor", Permissions: []string{access.PlannerView}, Version: 1, CreatedAt: at, UpdatedAt: at}
+	roleAudit, err := item.FromRoleAudit(onboarding.RoleAuditEntry{RoleID: role.ID, Version: 1, At: at, ActorID: "a", ActorEmail: "admin@localhost",
+		Source: onboarding.SourceAPI, Action: "create", Changes: access.Diff(access.Role{}, role)})
+	if err != nil {
+		t.Fatal(err)
+	}
 	others := map[string]any{
 		"audit entry": audit, "email guard": item.FromEmail(u.Email, u.ID), "idempotency record": idem,
 		"claim": claim, "cursor key": cursorKey, "Slack replay record": item.NewReplay("0123abcd", at.Add(5*time.Minute)),
+		"role": item.FromRole(role), "role audit entry": roleAudit, "role name guard": item.FromRoleName(role.Name, role.ID),
 	}
 	for name, v := range others {
 		for _, rec := range []events.DynamoDBEventRecord{
@@ -103,6 +111,11 @@ func TestDecodeChangeSkipsOtherItems(t *testing.T) {
 	}
 	if c, ok, err := item.DecodeChange(record(t, "MODIFY", "3", claim, done)); ok || err != nil {
 		t.Errorf("claim completed: %+v, ok %v, error %v; want passed over", c, ok, err)
+	}
+	renamed := role
+	renamed.Name, renamed.Version = "Evening Supervisor", 2
+	if c, ok, err := item.DecodeChange(record(t, "MODIFY", "4", item.FromRole(role), item.FromRole(renamed))); ok || err != nil {
+		t.Errorf("role renamed: %+v, ok %v, error %v; want passed over", c, ok, err)
 	}
 }
 

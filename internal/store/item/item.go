@@ -10,6 +10,11 @@
 //	EMAIL#<email>      EMAIL              uniqueness guard, written with the user
 //	IDEMPOTENCY#<key>  IDEMPOTENCY        a create's outcome, until ExpiresAt (TTL)
 //	CLAIM#<key>        CLAIM              the release worker's claim on a piece of work (TTL)
+//	ROLES              ROLE#<id>          a role; all in one partition, listed in id order
+//	ROLE#<id>          AUDIT#<version>    one audit entry per role version, kept after
+//	                                      the role is deleted (so its id is never reused)
+//	ROLENAME#<key>     ROLENAME           uniqueness guard of a role name (access.RoleNameKey),
+//	                                      written, moved and deleted with the role
 //	CURSORKEY          CURSORKEY          the secret signing list cursors (package dynamo only;
 //	                                      the embedded store keeps it outside its feed)
 //

@@ -1,0 +1,147 @@
+package item
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/opsos/onboarding/internal/access"
+	"github.com/opsos/onboarding/internal/onboarding"
+)
+
+// Entity names of roles' items. None is "user": the stream mapping's
+// filter and DecodeChange pass over them, so they never reach the
+// release worker.
+const (
+	EntityRole      = "role"
+	EntityRoleAudit = "roleAudit"
+	EntityRoleName  = "roleName"
+)
+
+// Key prefixes and fixed keys of roles' items (see the package comment).
+const (
+	// RolesPK is the one partition holding every role: an organisation
+	// has tens of them, and one strongly consistent Query lists them all
+	// in id order.
+	RolesPK        = "ROLES"
+	rolePrefix     = "ROLE#"
+	roleNamePrefix = "ROLENAME#"
+	RoleNameSK     = "ROLENAME"
+)
+
+// RoleSK is the sort key of a role in the ROLES partition.
+func RoleSK(id string) string { return rolePrefix + id }
+
+// RoleAuditPK is the partition key of a role's audit trail, which
+// outlives the role.
+func RoleAuditPK(id string) string { return rolePrefix + id }
+
+// RoleNamePK is the partition key of the guard of a role name, keyed by
+// access.RoleNameKey.
+func RoleNamePK(name string) string { return roleNamePrefix + access.RoleNameKey(name) }
+
+// Role is the stored form of an access.Role. Its id is "roleId", not
+// "id": the byEntity index is keyed by entity and id and must hold users
+// only.
+type Role struct {
+	PK          string   `dynamodbav:"PK"`
+	SK          string   `dynamodbav:"SK"`
+	Entity      string   `dynamodbav:"entity"`
+	RoleID      string   `dynamodbav:"roleId"`
+	Name        string   `dynamodbav:"name"`
+	Description string   `dynamodbav:"description,omitempty"`
+	Permissions []string `dynamodbav:"permissions,omitempty"`
+	// NameKey is the key of the name's guard, so that an update can be
+	// conditioned on the guard it keeps without reading the role first.
+	NameKey   string `dynamodbav:"nameKey"`
+	Version   int64  `dynamodbav:"version"`
+	CreatedAt string `dynamodbav:"createdAt"`
+	UpdatedAt string `dynamodbav:"updatedAt"`
+	UpdatedBy string `dynamodbav:"updatedBy"`
+}
+
+// RoleAudit is the stored form of an onboarding.RoleAuditEntry.
+type RoleAudit struct {
+	PK         string `dynamodbav:"PK"`
+	SK         string `dynamodbav:"SK"`
+	Entity     string `dynamodbav:"entity"`
+	RoleID     string `dynamodbav:"roleId"`
+	Version    int64  `dynamodbav:"version"`
+	At         string `dynamodbav:"at"`
+	ActorID    string `dynamodbav:"actorId"`
+	ActorEmail string `dynamodbav:"actorEmail"`
+	Source     string `dynamodbav:"source"`
+	Action     string `dynamodbav:"action"`
+	// Changes is JSON: change values are of mixed types.
+	Changes     string `dynamodbav:"changes"`
+	SlackUserID string `dynamodbav:"slackUserId,omitempty"`
+}
+
+// RoleName is the guard that keeps one name to one role.
+type RoleName struct {
+	PK     string `dynamodbav:"PK"`
+	SK     string `dynamodbav:"SK"`
+	Entity string `dynamodbav:"entity"`
+	RoleID string `dynamodbav:"roleId"`
+}
+
+// FromRole returns the item of r. The Planner Worker marker is not
+// stored.
+func FromRole(r access.Role) Role {
+	return Role{
+		PK: RolesPK, SK: RoleSK(r.ID), Entity: EntityRole, RoleID: r.ID,
+		Name: r.Name, Description: r.Description, Permissions: r.Permissions, NameKey: access.RoleNameKey(r.Name),
+		Version: r.Version, CreatedAt: timeString(r.CreatedAt), UpdatedAt: timeString(r.UpdatedAt), UpdatedBy: r.UpdatedBy,
+	}
+}
+
+// Domain returns the role the item holds; its permissions are never nil.
+func (it Role) Domain() (access.Role, error) {
+	r := access.Role{ID: it.RoleID, Name: it.Name, Description: it.Description, Permissions: it.Permissions,
+		Version: it.Version, UpdatedBy: it.UpdatedBy}
+	if r.Permissions == nil {
+		r.Permissions = []string{}
+	}
+	var err error
+	if r.CreatedAt, err = parseTime(it.CreatedAt); err != nil {
+		return access.Role{}, fmt.Errorf("role %s: %w", it.RoleID, err)
+	}
+	if r.UpdatedAt, err = parseTime(it.UpdatedAt); err != nil {
+		return access.Role{}, fmt.Errorf("role %s: %w", it.RoleID, err)
+	}
+	return r, nil
+}
+
+// FromRoleName returns the guard item of a role's name.
+func FromRoleName(name, roleID string) RoleName {
+	return RoleName{PK: RoleNamePK(name), SK: RoleNameSK, Entity: EntityRoleName, RoleID: roleID}
+}
+
+// FromRoleAudit returns the item of a role's audit entry.
+func FromRoleAudit(a onboarding.RoleAuditEntry) (RoleAudit, error) {
+	changes, err := json.Marshal(a.Changes)
+	if err != nil {
+		return RoleAudit{}, fmt.Errorf("encode role audit changes: %w", err)
+	}
+	return RoleAudit{
+		PK: RoleAuditPK(a.RoleID), SK: AuditSK(a.Version), Entity: EntityRoleAudit,
+		RoleID: a.RoleID, Version: a.Version, At: timeString(a.At),
+		ActorID: a.ActorID, ActorEmail: a.ActorEmail, Source: string(a.Source), SlackUserID: a.SlackUserID,
+		Action: a.Action, Changes: string(changes),
+	}, nil
+}
+
+// Domain returns the audit entry the item holds.
+func (it RoleAudit) Domain() (onboarding.RoleAuditEntry, error) {
+	at, err := parseTime(it.At)
+	if err != nil {
+		return onboarding.RoleAuditEntry{}, err
+	}
+	a := onboarding.RoleAuditEntry{
+		RoleID: it.RoleID, Version: it.Version, At: at, ActorID: it.ActorID, ActorEmail: it.ActorEmail,
+		Source: onboarding.Source(it.Source), SlackUserID: it.SlackUserID, Action: it.Action,
+	}
+	if err := json.Unmarshal([]byte(it.Changes), &a.Changes); err != nil {
+		return onboarding.RoleAuditEntry{}, fmt.Errorf("decode audit changes of role %s v%d: %w", it.RoleID, it.Version, err)
+	}
+	return a, nil
+}
