@@ -13,6 +13,8 @@
 //	idempotency  key → item.Idempotency JSON
 //	feed         big-endian sequence number → stream record JSON
 //	meta         the feed consumer's checkpoint
+//	roles, roleNames, roleAudit
+//	             roles, their name guards and audit trails (roles.go)
 //
 // Alongside the data it keeps a change feed: every item put or deleted
 // appends, in the same transaction, a record shaped exactly like a DynamoDB
@@ -107,7 +109,8 @@ func Open(path string, opts ...Option) (*Store, error) {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, name := range []string{bucketUsers, bucketEmails, bucketAudit, bucketIdempotency, bucketClaims, bucketFeed, bucketMeta} {
+		for _, name := range []string{bucketUsers, bucketEmails, bucketAudit, bucketIdempotency, bucketClaims, bucketFeed, bucketMeta,
+			bucketRoles, bucketRoleNames, bucketRoleAudit} {
 			if _, err := tx.CreateBucketIfNotExists([]byte(name)); err != nil {
 				return fmt.Errorf("bucket %s: %w", name, err)
 			}

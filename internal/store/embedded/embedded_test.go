@@ -555,6 +555,48 @@ func TestPumpHandsTheFeedOnAndRetriesFromTheFirstFailure(t *testing.T) {
 	}
 }
 
+func TestRoles(t *testing.T) {
+	storetest.RunRoles(t, func(t *testing.T) onboarding.RoleStore { return fresh(t) })
+}
+
+// Role writes reach the feed as the table's stream carries them, and the
+// worker's decoder passes over every one.
+func TestFeedOfRoles(t *testing.T) {
+	ctx := context.Background()
+	s := fresh(t)
+	r := storetest.Role(1, "Night")
+	if err := s.CreateRole(ctx, r, storetest.RoleAudit(r, "create")); err != nil {
+		t.Fatal(err)
+	}
+	renamed := r
+	renamed.Name, renamed.Version = "Day", 2
+	if err := s.UpdateRole(ctx, renamed, 1, storetest.RoleAudit(renamed, "edit")); err != nil {
+		t.Fatal(err)
+	}
+	gone := renamed
+	gone.Version = 3
+	if err := s.DeleteRole(ctx, r.ID, 2, storetest.RoleAudit(gone, "delete")); err != nil {
+		t.Fatal(err)
+	}
+	recs, _ := feed(t, s, 0)
+	wantRecords(t, recs,
+		summary{"INSERT", "role", "ROLES", "ROLE#r-01"},
+		summary{"INSERT", "roleName", "ROLENAME#night", "ROLENAME"},
+		summary{"INSERT", "roleAudit", "ROLE#r-01", "AUDIT#000000000001"},
+		summary{"REMOVE", "roleName", "ROLENAME#night", "ROLENAME"},
+		summary{"INSERT", "roleName", "ROLENAME#day", "ROLENAME"},
+		summary{"MODIFY", "role", "ROLES", "ROLE#r-01"},
+		summary{"INSERT", "roleAudit", "ROLE#r-01", "AUDIT#000000000002"},
+		summary{"REMOVE", "role", "ROLES", "ROLE#r-01"},
+		summary{"REMOVE", "roleName", "ROLENAME#day", "ROLENAME"},
+		summary{"INSERT", "roleAudit", "ROLE#r-01", "AUDIT#000000000003"})
+	for _, rec := range recs {
+		if c, ok, err := item.DecodeChange(rec); ok || err != nil {
+			t.Errorf("the decoder took %s %v: %+v %v", rec.EventName, rec.Change.Keys, c, err)
+		}
+	}
+}
+
 func TestClaims(t *testing.T) {
 	storetest.RunClaims(t, func(t *testing.T) release.Claims { return fresh(t) })
 }

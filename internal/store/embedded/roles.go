@@ -1,0 +1,315 @@
+package embedded
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/opsos/onboarding/internal/access"
+	"github.com/opsos/onboarding/internal/onboarding"
+	"github.com/opsos/onboarding/internal/store/item"
+	"github.com/opsos/onboarding/internal/user"
+)
+
+// Buckets of roles, created by Open with the others. Their writes make
+// feed records, as the table's role items make stream records; the
+// worker's decoder passes over them.
+//
+//	roles      role id → item.Role JSON; iterated in id order by ListRoles
+//	roleNames  access.RoleNameKey(name) → role id; the uniqueness guard
+//	roleAudit  role id, NUL, audit sort key → item.RoleAudit JSON; kept
+//	           when the role is deleted
+const (
+	bucketRoles     = "roles"
+	bucketRoleNames = "roleNames"
+	bucketRoleAudit = "roleAudit"
+	cursorRoleAudit = "roleHistory:"
+)
+
+var _ onboarding.RoleStore = (*Store)(nil)
+
+// ListRoles implements onboarding.RoleStore: roles in id order.
+func (s *Store) ListRoles(ctx context.Context) ([]access.Role, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	var out []access.Role
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return bucket(tx, bucketRoles).ForEach(func(k, v []byte) error {
+			var it item.Role
+			if err := json.Unmarshal(v, &it); err != nil {
+				return fmt.Errorf("decode role %s: %w", k, err)
+			}
+			r, err := it.Domain()
+			out = append(out, r)
+			return err
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list roles: %w", err)
+	}
+	return out, nil
+}
+
+// GetRole implements onboarding.RoleStore.
+func (s *Store) GetRole(ctx context.Context, id string) (access.Role, error) {
+	if err := ctx.Err(); err != nil {
+		return access.Role{}, err
+	}
+	var r access.Role
+	err := s.db.View(func(tx *bolt.Tx) error {
+		it, ok, err := getRole(tx, id)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return access.ErrRoleNotFound
+		}
+		r, err = it.Domain()
+		return err
+	})
+	if err != nil {
+		return access.Role{}, fmt.Errorf("get role %s: %w", id, err)
+	}
+	return r, nil
+}
+
+func getRole(tx *bolt.Tx, id string) (item.Role, bool, error) {
+	b := bucket(tx, bucketRoles).Get([]byte(id))
+	if b == nil {
+		return item.Role{}, false, nil
+	}
+	var it item.Role
+	if err := json.Unmarshal(b, &it); err != nil {
+		return item.Role{}, false, fmt.Errorf("decode role %s: %w", id, err)
+	}
+	return it, true, nil
+}
+
+// CreateRole implements onboarding.RoleStore.
+func (s *Store) CreateRole(ctx context.Context, r access.Role, a onboarding.RoleAuditEntry) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		return write{tx: tx, now: s.now().UTC()}.createRole(r, a)
+	})
+	if err != nil {
+		return fmt.Errorf("create role %s: %w", r.ID, err)
+	}
+	return nil
+}
+
+// createRole writes a new role, its name guard and its first audit entry,
+// unless the id is or was used or the name is taken.
+func (w write) createRole(r access.Role, a onboarding.RoleAuditEntry) error {
+	if bucket(w.tx, bucketRoles).Get([]byte(r.ID)) != nil || hasRoleTrail(w.tx, r.ID) {
+		return access.ErrRoleExists
+	}
+	key := access.RoleNameKey(r.Name)
+	if bucket(w.tx, bucketRoleNames).Get([]byte(key)) != nil {
+		return access.ErrRoleNameTaken
+	}
+	if err := w.putRole(r, nil); err != nil {
+		return err
+	}
+	if err := w.put(bucketRoleNames, []byte(key), []byte(r.ID), nil, item.FromRoleName(r.Name, r.ID)); err != nil {
+		return err
+	}
+	return w.putRoleAudit(a)
+}
+
+// hasRoleTrail reports whether a role of this id was ever written.
+func hasRoleTrail(tx *bolt.Tx, id string) bool {
+	prefix := roleAuditKey(id, "")
+	k, _ := bucket(tx, bucketRoleAudit).Cursor().Seek(prefix)
+	return k != nil && bytes.HasPrefix(k, prefix)
+}
+
+// UpdateRole implements onboarding.RoleStore.
+func (s *Store) UpdateRole(ctx context.Context, r access.Role, expectedVersion int64, a onboarding.RoleAuditEntry) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		w := write{tx: tx, now: s.now().UTC()}
+		old, err := currentRole(tx, r.ID, expectedVersion)
+		if err != nil {
+			return err
+		}
+		if key := access.RoleNameKey(r.Name); key != old.NameKey {
+			if bucket(tx, bucketRoleNames).Get([]byte(key)) != nil {
+				return access.ErrRoleNameTaken
+			}
+			if err := w.del(bucketRoleNames, []byte(old.NameKey), item.FromRoleName(old.Name, r.ID)); err != nil {
+				return err
+			}
+			if err := w.put(bucketRoleNames, []byte(key), []byte(r.ID), nil, item.FromRoleName(r.Name, r.ID)); err != nil {
+				return err
+			}
+		}
+		if err := w.putRole(r, &old); err != nil {
+			return err
+		}
+		return w.putRoleAudit(a)
+	})
+	if err != nil {
+		return fmt.Errorf("update role %s: %w", r.ID, err)
+	}
+	return nil
+}
+
+// currentRole returns the stored role id if it is at version expected.
+func currentRole(tx *bolt.Tx, id string, expected int64) (item.Role, error) {
+	old, ok, err := getRole(tx, id)
+	switch {
+	case err != nil:
+		return item.Role{}, err
+	case !ok:
+		return item.Role{}, access.ErrRoleNotFound
+	case old.Version != expected:
+		return item.Role{}, user.ErrVersionConflict
+	}
+	return old, nil
+}
+
+// DeleteRole implements onboarding.RoleStore.
+func (s *Store) DeleteRole(ctx context.Context, id string, expectedVersion int64, a onboarding.RoleAuditEntry) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		w := write{tx: tx, now: s.now().UTC()}
+		old, err := currentRole(tx, id, expectedVersion)
+		if err != nil {
+			return err
+		}
+		if err := w.del(bucketRoles, []byte(id), old); err != nil {
+			return err
+		}
+		if err := w.del(bucketRoleNames, []byte(old.NameKey), item.FromRoleName(old.Name, id)); err != nil {
+			return err
+		}
+		return w.putRoleAudit(a)
+	})
+	if err != nil {
+		return fmt.Errorf("delete role %s: %w", id, err)
+	}
+	return nil
+}
+
+// SeedRoles implements onboarding.RoleStore, all in one transaction.
+func (s *Store) SeedRoles(ctx context.Context, roles []access.Role, now time.Time) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	created := 0
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		w := write{tx: tx, now: s.now().UTC()}
+		created = 0 // bbolt does not retry, but a count must not outlive a rollback
+		for _, r := range roles {
+			err := w.createRole(onboarding.SeedRole(r, now))
+			switch {
+			case errors.Is(err, access.ErrRoleExists), errors.Is(err, access.ErrRoleNameTaken):
+			case err != nil:
+				return fmt.Errorf("seed role %s: %w", r.ID, err)
+			default:
+				created++
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("seed roles: %w", err)
+	}
+	return created, nil
+}
+
+func (w write) putRole(r access.Role, old *item.Role) error {
+	it := item.FromRole(r)
+	b, err := json.Marshal(it)
+	if err != nil {
+		return fmt.Errorf("encode role %s: %w", r.ID, err)
+	}
+	var oldItem any
+	if old != nil {
+		oldItem = *old
+	}
+	return w.put(bucketRoles, []byte(r.ID), b, oldItem, it)
+}
+
+// putRoleAudit appends a role's audit entry; the version is new, since
+// the role's own version check passed in the same transaction.
+func (w write) putRoleAudit(a onboarding.RoleAuditEntry) error {
+	it, err := item.FromRoleAudit(a)
+	if err != nil {
+		return err
+	}
+	b, err := json.Marshal(it)
+	if err != nil {
+		return fmt.Errorf("encode role audit entry: %w", err)
+	}
+	key := roleAuditKey(a.RoleID, it.SK)
+	if bucket(w.tx, bucketRoleAudit).Get(key) != nil {
+		return fmt.Errorf("role %s already has an audit entry of version %d", a.RoleID, a.Version)
+	}
+	return w.put(bucketRoleAudit, key, b, nil, it)
+}
+
+// roleAuditKey keeps a role's entries together and in version order.
+func roleAuditKey(id, sk string) []byte { return []byte(id + "\x00" + sk) }
+
+// RoleHistory implements onboarding.RoleStore: entries oldest first.
+func (s *Store) RoleHistory(ctx context.Context, id string, limit int, cur string) (onboarding.RoleHistoryPage, error) {
+	if err := ctx.Err(); err != nil {
+		return onboarding.RoleHistoryPage{}, err
+	}
+	prefix := roleAuditKey(id, "")
+	after, err := s.decodeCursor(cursorRoleAudit, cur)
+	if err != nil {
+		return onboarding.RoleHistoryPage{}, err
+	}
+	if after != "" && !strings.HasPrefix(after, string(prefix)) {
+		return onboarding.RoleHistoryPage{}, onboarding.ErrBadCursor
+	}
+	if limit <= 0 {
+		limit = defaultLimit
+	}
+	var page onboarding.RoleHistoryPage
+	err = s.db.View(func(tx *bolt.Tx) error {
+		c := bucket(tx, bucketRoleAudit).Cursor()
+		k, v := c.Seek(prefix)
+		if after != "" {
+			if k, v = c.Seek([]byte(after)); k != nil && string(k) == after {
+				k, v = c.Next()
+			}
+		}
+		var last []byte
+		for ; k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+			if len(page.Entries) == limit {
+				page.NextCursor = s.encodeCursor(cursorRoleAudit, string(last))
+				return nil
+			}
+			var it item.RoleAudit
+			if err := json.Unmarshal(v, &it); err != nil {
+				return fmt.Errorf("decode role audit entry %q: %w", k, err)
+			}
+			a, err := it.Domain()
+			if err != nil {
+				return err
+			}
+			page.Entries, last = append(page.Entries, a), k
+		}
+		return nil
+	})
+	if err != nil {
+		return onboarding.RoleHistoryPage{}, fmt.Errorf("history of role %s: %w", id, err)
+	}
+	return page, nil
+}
