@@ -7,7 +7,10 @@
 //	table        PK, SK           users (USER#id, PROFILE), audit entries
 //	                              (USER#id, AUDIT#version), email guards
 //	                              (EMAIL#email, EMAIL), idempotency records
-//	                              (IDEMPOTENCY#key, IDEMPOTENCY; TTL expiresAt)
+//	                              (IDEMPOTENCY#key, IDEMPOTENCY; TTL expiresAt),
+//	                              roles (ROLES, ROLE#id), their audit entries
+//	                              (ROLE#id, AUDIT#version) and name guards
+//	                              (ROLENAME#key, ROLENAME); see roles.go
 //	byEntity     entity, id       every user in id order (only user items
 //	                              carry "id", so the index holds nothing else)
 //	byStatus     status, id       the users of one status, without a scan

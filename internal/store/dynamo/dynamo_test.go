@@ -87,6 +87,13 @@ func TestTakeOver(t *testing.T) {
 	})
 }
 
+func TestRoles(t *testing.T) {
+	storetest.RunRoles(t, func(t *testing.T) onboarding.RoleStore {
+		db, name := newTable(t)
+		return dynamo.New(db, name)
+	})
+}
+
 func TestClaims(t *testing.T) {
 	storetest.RunClaims(t, func(t *testing.T) release.Claims {
 		db, name := newTable(t)

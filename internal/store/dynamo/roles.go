@@ -1,0 +1,349 @@
+package dynamo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/opsos/onboarding/internal/access"
+	"github.com/opsos/onboarding/internal/onboarding"
+	"github.com/opsos/onboarding/internal/store/item"
+	"github.com/opsos/onboarding/internal/user"
+)
+
+// Roles are written as users are: a create puts the role, its name guard
+// and its first audit entry in one transaction, each conditional on its
+// key being new (the audit entry's key is what keeps a deleted role's id
+// from a new role); an update puts the role on the condition that its
+// version and name guard are the ones the caller read, without reading it
+// first, and moves the guard only when the name's key changes.
+
+var _ onboarding.RoleStore = (*Store)(nil)
+
+// ListRoles implements onboarding.RoleStore: one strongly consistent
+// query of the ROLES partition, in id order.
+func (s *Store) ListRoles(ctx context.Context) ([]access.Role, error) {
+	expr, err := expression.NewBuilder().WithKeyCondition(expression.Key("PK").Equal(expression.Value(item.RolesPK))).Build()
+	if err != nil {
+		return nil, fmt.Errorf("build roles query: %w", err)
+	}
+	in := &dynamodb.QueryInput{
+		TableName: &s.table, KeyConditionExpression: expr.KeyCondition(), ConsistentRead: aws.Bool(true),
+		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
+	}
+	var out []access.Role
+	for {
+		page, err := s.db.Query(ctx, in)
+		if err != nil {
+			return nil, fmt.Errorf("list roles: %w", err)
+		}
+		for _, m := range page.Items {
+			var it item.Role
+			if err := attributevalue.UnmarshalMap(m, &it); err != nil {
+				return nil, fmt.Errorf("decode role: %w", err)
+			}
+			r, err := it.Domain()
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, r)
+		}
+		if page.LastEvaluatedKey == nil {
+			return out, nil
+		}
+		in.ExclusiveStartKey = page.LastEvaluatedKey
+	}
+}
+
+// GetRole implements onboarding.RoleStore.
+func (s *Store) GetRole(ctx context.Context, id string) (access.Role, error) {
+	it, err := s.getRoleItem(ctx, id)
+	if err != nil {
+		return access.Role{}, err
+	}
+	return it.Domain()
+}
+
+func (s *Store) getRoleItem(ctx context.Context, id string) (item.Role, error) {
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: &s.table, Key: key(item.RolesPK, item.RoleSK(id)), ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return item.Role{}, fmt.Errorf("get role %s: %w", id, err)
+	}
+	if out.Item == nil {
+		return item.Role{}, access.ErrRoleNotFound
+	}
+	var it item.Role
+	if err := attributevalue.UnmarshalMap(out.Item, &it); err != nil {
+		return item.Role{}, fmt.Errorf("decode role %s: %w", id, err)
+	}
+	return it, nil
+}
+
+// CreateRole implements onboarding.RoleStore.
+func (s *Store) CreateRole(ctx context.Context, r access.Role, a onboarding.RoleAuditEntry) error {
+	aud, err := item.FromRoleAudit(a)
+	if err != nil {
+		return err
+	}
+	var items []types.TransactWriteItem
+	for _, v := range []any{item.FromRole(r), item.FromRoleName(r.Name, r.ID), aud} {
+		if items, err = s.appendPutNew(items, v); err != nil {
+			return err
+		}
+	}
+	err = s.transact(ctx, items)
+	if errors.Is(err, errConflicted) {
+		return s.createRoleConflicted(ctx, r, err)
+	}
+	if failed, ok := cancelled(err); ok {
+		switch {
+		case failed[0], failed[2]: // the role, or its trail: the id is or was used
+			return access.ErrRoleExists
+		case failed[1]:
+			return access.ErrRoleNameTaken
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("create role %s: %w", r.ID, err)
+	}
+	return nil
+}
+
+// createRoleConflicted answers a create whose every attempt met another
+// transaction on its items, as createConflicted does for users: by now
+// the other one has committed or failed, and the items say which.
+func (s *Store) createRoleConflicted(ctx context.Context, r access.Role, cause error) error {
+	if _, err := s.getRoleItem(ctx, r.ID); err == nil {
+		return access.ErrRoleExists
+	}
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: &s.table, Key: key(item.RoleNamePK(r.Name), item.RoleNameSK), ConsistentRead: aws.Bool(true),
+	})
+	if err == nil && out.Item != nil {
+		return access.ErrRoleNameTaken
+	}
+	return fmt.Errorf("create role %s: %w: %w", r.ID, onboarding.ErrRoleWriteConflict, cause)
+}
+
+// UpdateRole implements onboarding.RoleStore.
+func (s *Store) UpdateRole(ctx context.Context, r access.Role, expectedVersion int64, a onboarding.RoleAuditEntry) error {
+	// Nearly every edit keeps the name's key: try that without reading
+	// the role, and read it only when the condition fails.
+	newKey := access.RoleNameKey(r.Name)
+	err := s.updateRole(ctx, r, expectedVersion, a, newKey)
+	if !errors.Is(err, errConditionFailed) {
+		return err
+	}
+	old, err := s.getRoleItem(ctx, r.ID)
+	if err != nil {
+		return err
+	}
+	if old.Version != expectedVersion || old.NameKey == newKey {
+		return user.ErrVersionConflict
+	}
+	err = s.updateRole(ctx, r, expectedVersion, a, old.NameKey)
+	if errors.Is(err, errConditionFailed) {
+		if _, gerr := s.getRoleItem(ctx, r.ID); errors.Is(gerr, access.ErrRoleNotFound) {
+			return access.ErrRoleNotFound
+		}
+		return user.ErrVersionConflict
+	}
+	return err
+}
+
+// updateRole writes r over the version expectedVersion whose name guard
+// is oldKey, moving the guard when the name's key changes, with its audit
+// entry, in one transaction.
+func (s *Store) updateRole(ctx context.Context, r access.Role, expectedVersion int64, a onboarding.RoleAuditEntry, oldKey string) error {
+	m, err := marshal(item.FromRole(r))
+	if err != nil {
+		return err
+	}
+	putRole, err := s.conditionalPut(m, expression.Name("version").Equal(expression.Value(expectedVersion)).
+		And(expression.Name("nameKey").Equal(expression.Value(oldKey))))
+	if err != nil {
+		return err
+	}
+	items, newGuard := []types.TransactWriteItem{putRole}, -1
+	if newKey := access.RoleNameKey(r.Name); newKey != oldKey {
+		del, err := s.deleteGuard(oldKey, r.ID)
+		if err != nil {
+			return err
+		}
+		items, newGuard = append(items, del), len(items)+1
+		if items, err = s.appendPutNew(items, item.FromRoleName(r.Name, r.ID)); err != nil {
+			return err
+		}
+	}
+	if items, err = s.appendRoleAudit(items, a); err != nil {
+		return err
+	}
+	err = s.transact(ctx, items)
+	if errors.Is(err, errConflicted) {
+		return fmt.Errorf("update role %s: %w: %w", r.ID, user.ErrVersionConflict, err)
+	}
+	if failed, ok := cancelled(err); ok {
+		switch {
+		case failed[0]:
+			return errConditionFailed
+		case newGuard >= 0 && failed[newGuard]:
+			return access.ErrRoleNameTaken
+		case failed[len(items)-1]:
+			return user.ErrVersionConflict // the version's entry exists: someone wrote it
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("update role %s: %w", r.ID, err)
+	}
+	return nil
+}
+
+// deleteGuard is the transactional delete of the name guard nameKey,
+// on the condition that it is roleID's.
+func (s *Store) deleteGuard(nameKey, roleID string) (types.TransactWriteItem, error) {
+	expr, err := expression.NewBuilder().WithCondition(expression.Name("roleId").Equal(expression.Value(roleID))).Build()
+	if err != nil {
+		return types.TransactWriteItem{}, fmt.Errorf("build guard condition: %w", err)
+	}
+	return types.TransactWriteItem{Delete: &types.Delete{
+		TableName: &s.table, Key: key(item.RoleNamePK(nameKey), item.RoleNameSK),
+		ConditionExpression: expr.Condition(), ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
+	}}, nil
+}
+
+func (s *Store) appendRoleAudit(items []types.TransactWriteItem, a onboarding.RoleAuditEntry) ([]types.TransactWriteItem, error) {
+	aud, err := item.FromRoleAudit(a)
+	if err != nil {
+		return items, err
+	}
+	return s.appendPutNew(items, aud)
+}
+
+// DeleteRole implements onboarding.RoleStore. It reads the role first:
+// the guard to delete is named by the stored name.
+func (s *Store) DeleteRole(ctx context.Context, id string, expectedVersion int64, a onboarding.RoleAuditEntry) error {
+	old, err := s.getRoleItem(ctx, id)
+	if err != nil {
+		return err
+	}
+	if old.Version != expectedVersion {
+		return user.ErrVersionConflict
+	}
+	expr, err := expression.NewBuilder().WithCondition(expression.Name("version").Equal(expression.Value(expectedVersion))).Build()
+	if err != nil {
+		return fmt.Errorf("build delete condition: %w", err)
+	}
+	delRole := types.TransactWriteItem{Delete: &types.Delete{
+		TableName: &s.table, Key: key(item.RolesPK, item.RoleSK(id)),
+		ConditionExpression: expr.Condition(), ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
+	}}
+	delGuard, err := s.deleteGuard(old.NameKey, id)
+	if err != nil {
+		return err
+	}
+	items, err := s.appendRoleAudit([]types.TransactWriteItem{delRole, delGuard}, a)
+	if err != nil {
+		return err
+	}
+	err = s.transact(ctx, items)
+	if errors.Is(err, errConflicted) {
+		return fmt.Errorf("delete role %s: %w: %w", id, user.ErrVersionConflict, err)
+	}
+	if failed, ok := cancelled(err); ok && (failed[0] || failed[2]) {
+		if _, gerr := s.getRoleItem(ctx, id); errors.Is(gerr, access.ErrRoleNotFound) {
+			return access.ErrRoleNotFound
+		}
+		return user.ErrVersionConflict
+	}
+	if err != nil {
+		return fmt.Errorf("delete role %s: %w", id, err)
+	}
+	return nil
+}
+
+// SeedRoles implements onboarding.RoleStore: one create per role, each
+// refused (and passed over) when the id was ever used or the name is
+// taken.
+func (s *Store) SeedRoles(ctx context.Context, roles []access.Role, now time.Time) (int, error) {
+	created := 0
+	for _, r := range roles {
+		seeded, a := onboarding.SeedRole(r, now)
+		err := s.CreateRole(ctx, seeded, a)
+		switch {
+		case errors.Is(err, access.ErrRoleExists), errors.Is(err, access.ErrRoleNameTaken):
+		case err != nil:
+			return created, fmt.Errorf("seed role %s: %w", r.ID, err)
+		default:
+			created++
+		}
+	}
+	return created, nil
+}
+
+// RoleHistory implements onboarding.RoleStore: entries oldest first. A
+// cursor names the role's partition, so one handed out for another trail
+// is refused.
+func (s *Store) RoleHistory(ctx context.Context, id string, limit int, cur string) (onboarding.RoleHistoryPage, error) {
+	cursors, err := s.cursors(ctx)
+	if err != nil {
+		return onboarding.RoleHistoryPage{}, err
+	}
+	after, err := cursors.Decode(cur)
+	if err != nil {
+		return onboarding.RoleHistoryPage{}, err
+	}
+	pk := item.RoleAuditPK(id)
+	if after != "" {
+		var ok bool
+		if after, ok = strings.CutPrefix(after, pk+" "); !ok {
+			return onboarding.RoleHistoryPage{}, onboarding.ErrBadCursor
+		}
+	}
+	if limit <= 0 {
+		limit = defaultLimit
+	}
+	expr, err := expression.NewBuilder().WithKeyCondition(
+		expression.Key("PK").Equal(expression.Value(pk)).And(expression.Key("SK").BeginsWith(item.AuditSK(0)[:len("AUDIT#")])),
+	).Build()
+	if err != nil {
+		return onboarding.RoleHistoryPage{}, fmt.Errorf("build role history query: %w", err)
+	}
+	in := &dynamodb.QueryInput{
+		TableName: &s.table, KeyConditionExpression: expr.KeyCondition(), ConsistentRead: aws.Bool(true),
+		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(), Limit: aws.Int32(int32(limit + 1)),
+	}
+	if after != "" {
+		in.ExclusiveStartKey = key(pk, after)
+	}
+	out, err := s.db.Query(ctx, in)
+	if err != nil {
+		return onboarding.RoleHistoryPage{}, fmt.Errorf("history of role %s: %w", id, err)
+	}
+	var page onboarding.RoleHistoryPage
+	for i, m := range out.Items {
+		if i == limit {
+			page.NextCursor = cursors.Encode(pk + " " + item.AuditSK(page.Entries[limit-1].Version))
+			break
+		}
+		var it item.RoleAudit
+		if err := attributevalue.UnmarshalMap(m, &it); err != nil {
+			return onboarding.RoleHistoryPage{}, fmt.Errorf("decode role audit entry: %w", err)
+		}
+		a, err := it.Domain()
+		if err != nil {
+			return onboarding.RoleHistoryPage{}, err
+		}
+		page.Entries = append(page.Entries, a)
+	}
+	return page, nil
+}
