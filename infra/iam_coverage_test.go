@@ -308,6 +308,7 @@ func drive(t *testing.T) run {
 	r.driveReleaseFailures()
 	r.driveFirstSignIns(id)
 	r.driveSlack()
+	r.driveRoles()
 	r.checkSlackAnswers()
 	return run{recorded: r.recorded, dynamoDB: r.ddb, table: r.table}
 }

@@ -15,6 +15,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 	streamtypes "github.com/aws/aws-sdk-go-v2/service/dynamodbstreams/types"
 
+	"github.com/opsos/onboarding/internal/access"
+	"github.com/opsos/onboarding/internal/onboarding"
 	"github.com/opsos/onboarding/internal/store/dynamo"
 	"github.com/opsos/onboarding/internal/store/dynamo/dynamostream"
 	"github.com/opsos/onboarding/internal/store/item"
@@ -266,6 +268,12 @@ func kindOf(pk, sk string) string {
 		return "notice claim"
 	case strings.HasPrefix(pk, item.ReplayPK("")) && sk == item.ReplaySK:
 		return "Slack request remembered"
+	case pk == item.RolesPK && strings.HasPrefix(sk, item.RoleSK("")):
+		return "role"
+	case strings.HasPrefix(pk, item.RoleAuditPK("")) && strings.HasPrefix(sk, strings.TrimSuffix(item.AuditSK(0), "000000000000")):
+		return "role audit entry"
+	case strings.HasPrefix(pk, item.RoleNamePK("")) && sk == item.RoleNameSK:
+		return "role name guard"
 	}
 	return "unknown " + pk + " " + sk
 }
@@ -413,7 +421,8 @@ func checkStreamFilter(t *testing.T, endpoint, table string) {
 	t.Logf("%d stream records by kind, against the filter %s:\n%s", len(recs), js(filters), strings.Join(lines, "\n"))
 	for _, k := range []string{"user INSERT", "user MODIFY", "audit entry INSERT", "email guard INSERT", "email guard REMOVE",
 		"idempotency key INSERT", "invitation claim INSERT", "invitation claim MODIFY", "invitation claim REMOVE",
-		"notice claim INSERT", "cursor key INSERT", "Slack request remembered INSERT"} {
+		"notice claim INSERT", "cursor key INSERT", "Slack request remembered INSERT",
+		"role INSERT", "role MODIFY", "role REMOVE", "role audit entry INSERT", "role name guard INSERT", "role name guard REMOVE"} {
 		if seen[k] == 0 {
 			t.Errorf("no %s record on the stream: the run no longer makes that change, so the filter is not checked against it", k)
 		}
@@ -423,6 +432,40 @@ func checkStreamFilter(t *testing.T, endpoint, table string) {
 			t.Errorf("a record of an item the test does not know: %s; name its kind in kindOf", k)
 		}
 	}
+}
+
+// driveRoles seeds the default roles, as bootstrap-admin will, then
+// creates, renames and deletes a custom one, so that every role item is
+// inserted, changed and removed on the stream; no function writes roles
+// yet. The release worker then reads those records and must pass over
+// them.
+func (r *rig) driveRoles() {
+	t, ctx := r.t, r.ctx
+	store := dynamo.New(dynamo.NewLocalClient(r.ddb), r.table)
+	now := time.Now().UTC()
+	if n, err := store.SeedRoles(ctx, access.DefaultCatalogue().Roles(), now); err != nil || n == 0 {
+		t.Fatalf("seed roles: %d %v", n, err)
+	}
+	night := access.Role{ID: "night-supervisor", Name: "Night Supervisor", Permissions: []string{access.PlannerView},
+		Version: 1, CreatedAt: now, UpdatedAt: now, UpdatedBy: "admin@example.com"}
+	audit := func(r access.Role, action string) onboarding.RoleAuditEntry {
+		return onboarding.RoleAuditEntry{RoleID: r.ID, Version: r.Version, At: now, ActorID: "admin", ActorEmail: "admin@example.com",
+			Source: onboarding.SourceAPI, Action: action}
+	}
+	if err := store.CreateRole(ctx, night, audit(night, "create")); err != nil {
+		t.Fatal(err)
+	}
+	evening := night
+	evening.Name, evening.Version = "Evening Supervisor", 2
+	if err := store.UpdateRole(ctx, evening, 1, audit(evening, "edit")); err != nil {
+		t.Fatal(err)
+	}
+	gone := evening
+	gone.Version = 3
+	if err := store.DeleteRole(ctx, evening.ID, 2, audit(gone, "delete")); err != nil {
+		t.Fatal(err)
+	}
+	r.pump()
 }
 
 func attrString(v streamtypes.AttributeValue) string {
