@@ -49,7 +49,10 @@ func (c *Catalogue) ValidateRole(r Role) (Role, error) {
 	r.Name, nameErrs = user.CheckName("name", r.Name)
 	fe = append(fe, nameErrs...)
 	worker := c.plannerWorker()
-	if r.PlannerWorker || worker.ID != "" && (r.ID == worker.ID || len(nameErrs) == 0 && RoleNameKey(r.Name) == RoleNameKey(worker.Name)) {
+	if worker.ID != "" && r.ID == worker.ID {
+		add("id", "%s", user.PlannerWorkerMessage)
+	}
+	if r.PlannerWorker || worker.ID != "" && len(nameErrs) == 0 && RoleNameKey(r.Name) == RoleNameKey(worker.Name) {
 		add("name", "%s", user.PlannerWorkerMessage)
 	}
 	r.Description = strings.TrimSpace(r.Description)

@@ -38,7 +38,7 @@ func TestValidateRole(t *testing.T) {
 		{"id too long", with(func(r *access.Role) { r.ID = strings.Repeat("a", 65) }), []string{"id"}},
 		{"description too long", with(func(r *access.Role) { r.Description = strings.Repeat("d", 501) }), []string{"description"}},
 		{"the Planner Worker's name", with(func(r *access.Role) { r.Name = "planner-WORKER" }), []string{"name"}},
-		{"the Planner Worker's id", with(func(r *access.Role) { r.ID = "planner-worker" }), []string{"name"}},
+		{"the Planner Worker's id", with(func(r *access.Role) { r.ID = "planner-worker" }), []string{"id"}},
 		{"the marker", with(func(r *access.Role) { r.PlannerWorker = true }), []string{"name"}},
 		{"everything at once", access.Role{Name: "", Permissions: []string{"x", "x"}}, []string{"id", "name", "permissions", "permissions"}},
 	}

@@ -212,7 +212,6 @@ func (s *Store) SeedRoles(ctx context.Context, roles []access.Role, now time.Tim
 	created := 0
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		w := write{tx: tx, now: s.now().UTC()}
-		created = 0 // bbolt does not retry, but a count must not outlive a rollback
 		for _, r := range roles {
 			err := w.createRole(onboarding.SeedRole(r, now))
 			switch {
