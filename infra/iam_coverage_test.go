@@ -27,17 +27,15 @@ import (
 	cip "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	ciptypes "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	"github.com/aws/smithy-go/middleware"
 
 	"github.com/opsos/onboarding/internal/app"
+	"github.com/opsos/onboarding/internal/app/releaseapp"
 	"github.com/opsos/onboarding/internal/app/slackapp"
 	"github.com/opsos/onboarding/internal/emulators"
 	"github.com/opsos/onboarding/internal/httpapi"
 	"github.com/opsos/onboarding/internal/identity/cognito"
-	"github.com/opsos/onboarding/internal/invite"
 	"github.com/opsos/onboarding/internal/lambdainvoke"
-	"github.com/opsos/onboarding/internal/mail/ses"
 	"github.com/opsos/onboarding/internal/slackops"
 	"github.com/opsos/onboarding/internal/store/dynamo"
 	"github.com/opsos/onboarding/internal/store/dynamo/dynamostream"
@@ -436,18 +434,8 @@ func (r *rig) buildFunctions() {
 		t.Fatal(err)
 	}
 
-	// As functions/release/main.go builds it.
 	releaseApp := build(t, ctx, "release", r.env("release"), r.endpoint.URL, r.recorded["release"], app.WithSlackSecret(slackapp.ReadSecret))
-	cfg := releaseApp.Config
-	if err := cfg.Require("the release worker", "OPSOS_USER_POOL_ID", "OPSOS_MAIL_FROM", "OPSOS_LOGIN_URL"); err != nil {
-		t.Fatal(err)
-	}
-	composer, err := invite.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	worker, err := app.Worker(releaseApp, app.WorkerParts{Identity: releaseApp.Cognito(), Compose: composer.Compose, Notifier: slackapp.Notifier(releaseApp),
-		Mailer: ses.New(sesv2.NewFromConfig(*releaseApp.AWS), cfg.MailFrom, cfg.SESConfigurationSet)})
+	worker, err := releaseapp.Worker(releaseApp)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,7 +25,6 @@ import (
 	"github.com/opsos/onboarding/internal/httpapi"
 	"github.com/opsos/onboarding/internal/killrun"
 	"github.com/opsos/onboarding/internal/local"
-	"github.com/opsos/onboarding/internal/release"
 	"github.com/opsos/onboarding/internal/slackops"
 	"github.com/opsos/onboarding/internal/store/item"
 	"github.com/opsos/onboarding/internal/user"
@@ -171,7 +170,7 @@ func (f fixture) postAuthEvent(read bool) func() ([]byte, error) {
 		var ev events.CognitoEventUserPoolsPostAuthentication
 		ev.Request.UserAttributes = map[string]string{}
 		if read {
-			ev.Request.UserAttributes = map[string]string{release.AttrUserID: f.admin.ID, release.AttrEmail: f.admin.Email}
+			ev.Request.UserAttributes = map[string]string{user.LoginAttrUserID: f.admin.ID, user.LoginAttrEmail: f.admin.Email}
 		}
 		return json.Marshal(ev)
 	}

@@ -6,12 +6,10 @@ import (
 	"context"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 
 	"github.com/opsos/onboarding/internal/app"
+	"github.com/opsos/onboarding/internal/app/releaseapp"
 	"github.com/opsos/onboarding/internal/app/slackapp"
-	"github.com/opsos/onboarding/internal/invite"
-	"github.com/opsos/onboarding/internal/mail/ses"
 	"github.com/opsos/onboarding/internal/release"
 	"github.com/opsos/onboarding/internal/store/item"
 	"github.com/opsos/onboarding/internal/stream"
@@ -19,18 +17,8 @@ import (
 
 func main() {
 	var w *release.Worker
-	app.Main("release", func(_ context.Context, r *app.Root) error {
-		cfg := r.Config
-		if err := cfg.Require("the release worker", "OPSOS_USER_POOL_ID", "OPSOS_MAIL_FROM", "OPSOS_LOGIN_URL"); err != nil {
-			return err
-		}
-		composer, err := invite.New()
-		if err != nil {
-			return err
-		}
-		w, err = app.Worker(r, app.WorkerParts{Identity: r.Cognito(), Compose: composer.Compose, Notifier: slackapp.Notifier(r),
-			Mailer: ses.New(sesv2.NewFromConfig(*r.AWS), cfg.MailFrom, cfg.SESConfigurationSet)})
-		return err
-	}, app.WithSlackSecret(slackapp.ReadSecret))
+	app.Main("release", func(_ context.Context, r *app.Root) (err error) { w, err = releaseapp.Worker(r); return err },
+		app.WithSlackSecret(slackapp.ReadSecret))
+	// Records are decoded into changes of users at the edge.
 	lambda.Start(stream.Edge(item.DecodeChange, w.Changes))
 }

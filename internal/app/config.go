@@ -211,6 +211,9 @@ func (c Config) withSlackSecret(raw string) (Config, error) {
 	if c.SlackBotToken == "" {
 		c.SlackBotToken = token
 	}
+	if c.SlackChannel != "" && c.SlackBotToken == "" {
+		return Config{}, fmt.Errorf("OPSOS_SLACK_CHANNEL=%q needs a bot token to post with: the secret OPSOS_SLACK_SECRET_ARN=%s has no botToken", c.SlackChannel, c.SlackSecretARN)
+	}
 	return c, nil
 }
 

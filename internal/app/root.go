@@ -55,6 +55,9 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) (*R
 	}
 	r := &Root{Config: cfg, Log: log}
 	if o.storage == nil {
+		if cfg.TableName == "" || cfg.DynamoDBEndpoint != "" {
+			return nil, fmt.Errorf("OPSOS_TABLE_NAME must name the DynamoDB table (in AWS the stack sets it; locally run opsos serve)")
+		}
 		awsCfg, err := o.awsConfig(ctx)
 		if err != nil {
 			return nil, err
@@ -83,13 +86,13 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) (*R
 func (r *Root) readSlackSecret(ctx context.Context, read SecretReader) error {
 	arn := r.Config.SlackSecretARN
 	switch {
-	case arn == "":
+	case arn == "" || read == nil:
+		// Only what talks to Slack reads the secret (the Slack and release
+		// functions pass WithSlackSecret); local mode and the other
+		// functions leave it alone.
 		return nil
 	case r.AWS == nil:
 		return fmt.Errorf("OPSOS_SLACK_SECRET_ARN=%s is read from Secrets Manager in AWS: it needs OPSOS_TABLE_NAME and no OPSOS_DYNAMODB_ENDPOINT", arn)
-	case read == nil:
-		// A function that talks to no Slack is not given the secret.
-		return nil
 	}
 	raw, err := read(ctx, *r.AWS, arn)
 	if err != nil {
@@ -176,9 +179,6 @@ func WithStorage(open StorageOpener) Option { return func(o *options) { o.storag
 // awsStorage opens the table cfg names in AWS.
 func awsStorage(awsCfg aws.Config) StorageOpener {
 	return func(ctx context.Context, cfg Config, _ *slog.Logger) (Storage, error) {
-		if cfg.TableName == "" || cfg.DynamoDBEndpoint != "" {
-			return Storage{}, fmt.Errorf("OPSOS_TABLE_NAME must name the DynamoDB table (in AWS the stack sets it; locally run opsos serve)")
-		}
 		db := dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) {
 			if ep := os.Getenv("AWS_ENDPOINT_URL_DYNAMODB"); ep != "" {
 				o.BaseEndpoint = aws.String(ep)

@@ -27,8 +27,8 @@ import (
 
 // Claims the handler reads from the JWT authorizer.
 const (
-	ClaimUserID = "custom:opsos_user_id"
-	ClaimEmail  = "email"
+	ClaimUserID = user.LoginAttrUserID
+	ClaimEmail  = user.LoginAttrEmail
 )
 
 // maxBody bounds request bodies; a user is far smaller.

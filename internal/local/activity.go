@@ -13,9 +13,8 @@ import (
 func withActivityLog(log *slog.Logger, next stream.Core) stream.Core {
 	return func(ctx context.Context, changes []stream.Change) []string {
 		for _, c := range changes {
-			if bad := c.Unreadable; bad != nil {
-				log.WarnContext(ctx, "unreadable change record", "eventId", bad.EventID, "error", bad.Err.Error())
-				continue
+			if c.Unreadable != nil {
+				continue // the worker logs it, and has it retried
 			}
 			// The record's event name, as DynamoDB derives it from the
 			// images.

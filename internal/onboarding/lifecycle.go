@@ -2,7 +2,6 @@ package onboarding
 
 import (
 	"context"
-	"errors"
 	"strings"
 	"time"
 
@@ -28,16 +27,16 @@ const recordAttempts = 5
 // Invited records that the invitation asked for by the change that left
 // the user as changed was emailed at sent: the user is invited.
 func (s *Service) Invited(ctx context.Context, changed user.User, sent time.Time) error {
-	return s.record(ctx, "invited", s.byID(changed.ID), func(u user.User, now time.Time) (user.User, []user.Change) {
-		return user.Invited(u, changed, sent, ReleaseWorkerID, now)
+	return s.record(ctx, "invited", s.byID(changed.ID), func(u user.User, by string, now time.Time) (user.User, []user.Change) {
+		return user.Invited(u, changed, sent, by, now)
 	})
 }
 
 // ReleaseFailed records that the release asked for by the change that
 // left the user as changed gave up for reason: the user is release_failed.
 func (s *Service) ReleaseFailed(ctx context.Context, changed user.User, reason string) error {
-	return s.record(ctx, "release_failed", s.byID(changed.ID), func(u user.User, now time.Time) (user.User, []user.Change) {
-		return user.ReleaseFailed(u, changed, reason, ReleaseWorkerID, now)
+	return s.record(ctx, "release_failed", s.byID(changed.ID), func(u user.User, by string, now time.Time) (user.User, []user.Change) {
+		return user.ReleaseFailed(u, changed, reason, by, now)
 	})
 }
 
@@ -45,8 +44,8 @@ func (s *Service) ReleaseFailed(ctx context.Context, changed user.User, reason s
 // the change that left them as changed released again, can sign in with
 // it again: the user is active.
 func (s *Service) ReEnabled(ctx context.Context, changed user.User) error {
-	return s.record(ctx, "active", s.byID(changed.ID), func(u user.User, now time.Time) (user.User, []user.Change) {
-		return user.ReEnabled(u, changed, ReleaseWorkerID, now)
+	return s.record(ctx, "active", s.byID(changed.ID), func(u user.User, by string, now time.Time) (user.User, []user.Change) {
+		return user.ReEnabled(u, changed, by, now)
 	})
 }
 
@@ -57,8 +56,8 @@ func (s *Service) ReEnabled(ctx context.Context, changed user.User) error {
 func (s *Service) Activate(ctx context.Context, userID, email string) error {
 	in := user.SignIn{UserID: userID, Email: email}
 	read := func(ctx context.Context) (user.User, error) { return s.signedIn(ctx, in) }
-	return s.record(ctx, "activated", read, func(u user.User, now time.Time) (user.User, []user.Change) {
-		return user.Activated(u, in, ReleaseWorkerID, now)
+	return s.record(ctx, "activated", read, func(u user.User, by string, now time.Time) (user.User, []user.Change) {
+		return user.Activated(u, in, by, now)
 	})
 }
 
@@ -80,23 +79,17 @@ func (s *Service) byID(userID string) func(context.Context) (user.User, error) {
 }
 
 // record applies t, a transition of the release worker, to the user read
-// finds, as they are when it is written. A user who is gone, or whom t
+// finds, as they are when it is written; t is told who writes it (the
+// worker's actor, as the audit entry names it). A user who is gone, or whom t
 // finds moved on, is left alone: nothing is written and nil returned.
 func (s *Service) record(ctx context.Context, action string, read func(context.Context) (user.User, error),
-	t func(u user.User, now time.Time) (user.User, []user.Change)) error {
+	t func(u user.User, by string, now time.Time) (user.User, []user.Change)) error {
 	_, err := s.update(ctx, update{
 		actor: releaseWorker(), action: action, read: read, attempts: recordAttempts,
-		apply: func(_ Actor, u user.User, now time.Time) (user.User, []user.Change, error) {
-			n, changes := t(u, now)
+		apply: func(actor Actor, u user.User, now time.Time) (user.User, []user.Change, error) {
+			n, changes := t(u, actor.user.Email, now)
 			return n, changes, nil
 		},
 	})
-	return ignoreNotFound(err)
-}
-
-func ignoreNotFound(err error) error {
-	if errors.Is(err, user.ErrNotFound) {
-		return nil
-	}
-	return err
+	return user.IgnoreNotFound(err)
 }

@@ -8,13 +8,6 @@ import (
 	"github.com/opsos/onboarding/internal/user"
 )
 
-// Login attributes the identity providers keep, and the
-// post-authentication trigger reads.
-const (
-	AttrUserID = "custom:opsos_user_id"
-	AttrEmail  = "email"
-)
-
 // Login is what the identity provider is told about a user.
 type Login struct {
 	// Email is the login name.

@@ -181,7 +181,7 @@ func TestCognitoFirstSignInActivatesAStuckRelease(t *testing.T) {
 		t.Fatalf("first sign-in: %v", err)
 	}
 	ev := e.postAuthentication(t, u.Email)
-	if ev.Request.UserAttributes[release.AttrUserID] != u.ID {
+	if ev.Request.UserAttributes[user.LoginAttrUserID] != u.ID {
 		t.Fatalf("the login does not carry the OpsOS id: %v", ev.Request.UserAttributes)
 	}
 	trigger := cognito.PostAuthentication{Activator: e.svc, Log: slog.New(slog.NewJSONHandler(io.Discard, nil))}

@@ -125,7 +125,8 @@ type Worker struct {
 	sends *rate.Limiter
 }
 
-// Actor names the worker in audit entries.
+// Actor names the worker where its outcomes are told (Slack notices);
+// the service records them under the same name.
 const Actor = onboarding.ReleaseWorkerID
 
 // Deps is what the worker works with: the table, where outcomes are
@@ -198,7 +199,12 @@ func (w *Worker) Changes(ctx context.Context, changes []stream.Change) (retry []
 	blocked := map[string]bool{}
 	for _, c := range changes {
 		if bad := c.Unreadable; bad != nil {
-			w.log.ErrorContext(ctx, "unreadable change record", "eventId", bad.EventID, "sequence", c.Sequence, "error", bad.Err.Error())
+			w.log.ErrorContext(ctx, "unreadable change record", "eventId", bad.EventID, "sequence", c.Sequence, "userId", bad.UserID, "error", bad.Err.Error())
+			// The user's later changes wait behind it, as behind any
+			// change that failed, so that they keep their order.
+			if bad.UserID != "" {
+				blocked[bad.UserID] = true
+			}
 			retry = append(retry, c.Sequence)
 			continue
 		}
@@ -243,7 +249,7 @@ func (w *Worker) process(ctx context.Context, old, cur *user.User) error {
 		// included) must not lock out the login that release let in.
 		now, err := w.store.GetUser(ctx, cur.ID)
 		if err != nil || !now.HoldInvite {
-			return ignoreNotFound(err)
+			return user.IgnoreNotFound(err)
 		}
 		err = w.identity.Suspend(ctx, cur.Email)
 		if errors.Is(err, ErrNoLogin) {
@@ -258,7 +264,7 @@ func (w *Worker) process(ctx context.Context, old, cur *user.User) error {
 		// older role change must not move the login back.
 		now, err := w.store.GetUser(ctx, cur.ID)
 		if err != nil {
-			return ignoreNotFound(err)
+			return user.IgnoreNotFound(err)
 		}
 		err = w.identity.SetGroup(ctx, now.Email, now.Role)
 		if errors.Is(err, ErrNoLogin) {
@@ -425,7 +431,7 @@ func (w *Worker) nameOf(ctx context.Context, email string) string {
 func (w *Worker) reenable(ctx context.Context, log *slog.Logger, changed user.User) error {
 	u, err := w.store.GetUser(ctx, changed.ID)
 	if err != nil {
-		return ignoreNotFound(err)
+		return user.IgnoreNotFound(err)
 	}
 	if !user.StillReleasing(u, changed) {
 		// Done, or moved past. If it was done by inviting anew, that
@@ -448,11 +454,4 @@ func (w *Worker) reenable(ctx context.Context, log *slog.Logger, changed user.Us
 	}
 	log.InfoContext(ctx, "login enabled again")
 	return w.outcomes.ReEnabled(ctx, changed)
-}
-
-func ignoreNotFound(err error) error {
-	if errors.Is(err, user.ErrNotFound) {
-		return nil
-	}
-	return err
 }

@@ -30,7 +30,10 @@ type Change struct {
 // UnreadableError is a record of a user whose images could not be read.
 type UnreadableError struct {
 	EventID, Sequence string
-	Err               error
+	// UserID is the user the record's keys name, "" when they name none:
+	// a consumer holds back the user's later changes behind it.
+	UserID string
+	Err    error
 }
 
 func (e *UnreadableError) Error() string {

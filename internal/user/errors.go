@@ -133,3 +133,12 @@ func InvalidFields(fe ...FieldError) *Error {
 func InvalidField(field, format string, args ...any) *Error {
 	return InvalidFields(FieldError{Field: field, Message: fmt.Sprintf(format, args...)})
 }
+
+// IgnoreNotFound returns err, or nil when err is ErrNotFound: for writes
+// about a user who may be gone, where gone means nothing is left to do.
+func IgnoreNotFound(err error) error {
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	return err
+}

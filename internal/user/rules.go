@@ -103,9 +103,11 @@ func (p Patch) Draft() Draft {
 	return d
 }
 
-// Against returns p without the fields u already has, compared as the
-// rules will store them (text trimmed, the email normalised): a form that
-// shows every field then edits only what the manager changed.
+// Against returns p without the fields u already has: text compared
+// trimmed, the email normalised, the rest as it is (a phone number or a
+// role must be given as u stores it, E.164 and the role id, as a form
+// filled from u gives them). A form that shows every field then edits
+// only what the manager changed.
 func (p Patch) Against(u User) Patch {
 	for _, f := range []struct {
 		field **string

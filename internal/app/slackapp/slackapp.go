@@ -8,6 +8,7 @@ package slackapp
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -59,9 +60,11 @@ func Notifier(r *app.Root) release.Notifier {
 // Handler builds the /slack/* handler. deferrer runs slow commands after
 // the answer: an asynchronous invocation in Lambda, a goroutine locally.
 func Handler(r *app.Root, deferrer slackops.Deferrer) (*slackops.Handler, error) {
-	if err := r.Config.Require("the Slack handler: the Slack app's signing secret, which every request is checked against, and the id (T…) of the one workspace whose requests are served",
-		"OPSOS_SLACK_SIGNING_SECRET", "OPSOS_SLACK_TEAM_ID"); err != nil {
-		return nil, err
+	if r.Config.SlackSigningSecret == "" {
+		return nil, fmt.Errorf("OPSOS_SLACK_SIGNING_SECRET must be set: it is the Slack app's signing secret, which every request is checked against")
+	}
+	if r.Config.SlackTeamID == "" {
+		return nil, fmt.Errorf("OPSOS_SLACK_TEAM_ID must be set: the id (T…) of the Slack workspace whose requests are served; requests from any other workspace are refused")
 	}
 	cfg := slackops.Config{
 		Service: r.Service, Verifier: slackops.NewVerifier(r.Config.SlackSigningSecret, time.Now),

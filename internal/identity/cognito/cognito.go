@@ -24,16 +24,17 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 
 	"github.com/opsos/onboarding/internal/release"
+	"github.com/opsos/onboarding/internal/user"
 )
 
 // Login attributes the adapter writes. AttrUserID is the one the
 // post-authentication trigger and the API's JWT authorizer read.
 const (
-	AttrEmail         = "email"
+	AttrEmail         = user.LoginAttrEmail
 	AttrEmailVerified = "email_verified"
-	AttrGivenName     = "given_name"
-	AttrFamilyName    = "family_name"
-	AttrUserID        = release.AttrUserID
+	AttrGivenName     = user.LoginAttrGivenName
+	AttrFamilyName    = user.LoginAttrFamilyName
+	AttrUserID        = user.LoginAttrUserID
 )
 
 // Identity is release.Identity on a Cognito user pool. It is safe for

@@ -619,7 +619,7 @@ func (i *Identity) issue(r *record, signOut uint64) (Tokens, error) {
 		"token_use": "id", "aud": clientID, "cognito:username": r.Sub,
 		"email": r.Email, "email_verified": "true",
 	})
-	for k, v := range map[string]string{release.AttrUserID: r.UserID, "given_name": r.FirstName, "family_name": r.LastName} {
+	for k, v := range map[string]string{user.LoginAttrUserID: r.UserID, user.LoginAttrGivenName: r.FirstName, user.LoginAttrFamilyName: r.LastName} {
 		if v != "" {
 			id[k] = v
 		}

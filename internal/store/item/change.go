@@ -2,6 +2,7 @@ package item
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -23,7 +24,7 @@ func DecodeChange(r events.DynamoDBEventRecord) (c stream.Change, ok bool, err e
 	c.Sequence = r.Change.SequenceNumber
 	unreadable := func(which string, err error) (stream.Change, bool, error) {
 		return stream.Change{Sequence: c.Sequence}, true,
-			&stream.UnreadableError{EventID: r.EventID, Sequence: c.Sequence, Err: fmt.Errorf("%s image: %w", which, err)}
+			&stream.UnreadableError{EventID: r.EventID, Sequence: c.Sequence, UserID: userOfKeys(r.Change.Keys), Err: fmt.Errorf("%s image: %w", which, err)}
 	}
 	if c.Old, err = userOf(r.Change.OldImage); err != nil {
 		return unreadable("old", err)
@@ -32,6 +33,20 @@ func DecodeChange(r events.DynamoDBEventRecord) (c stream.Change, ok bool, err e
 		return unreadable("new", err)
 	}
 	return c, true, nil
+}
+
+// userOfKeys returns the user id a record's keys name, "" when they name
+// no user.
+func userOfKeys(keys map[string]events.DynamoDBAttributeValue) string {
+	pk, ok := keys["PK"]
+	if !ok || pk.DataType() != events.DataTypeString {
+		return ""
+	}
+	id, ok := strings.CutPrefix(pk.String(), userPrefix)
+	if !ok {
+		return ""
+	}
+	return id
 }
 
 // userOf decodes a user's image; nil when there is none.

@@ -146,13 +146,14 @@ func TestDecodeChangeReportsUnreadableUser(t *testing.T) {
 	for _, tt := range tests {
 		rec := events.DynamoDBEventRecord{EventID: "e-7", EventName: "MODIFY"}
 		rec.Change.OldImage, rec.Change.NewImage, rec.Change.SequenceNumber = tt.old, tt.cur, "4200"
+		rec.Change.Keys = item.Keys(good)
 		c, ok, err := item.DecodeChange(rec)
 		var ue *stream.UnreadableError
 		if !errors.As(err, &ue) {
 			t.Fatalf("%s: ok %v, error %v; want a *stream.UnreadableError", tt.name, ok, err)
 		}
-		if ue.Sequence != "4200" || ue.EventID != "e-7" || c.Sequence != "4200" || !ok {
-			t.Errorf("%s: error %+v, change %+v, ok %v; want both tied to sequence 4200 and event e-7", tt.name, ue, c, ok)
+		if ue.Sequence != "4200" || ue.EventID != "e-7" || ue.UserID != "0193a1b2" || c.Sequence != "4200" || !ok {
+			t.Errorf("%s: error %+v, change %+v, ok %v; want both tied to sequence 4200, event e-7 and user 0193a1b2", tt.name, ue, c, ok)
 		}
 		if !strings.HasPrefix(ue.Err.Error(), tt.which+": ") || !strings.Contains(err.Error(), "4200") {
 			t.Errorf("%s: error %q, want it to name the record and say %s", tt.name, err, tt.which)
