@@ -200,11 +200,10 @@ func (w *Worker) Changes(ctx context.Context, changes []stream.Change) (retry []
 	for _, c := range changes {
 		if bad := c.Unreadable; bad != nil {
 			w.log.ErrorContext(ctx, "unreadable change record", "eventId", bad.EventID, "sequence", c.Sequence, "userId", bad.UserID, "error", bad.Err.Error())
-			// The user's later changes wait behind it, as behind any
-			// change that failed, so that they keep their order.
-			if bad.UserID != "" {
-				blocked[bad.UserID] = true
-			}
+			// It holds back none of the user's later changes: a record
+			// that cannot be read stays unreadable, so Lambda retries it
+			// until it gives up on it, and would give up on every change
+			// held behind it too. The fault battery's poison record.
 			retry = append(retry, c.Sequence)
 			continue
 		}

@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -518,37 +517,6 @@ func TestPoisonRecordAloneIsReported(t *testing.T) {
 	}
 	if len(w.mail.to(u.Email)) != 1 {
 		t.Error("the good records after the poison one were not handled")
-	}
-}
-
-// An unreadable record of a user holds back that user's later changes,
-// as a failed one does: they are retried after it, in order.
-func TestUnreadableRecordHoldsBackItsUser(t *testing.T) {
-	w := newWorld(t)
-	u, ev := releasedBatch(t, w)
-	poison := events.DynamoDBEventRecord{EventName: "MODIFY", EventID: "bad"}
-	poison.Change.SequenceNumber = "000000000000000000001"
-	poison.Change.Keys = map[string]events.DynamoDBAttributeValue{
-		"PK": events.NewStringAttribute(item.UserPK(u.ID)), "SK": events.NewStringAttribute(item.ProfileSK)}
-	poison.Change.NewImage = map[string]events.DynamoDBAttributeValue{
-		"entity": events.NewStringAttribute("user"), "version": events.NewStringAttribute("not a number")}
-	batch := events.DynamoDBEvent{Records: append([]events.DynamoDBEventRecord{poison}, ev.Records...)}
-	resp, err := edge(w.worker)(w.ctx, batch)
-	want := []string{poison.Change.SequenceNumber}
-	for _, r := range ev.Records {
-		if item.EntityOf(r.Change.NewImage) == item.EntityUser {
-			want = append(want, r.Change.SequenceNumber)
-		}
-	}
-	var got []string
-	for _, f := range resp.BatchItemFailures {
-		got = append(got, f.ItemIdentifier)
-	}
-	if err != nil || len(want) < 2 || !slices.Equal(got, want) {
-		t.Fatalf("failures %v %v; want %v: the unreadable record and every later record of its user", got, err, want)
-	}
-	if n := len(w.mail.to(u.Email)); n != 0 {
-		t.Fatalf("%d emails sent past the unreadable record of the same user", n)
 	}
 }
 

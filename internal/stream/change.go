@@ -30,8 +30,8 @@ type Change struct {
 // UnreadableError is a record of a user whose images could not be read.
 type UnreadableError struct {
 	EventID, Sequence string
-	// UserID is the user the record's keys name, "" when they name none:
-	// a consumer holds back the user's later changes behind it.
+	// UserID is the user the record's keys name, "" when they name none,
+	// for the log line that reports the record.
 	UserID string
 	Err    error
 }
