@@ -214,7 +214,7 @@ func (h *Handler) create(ctx context.Context, r *request) (response, error) {
 		if err != nil {
 			return response{}, err
 		}
-		return response{status: http.StatusOK, body: viewUser(u, h.svc.Roles())}, nil
+		return h.userResponse(ctx, http.StatusOK, u, map[string]string{}) // no ETag: nothing was stored
 	}
 	u, replayed, err := h.svc.Create(ctx, r.actor, in.Draft(), key)
 	if err != nil {
@@ -224,7 +224,7 @@ func (h *Handler) create(ctx context.Context, r *request) (response, error) {
 	if replayed {
 		headers["Idempotent-Replayed"] = "true"
 	}
-	return response{status: http.StatusCreated, body: viewUser(u, h.svc.Roles()), headers: headers}, nil
+	return h.userResponse(ctx, http.StatusCreated, u, headers)
 }
 
 // dryRun reads the dryRun query parameter.
@@ -274,7 +274,11 @@ func (h *Handler) releaseMany(ctx context.Context, r *request) (response, error)
 		if err != nil {
 			return response{}, err
 		}
-		return response{status: http.StatusOK, body: viewBulkPreview(p, h.svc.Roles())}, nil
+		cat, err := h.svc.Catalogue(ctx)
+		if err != nil {
+			return response{}, err
+		}
+		return response{status: http.StatusOK, body: viewBulkPreview(p, cat)}, nil
 	}
 	if in.ExpectedCount == nil {
 		return response{}, fieldError("expectedCount", "is required: ask with ?dryRun=true how many users match, then send that count to confirm")
@@ -283,7 +287,11 @@ func (h *Handler) releaseMany(ctx context.Context, r *request) (response, error)
 	if err != nil {
 		return response{}, err
 	}
-	return response{status: http.StatusOK, body: viewBulkResult(res, h.svc.Roles())}, nil
+	cat, err := h.svc.Catalogue(ctx)
+	if err != nil {
+		return response{}, err
+	}
+	return response{status: http.StatusOK, body: viewBulkResult(res, cat)}, nil
 }
 
 func (h *Handler) list(ctx context.Context, r *request) (response, error) {
@@ -303,7 +311,11 @@ func (h *Handler) list(ctx context.Context, r *request) (response, error) {
 	if err != nil {
 		return response{}, err
 	}
-	return response{status: http.StatusOK, body: viewPage(p, h.svc.Roles())}, nil
+	cat, err := h.svc.Catalogue(ctx)
+	if err != nil {
+		return response{}, err
+	}
+	return response{status: http.StatusOK, body: viewPage(p, cat)}, nil
 }
 
 func (h *Handler) get(ctx context.Context, r *request) (response, error) {
@@ -311,7 +323,7 @@ func (h *Handler) get(ctx context.Context, r *request) (response, error) {
 	if err != nil {
 		return response{}, err
 	}
-	return h.userResponse(http.StatusOK, u), nil
+	return h.userResponse(ctx, http.StatusOK, u, nil)
 }
 
 func (h *Handler) edit(ctx context.Context, r *request) (response, error) {
@@ -327,7 +339,7 @@ func (h *Handler) edit(ctx context.Context, r *request) (response, error) {
 	if err != nil {
 		return response{}, err
 	}
-	return h.userResponse(http.StatusOK, u), nil
+	return h.userResponse(ctx, http.StatusOK, u, nil)
 }
 
 type versionedChange func(ctx context.Context, actor onboarding.Actor, userID string, version int64) (user.User, error)
@@ -341,7 +353,7 @@ func (h *Handler) transition(ctx context.Context, r *request, status int, change
 	if err != nil {
 		return response{}, err
 	}
-	return h.userResponse(status, u), nil
+	return h.userResponse(ctx, status, u, nil)
 }
 
 func (h *Handler) release(ctx context.Context, r *request) (response, error) {
@@ -387,12 +399,24 @@ func (h *Handler) history(ctx context.Context, r *request) (response, error) {
 }
 
 func (h *Handler) roles(ctx context.Context, r *request) (response, error) {
-	c := h.svc.Roles()
+	c, err := h.svc.Catalogue(ctx)
+	if err != nil {
+		return response{}, err
+	}
 	return response{status: http.StatusOK, body: rolesView{Roles: c.Roles(), Permissions: c.Permissions()}}, nil
 }
 
-func (h *Handler) userResponse(status int, u user.User) response {
-	return response{status: status, body: viewUser(u, h.svc.Roles()), headers: map[string]string{"ETag": etag(u.Version)}}
+// userResponse answers with u as the roles stored now make them, and
+// its ETag besides headers.
+func (h *Handler) userResponse(ctx context.Context, status int, u user.User, headers map[string]string) (response, error) {
+	cat, err := h.svc.Catalogue(ctx)
+	if err != nil {
+		return response{}, err
+	}
+	if headers == nil {
+		headers = map[string]string{"ETag": etag(u.Version)}
+	}
+	return response{status: status, body: viewUser(u, cat), headers: headers}, nil
 }
 
 func etag(version int64) string { return strconv.Quote(strconv.FormatInt(version, 10)) }

@@ -43,6 +43,10 @@ func client(r *app.Root) *slack.Client {
 	return slack.New(r.Config.SlackBotToken, opts...)
 }
 
+// roleNameTimeout bounds the read of a notice's role name, which must not
+// hold back the notice.
+const roleNameTimeout = 2 * time.Second
+
 // Notifier returns where the release worker reports outcomes: the
 // configured Slack channel, or nil (no notices) when there is none.
 func Notifier(r *app.Root) release.Notifier {
@@ -50,9 +54,16 @@ func Notifier(r *app.Root) release.Notifier {
 	if c == nil || r.Config.SlackChannel == "" {
 		return nil
 	}
-	roles := r.Service.Roles()
+	svc := r.Service
+	// Read per notice: a role renamed since start shows its new name.
 	return slacknotify.New(c, r.Config.SlackChannel, slacknotify.WithRoleNames(func(id string) string {
-		r, _ := roles.Role(id)
+		ctx, cancel := context.WithTimeout(context.Background(), roleNameTimeout)
+		defer cancel()
+		cat, err := svc.Catalogue(ctx)
+		if err != nil {
+			return "" // the notice shows the role id
+		}
+		r, _ := cat.Role(id)
 		return r.Name
 	}))
 }
