@@ -51,6 +51,7 @@ type request struct {
 	id     onboarding.Identity
 	actor  onboarding.Actor
 	userID string // {id} of /users/{id}/…
+	roleID string // {id} of /roles/{id}/…
 	body   []byte
 }
 
@@ -122,6 +123,9 @@ func (h *Handler) Handle(ctx context.Context, ev events.APIGatewayV2HTTPRequest)
 	if r.userID != "" {
 		attrs = append(attrs, slog.String("userId", r.userID))
 	}
+	if r.roleID != "" {
+		attrs = append(attrs, slog.String("roleId", r.roleID))
+	}
 	if out.StatusCode >= 500 {
 		h.log.ErrorContext(ctx, "request failed", append(attrs, slog.String("error", err.Error()))...)
 	} else {
@@ -164,7 +168,11 @@ func (h *Handler) match(method, path string, r *request) (route, string) {
 	case len(seg) == 1 && seg[0] == "users":
 		byMethod = map[string]route{http.MethodGet: h.list, http.MethodPost: h.create}
 	case len(seg) == 1 && seg[0] == "roles":
-		byMethod = map[string]route{http.MethodGet: h.roles}
+		byMethod = map[string]route{http.MethodGet: h.roles, http.MethodPost: h.createRole}
+	case len(seg) == 2 && seg[0] == "roles" && seg[1] != "":
+		byMethod = map[string]route{http.MethodGet: h.getRole, http.MethodPatch: h.editRole, http.MethodDelete: h.deleteRole}
+	case len(seg) == 3 && seg[0] == "roles" && seg[1] != "" && seg[2] == "history":
+		byMethod = map[string]route{http.MethodGet: h.roleHistory}
 	case len(seg) == 2 && seg[0] == "users" && seg[1] == "release":
 		// Ids are UUIDs: "release" is never one.
 		byMethod = map[string]route{http.MethodPost: h.releaseMany}
@@ -188,7 +196,11 @@ func (h *Handler) match(method, path string, r *request) (route, string) {
 		if err != nil {
 			return nil, ""
 		}
-		r.userID = id
+		if seg[0] == "roles" {
+			r.roleID = id
+		} else {
+			r.userID = id
+		}
 	}
 	if rt, ok := byMethod[method]; ok {
 		return rt, ""
@@ -398,14 +410,6 @@ func (h *Handler) history(ctx context.Context, r *request) (response, error) {
 	return response{status: http.StatusOK, body: viewHistory(p)}, nil
 }
 
-func (h *Handler) roles(ctx context.Context, r *request) (response, error) {
-	c, err := h.svc.Catalogue(ctx)
-	if err != nil {
-		return response{}, err
-	}
-	return response{status: http.StatusOK, body: rolesView{Roles: c.Roles(), Permissions: c.Permissions()}}, nil
-}
-
 // userResponse answers with u as the roles stored now make them, and
 // its ETag besides headers.
 func (h *Handler) userResponse(ctx context.Context, status int, u user.User, headers map[string]string) (response, error) {
@@ -454,6 +458,10 @@ func (h *Handler) encode(resp response, err error) events.APIGatewayV2HTTPRespon
 	headers := map[string]string{"Content-Type": "application/json", "Cache-Control": "no-store"}
 	for k, v := range resp.headers {
 		headers[k] = v
+	}
+	if resp.status == http.StatusNoContent {
+		delete(headers, "Content-Type")
+		body = nil
 	}
 	return events.APIGatewayV2HTTPResponse{StatusCode: resp.status, Headers: headers, Body: string(body)}
 }
