@@ -54,17 +54,17 @@ func Notifier(r *app.Root) release.Notifier {
 	if c == nil || r.Config.SlackChannel == "" {
 		return nil
 	}
-	svc := r.Service
-	// Read per notice: a role renamed since start shows its new name.
+	store := r.Store
+	// Read per notice: a role renamed since start shows its new name. One
+	// GetItem of the role, which the release function may make.
 	return slacknotify.New(c, r.Config.SlackChannel, slacknotify.WithRoleNames(func(id string) string {
 		ctx, cancel := context.WithTimeout(context.Background(), roleNameTimeout)
 		defer cancel()
-		cat, err := svc.Catalogue(ctx)
+		role, err := store.GetRole(ctx, id)
 		if err != nil {
 			return "" // the notice shows the role id
 		}
-		r, _ := cat.Role(id)
-		return r.Name
+		return role.Name
 	}))
 }
 
