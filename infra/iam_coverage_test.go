@@ -472,7 +472,8 @@ func (r *rig) pump() {
 
 // driveAPI creates, lists with cursors, gets, edits, releases, resends,
 // diagnoses, reads the history, holds, releases again (re-enable),
-// changes a role (move group) and releases in bulk with its dry run. It
+// changes a role (move group) and releases in bulk with its dry run; and
+// creates, renames, reads and deletes a custom role. It
 // returns Priya's id, the user most of it works on.
 func (r *rig) driveAPI() string {
 	d := r.d
@@ -489,6 +490,11 @@ func (r *rig) driveAPI() string {
 	d.do("GET", "/users", "email=priya%40example.com", nil, 200, "")
 	d.do("GET", "/users", "q=bulk&status=introduction&role=staff", nil, 200, "")
 	d.do("GET", "/roles", "", nil, 200, "")
+	role := d.do("POST", "/roles", "", map[string]any{"name": "Weekend Lead", "permissions": []string{"planner.view"}}, 201, "")
+	role = d.ifMatch(role).do("PATCH", "/roles/weekend-lead", "", map[string]any{"name": "Weekend Supervisor"}, 200, "")
+	d.do("GET", "/roles/weekend-lead", "", nil, 200, "")
+	d.do("GET", "/roles/weekend-lead/history", "", nil, 200, "")
+	d.ifMatch(role).do("DELETE", "/roles/weekend-lead", "", nil, 204, "")
 	id := priya.str("id")
 	priya = d.do("GET", "/users/"+id, "", nil, 200, "")
 	priya = d.ifMatch(priya).do("PATCH", "/users/"+id, "", map[string]any{"email": "priya.shah@example.com", "jobTitle": "Lead"}, 200, "")

@@ -422,8 +422,8 @@ type route struct {
 	methods []awsapigatewayv2.HttpMethod
 }
 
-// userRoutes are the routes of DESIGN.md §4 and the bulk release, all
-// behind the authorizer.
+// userRoutes are the routes of DESIGN.md §4, the bulk release and the
+// roles (§11), all behind the authorizer.
 var userRoutes = []route{
 	{"/users", []awsapigatewayv2.HttpMethod{awsapigatewayv2.HttpMethod_GET, awsapigatewayv2.HttpMethod_POST}},
 	{"/users/release", []awsapigatewayv2.HttpMethod{awsapigatewayv2.HttpMethod_POST}},
@@ -433,7 +433,9 @@ var userRoutes = []route{
 	{"/users/{id}/resend-invite", []awsapigatewayv2.HttpMethod{awsapigatewayv2.HttpMethod_POST}},
 	{"/users/{id}/status", []awsapigatewayv2.HttpMethod{awsapigatewayv2.HttpMethod_GET}},
 	{"/users/{id}/history", []awsapigatewayv2.HttpMethod{awsapigatewayv2.HttpMethod_GET}},
-	{"/roles", []awsapigatewayv2.HttpMethod{awsapigatewayv2.HttpMethod_GET}},
+	{"/roles", []awsapigatewayv2.HttpMethod{awsapigatewayv2.HttpMethod_GET, awsapigatewayv2.HttpMethod_POST}},
+	{"/roles/{id}", []awsapigatewayv2.HttpMethod{awsapigatewayv2.HttpMethod_GET, awsapigatewayv2.HttpMethod_PATCH, awsapigatewayv2.HttpMethod_DELETE}},
+	{"/roles/{id}/history", []awsapigatewayv2.HttpMethod{awsapigatewayv2.HttpMethod_GET}},
 }
 
 // cors lets the OpsOS web app (the callback URLs' origins) call the API.

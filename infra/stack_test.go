@@ -246,7 +246,8 @@ func TestHTTPAPI(t *testing.T) {
 		routes[r.props["RouteKey"].(string)] = r
 	}
 	for _, key := range []string{"GET /users", "POST /users", "POST /users/release", "GET /users/{id}", "PATCH /users/{id}", "POST /users/{id}/release",
-		"POST /users/{id}/hold", "POST /users/{id}/resend-invite", "GET /users/{id}/status", "GET /users/{id}/history", "GET /roles"} {
+		"POST /users/{id}/hold", "POST /users/{id}/resend-invite", "GET /users/{id}/status", "GET /users/{id}/history", "GET /roles",
+		"POST /roles", "GET /roles/{id}", "PATCH /roles/{id}", "DELETE /roles/{id}", "GET /roles/{id}/history"} {
 		r, ok := routes[key]
 		if !ok {
 			t.Errorf("no route %s", key)
@@ -265,8 +266,8 @@ func TestHTTPAPI(t *testing.T) {
 			t.Errorf("%s has an authorizer; Slack's signature is checked in code: %s", key, js(r.props))
 		}
 	}
-	if len(routes) != 13 {
-		t.Errorf("%d routes, want 13: %v", len(routes), slices.Sorted(func(yield func(string) bool) {
+	if len(routes) != 18 {
+		t.Errorf("%d routes, want 18: %v", len(routes), slices.Sorted(func(yield func(string) bool) {
 			for k := range routes {
 				if !yield(k) {
 					return

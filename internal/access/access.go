@@ -184,3 +184,27 @@ func (c *Catalogue) Has(u user.User, p string) bool {
 }
 
 var _ user.Catalogue = (*Catalogue)(nil)
+
+// WithRoles returns the catalogue of stored roles: c's permissions and
+// Planner Worker marker, with roles in place of c's. The roles c also
+// has come first, in c's order, and the others after them by name, so
+// that the default roles read as they always have.
+func (c *Catalogue) WithRoles(roles []Role) *Catalogue {
+	order := func(r Role) int {
+		if i := slices.IndexFunc(c.roles, func(d Role) bool { return d.ID == r.ID }); i >= 0 {
+			return i
+		}
+		return len(c.roles)
+	}
+	out := slices.Clone(roles)
+	slices.SortStableFunc(out, func(a, b Role) int {
+		if oa, ob := order(a), order(b); oa != ob {
+			return oa - ob
+		}
+		return strings.Compare(RoleNameKey(a.Name), RoleNameKey(b.Name))
+	})
+	if w := c.plannerWorker(); w.ID != "" {
+		out = append(out, w)
+	}
+	return &Catalogue{roles: out, permissions: c.permissions}
+}

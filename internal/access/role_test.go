@@ -109,3 +109,32 @@ func TestRoleJSONUnchangedForTheCatalogue(t *testing.T) {
 		t.Errorf("JSON %s, want %s", b, want)
 	}
 }
+
+func TestWithRolesPutsStoredRolesInTheCatalogue(t *testing.T) {
+	base := access.DefaultCatalogue()
+	night := access.Role{ID: "night-supervisor", Name: "Night Supervisor", Permissions: []string{access.PlannerView}}
+	aux := access.Role{ID: "aux", Name: "Auxiliary"}
+	staff, _ := base.Role("staff")
+	staff.Permissions = nil // narrowed by the organisation
+	admin, _ := base.Role("administrator")
+	c := base.WithRoles([]access.Role{night, staff, aux, admin})
+	var ids []string
+	for _, r := range c.Roles() {
+		ids = append(ids, r.ID)
+	}
+	if want := []string{"administrator", "staff", "aux", "night-supervisor"}; !slices.Equal(ids, want) {
+		t.Errorf("roles %v, want %v (defaults in their order, then the others by name)", ids, want)
+	}
+	if _, ok := c.Role("supervisor"); ok {
+		t.Error("a default role that is not stored is still in force")
+	}
+	if got := c.Effective(user.User{Role: "staff"}); len(got) != 0 {
+		t.Errorf("the narrowed role still gives %v", got)
+	}
+	if id, worker, ok := c.ResolveRole("planner worker"); !ok || !worker || id != "planner-worker" {
+		t.Errorf("the Planner Worker marker: %q %v %v", id, worker, ok)
+	}
+	if len(c.Permissions()) != len(base.Permissions()) {
+		t.Error("the permissions are not the product's")
+	}
+}

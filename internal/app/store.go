@@ -12,7 +12,8 @@ import (
 )
 
 // Store is the table as the whole product uses it: the onboarding
-// service's users, audit trail and idempotency records, the release
+// service's users, audit trail, idempotency records and roles
+// (onboarding.Store includes onboarding.RoleStore), the release
 // worker's claims, and the Slack handler's memory of accepted requests.
 // Both stores (DynamoDB, and the embedded one of local mode) are one, so
 // every part is built from it without asking what it can do.

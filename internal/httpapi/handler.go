@@ -51,6 +51,7 @@ type request struct {
 	id     onboarding.Identity
 	actor  onboarding.Actor
 	userID string // {id} of /users/{id}/…
+	roleID string // {id} of /roles/{id}/…
 	body   []byte
 }
 
@@ -122,6 +123,9 @@ func (h *Handler) Handle(ctx context.Context, ev events.APIGatewayV2HTTPRequest)
 	if r.userID != "" {
 		attrs = append(attrs, slog.String("userId", r.userID))
 	}
+	if r.roleID != "" {
+		attrs = append(attrs, slog.String("roleId", r.roleID))
+	}
 	if out.StatusCode >= 500 {
 		h.log.ErrorContext(ctx, "request failed", append(attrs, slog.String("error", err.Error()))...)
 	} else {
@@ -164,7 +168,11 @@ func (h *Handler) match(method, path string, r *request) (route, string) {
 	case len(seg) == 1 && seg[0] == "users":
 		byMethod = map[string]route{http.MethodGet: h.list, http.MethodPost: h.create}
 	case len(seg) == 1 && seg[0] == "roles":
-		byMethod = map[string]route{http.MethodGet: h.roles}
+		byMethod = map[string]route{http.MethodGet: h.roles, http.MethodPost: h.createRole}
+	case len(seg) == 2 && seg[0] == "roles" && seg[1] != "":
+		byMethod = map[string]route{http.MethodGet: h.getRole, http.MethodPatch: h.editRole, http.MethodDelete: h.deleteRole}
+	case len(seg) == 3 && seg[0] == "roles" && seg[1] != "" && seg[2] == "history":
+		byMethod = map[string]route{http.MethodGet: h.roleHistory}
 	case len(seg) == 2 && seg[0] == "users" && seg[1] == "release":
 		// Ids are UUIDs: "release" is never one.
 		byMethod = map[string]route{http.MethodPost: h.releaseMany}
@@ -188,7 +196,11 @@ func (h *Handler) match(method, path string, r *request) (route, string) {
 		if err != nil {
 			return nil, ""
 		}
-		r.userID = id
+		if seg[0] == "roles" {
+			r.roleID = id
+		} else {
+			r.userID = id
+		}
 	}
 	if rt, ok := byMethod[method]; ok {
 		return rt, ""
@@ -214,7 +226,7 @@ func (h *Handler) create(ctx context.Context, r *request) (response, error) {
 		if err != nil {
 			return response{}, err
 		}
-		return response{status: http.StatusOK, body: viewUser(u, h.svc.Roles())}, nil
+		return h.userResponse(ctx, http.StatusOK, u, map[string]string{}) // no ETag: nothing was stored
 	}
 	u, replayed, err := h.svc.Create(ctx, r.actor, in.Draft(), key)
 	if err != nil {
@@ -224,7 +236,7 @@ func (h *Handler) create(ctx context.Context, r *request) (response, error) {
 	if replayed {
 		headers["Idempotent-Replayed"] = "true"
 	}
-	return response{status: http.StatusCreated, body: viewUser(u, h.svc.Roles()), headers: headers}, nil
+	return h.userResponse(ctx, http.StatusCreated, u, headers)
 }
 
 // dryRun reads the dryRun query parameter.
@@ -274,7 +286,11 @@ func (h *Handler) releaseMany(ctx context.Context, r *request) (response, error)
 		if err != nil {
 			return response{}, err
 		}
-		return response{status: http.StatusOK, body: viewBulkPreview(p, h.svc.Roles())}, nil
+		cat, err := h.svc.Catalogue(ctx)
+		if err != nil {
+			return response{}, err
+		}
+		return response{status: http.StatusOK, body: viewBulkPreview(p, cat)}, nil
 	}
 	if in.ExpectedCount == nil {
 		return response{}, fieldError("expectedCount", "is required: ask with ?dryRun=true how many users match, then send that count to confirm")
@@ -283,7 +299,11 @@ func (h *Handler) releaseMany(ctx context.Context, r *request) (response, error)
 	if err != nil {
 		return response{}, err
 	}
-	return response{status: http.StatusOK, body: viewBulkResult(res, h.svc.Roles())}, nil
+	cat, err := h.svc.Catalogue(ctx)
+	if err != nil {
+		return response{}, err
+	}
+	return response{status: http.StatusOK, body: viewBulkResult(res, cat)}, nil
 }
 
 func (h *Handler) list(ctx context.Context, r *request) (response, error) {
@@ -303,7 +323,11 @@ func (h *Handler) list(ctx context.Context, r *request) (response, error) {
 	if err != nil {
 		return response{}, err
 	}
-	return response{status: http.StatusOK, body: viewPage(p, h.svc.Roles())}, nil
+	cat, err := h.svc.Catalogue(ctx)
+	if err != nil {
+		return response{}, err
+	}
+	return response{status: http.StatusOK, body: viewPage(p, cat)}, nil
 }
 
 func (h *Handler) get(ctx context.Context, r *request) (response, error) {
@@ -311,7 +335,7 @@ func (h *Handler) get(ctx context.Context, r *request) (response, error) {
 	if err != nil {
 		return response{}, err
 	}
-	return h.userResponse(http.StatusOK, u), nil
+	return h.userResponse(ctx, http.StatusOK, u, nil)
 }
 
 func (h *Handler) edit(ctx context.Context, r *request) (response, error) {
@@ -327,7 +351,7 @@ func (h *Handler) edit(ctx context.Context, r *request) (response, error) {
 	if err != nil {
 		return response{}, err
 	}
-	return h.userResponse(http.StatusOK, u), nil
+	return h.userResponse(ctx, http.StatusOK, u, nil)
 }
 
 type versionedChange func(ctx context.Context, actor onboarding.Actor, userID string, version int64) (user.User, error)
@@ -341,7 +365,7 @@ func (h *Handler) transition(ctx context.Context, r *request, status int, change
 	if err != nil {
 		return response{}, err
 	}
-	return h.userResponse(status, u), nil
+	return h.userResponse(ctx, status, u, nil)
 }
 
 func (h *Handler) release(ctx context.Context, r *request) (response, error) {
@@ -386,13 +410,17 @@ func (h *Handler) history(ctx context.Context, r *request) (response, error) {
 	return response{status: http.StatusOK, body: viewHistory(p)}, nil
 }
 
-func (h *Handler) roles(ctx context.Context, r *request) (response, error) {
-	c := h.svc.Roles()
-	return response{status: http.StatusOK, body: rolesView{Roles: c.Roles(), Permissions: c.Permissions()}}, nil
-}
-
-func (h *Handler) userResponse(status int, u user.User) response {
-	return response{status: status, body: viewUser(u, h.svc.Roles()), headers: map[string]string{"ETag": etag(u.Version)}}
+// userResponse answers with u as the roles stored now make them, and
+// its ETag besides headers.
+func (h *Handler) userResponse(ctx context.Context, status int, u user.User, headers map[string]string) (response, error) {
+	cat, err := h.svc.Catalogue(ctx)
+	if err != nil {
+		return response{}, err
+	}
+	if headers == nil {
+		headers = map[string]string{"ETag": etag(u.Version)}
+	}
+	return response{status: status, body: viewUser(u, cat), headers: headers}, nil
 }
 
 func etag(version int64) string { return strconv.Quote(strconv.FormatInt(version, 10)) }
@@ -430,6 +458,10 @@ func (h *Handler) encode(resp response, err error) events.APIGatewayV2HTTPRespon
 	headers := map[string]string{"Content-Type": "application/json", "Cache-Control": "no-store"}
 	for k, v := range resp.headers {
 		headers[k] = v
+	}
+	if resp.status == http.StatusNoContent {
+		delete(headers, "Content-Type")
+		body = nil
 	}
 	return events.APIGatewayV2HTTPResponse{StatusCode: resp.status, Headers: headers, Body: string(body)}
 }

@@ -104,11 +104,6 @@ type statusView struct {
 	ActivatedAt       *time.Time  `json:"activatedAt"`
 }
 
-type rolesView struct {
-	Roles       []access.Role       `json:"roles"`
-	Permissions []access.Permission `json:"permissions"`
-}
-
 func nonNil(s []string) []string {
 	if s == nil {
 		return []string{}

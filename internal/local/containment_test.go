@@ -89,11 +89,23 @@ func containmentMatrix(t *testing.T, env []string) {
 	delete(created, "oneself")
 	type row struct {
 		method, path, query, body string
-		manager                   map[string]outcome
-		then                      func(tg target)
+		// at, when set, is the path requested in place of path: the
+		// role routes' {id} is the target's role, not the target.
+		at      string
+		manager map[string]outcome
+		then    func(tg target)
 	}
+	// Roles are changed by holders of settings.manage only, which the
+	// manager is not, whoever holds the role.
+	settingsOnly := map[string]outcome{"an administrator": {403, "settings-manage"}, "a peer": {403, "settings-manage"},
+		"someone below": {403, "settings-manage"}, "oneself": {403, "settings-manage"}}
 	rows := []row{
 		{method: "GET", path: "/roles", manager: ok(200)},
+		{method: "POST", path: "/roles", body: `{"name":"Matrix {n}","permissions":["planner.view"]}`, manager: settingsOnly},
+		{method: "GET", path: "/roles/{id}", at: "/roles/{role}", manager: ok(200)},
+		{method: "PATCH", path: "/roles/{id}", at: "/roles/{role}", body: `{"description":"Matrix"}`, manager: settingsOnly},
+		{method: "DELETE", path: "/roles/{id}", at: "/roles/{role}", manager: settingsOnly},
+		{method: "GET", path: "/roles/{id}/history", at: "/roles/{role}/history", manager: ok(200)},
 		{method: "GET", path: "/users", query: "?role={role}", manager: ok(200)},
 		{method: "GET", path: "/users/{id}", manager: ok(200)},
 		{method: "PATCH", path: "/users/{id}", body: `{"jobTitle":"Matrix"}`, manager: write(200, "")},
@@ -134,7 +146,11 @@ func containmentMatrix(t *testing.T, env []string) {
 	requests, refusals := 0, 0
 	for _, r := range rows {
 		for i, tg := range api {
-			path := fill(r.path, i, tg) + fill(r.query, i, tg)
+			at := r.path
+			if r.at != "" {
+				at = r.at
+			}
+			path := fill(at, i, tg) + fill(r.query, i, tg)
 			body := fill(r.body, i, tg)
 			what := fmt.Sprintf("%s %s%s about %s", r.method, r.path, r.query, tg.kind)
 			// Callers who are not managers reach nobody.

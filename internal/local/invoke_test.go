@@ -38,8 +38,15 @@ var sampleAnswers = map[string]struct {
 	"api/create-user.json": {local.FunctionAPI, status(201, `"status":"introduction"`)},
 	"api/list-users.json":  {local.FunctionAPI, status(200, `"items":[]`)},
 	// These two name the sample user, who is not in fresh data.
-	"api/patch-user.json":       {local.FunctionAPI, status(404, "user not found")},
-	"api/release-user.json":     {local.FunctionAPI, status(404, "user not found")},
+	"api/patch-user.json":   {local.FunctionAPI, status(404, "user not found")},
+	"api/release-user.json": {local.FunctionAPI, status(404, "user not found")},
+	"api/list-roles.json":   {local.FunctionAPI, status(200, `"id":"administrator"`)},
+	"api/create-role.json":  {local.FunctionAPI, status(201, `"id":"night-supervisor"`)},
+	// These name the sample role, which create-role.json makes.
+	"api/get-role.json":         {local.FunctionAPI, status(404, "role not found")},
+	"api/patch-role.json":       {local.FunctionAPI, status(404, "role not found")},
+	"api/delete-role.json":      {local.FunctionAPI, status(404, "role not found")},
+	"api/role-history.json":     {local.FunctionAPI, status(404, "role not found")},
 	"slack/command-create.json": {local.FunctionSlack, status(200, "User created: Ada Lovelace")},
 	// A form accepted: Slack closes it on an empty 200.
 	"slack/interaction-create.json": {local.FunctionSlack, status(200, "")},

@@ -38,28 +38,28 @@ var derivedFields = []string{"status", "inviteGeneration"}
 // effective permission sets, never the fields a request happened to send,
 // so that no route (a PATCH, a form, a button, a bulk release) reaches
 // further than another. action names the use case, for the refusal.
-func (s *Service) checkAuthority(ctx context.Context, actor Actor, before, after user.User, action string) error {
+func (s *Service) checkAuthority(ctx context.Context, cat *access.Catalogue, actor Actor, before, after user.User, action string) error {
 	creating := before.ID == ""
 	if !creating && before.ID == actor.user.ID {
 		if err := checkSelf(before, after, action); err != nil {
 			return err
 		}
 	}
-	have := s.roles.Effective(actor.user)
+	have := cat.Effective(actor.user)
 	if !creating {
-		if extra := beyond(s.roles.Effective(before), have); len(extra) > 0 {
+		if extra := beyond(cat.Effective(before), have); len(extra) > 0 {
 			return &user.Error{Code: user.CodeForbidden, Rule: RuleContainment, Message: fmt.Sprintf(
 				"%s has permissions you do not hold (%s): only a manager who holds all of them can change, release, hold or resend for this user (rule: %s)",
 				before.Name(), strings.Join(extra, ", "), RuleContainment)}
 		}
 	}
-	if extra := beyond(s.roles.Effective(after), have); len(extra) > 0 {
+	if extra := beyond(cat.Effective(after), have); len(extra) > 0 {
 		return &user.Error{Code: user.CodeForbidden, Rule: RuleContainment, Message: fmt.Sprintf(
 			"you cannot give permissions you do not hold yourself (%s): choose a role and adjustments within your own permissions (rule: %s)",
 			strings.Join(extra, ", "), RuleContainment)}
 	}
-	if !creating && s.settingsManager(before) && !s.settingsManager(after) {
-		last, err := s.lastSettingsManager(ctx, before.ID)
+	if !creating && settingsManager(cat, before) && !settingsManager(cat, after) {
+		last, err := s.lastSettingsManager(ctx, cat, before.ID)
 		if err != nil {
 			return err
 		}
@@ -109,19 +109,19 @@ func beyond(want, have []string) []string {
 // reaches reports whether actor may act on u: u's effective permissions
 // are a subset of the actor's, and u is not the actor (whose own account
 // takes another manager for anything but the profile).
-func (s *Service) reaches(actor Actor, u user.User) bool {
-	return u.ID != actor.user.ID && len(beyond(s.roles.Effective(u), s.roles.Effective(actor.user))) == 0
+func reaches(cat *access.Catalogue, actor Actor, u user.User) bool {
+	return u.ID != actor.user.ID && len(beyond(cat.Effective(u), cat.Effective(actor.user))) == 0
 }
 
 // settingsManager reports whether u is an active holder of
 // settings.manage: someone who can sign in and change the organisation.
-func (s *Service) settingsManager(u user.User) bool {
-	return u.Status == user.StatusActive && !u.HoldInvite && s.roles.Has(u, access.SettingsManage)
+func settingsManager(cat *access.Catalogue, u user.User) bool {
+	return u.Status == user.StatusActive && !u.HoldInvite && cat.Has(u, access.SettingsManage)
 }
 
 // lastSettingsManager reports whether no active user but the one with id
 // except holds settings.manage.
-func (s *Service) lastSettingsManager(ctx context.Context, except string) (bool, error) {
+func (s *Service) lastSettingsManager(ctx context.Context, cat *access.Catalogue, except string) (bool, error) {
 	q := ListQuery{Status: user.StatusActive, Limit: MaxLimit}
 	for {
 		p, err := s.store.ListUsers(ctx, q)
@@ -129,7 +129,7 @@ func (s *Service) lastSettingsManager(ctx context.Context, except string) (bool,
 			return false, fmt.Errorf("find the active holders of %s: %w", access.SettingsManage, err)
 		}
 		for _, u := range p.Users {
-			if u.ID != except && s.settingsManager(u) {
+			if u.ID != except && settingsManager(cat, u) {
 				return false, nil
 			}
 		}

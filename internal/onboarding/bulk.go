@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/opsos/onboarding/internal/access"
 	"github.com/opsos/onboarding/internal/user"
 )
 
@@ -13,11 +14,15 @@ import (
 // a bulk import, so that all of a file's problems are known before any
 // row is written. It returns the user as Create would make it.
 func (s *Service) CheckCreate(ctx context.Context, actor Actor, d user.Draft) (user.User, error) {
-	u, err := s.rules.New(d, "", actor.user.Email, s.now())
+	cat, err := s.Catalogue(ctx)
+	if err != nil {
+		return user.User{}, fmt.Errorf("check user: %w", err)
+	}
+	u, err := s.rules(cat).New(d, "", actor.user.Email, s.now())
 	if err != nil {
 		return user.User{}, err
 	}
-	if err := s.checkAuthority(ctx, actor, user.User{}, u, "create"); err != nil {
+	if err := s.checkAuthority(ctx, cat, actor, user.User{}, u, "create"); err != nil {
 		return user.User{}, err
 	}
 	switch _, err := s.userByEmail(ctx, u.Email); {
@@ -70,7 +75,7 @@ type BulkFailure struct {
 // selectBulk lists every user sel matches that a release would change and
 // the actor may release, and counts those it leaves out for the actor's
 // want of authority.
-func (s *Service) selectBulk(ctx context.Context, actor Actor, sel BulkSelection) (out []user.User, beyond int, err error) {
+func (s *Service) selectBulk(ctx context.Context, cat *access.Catalogue, sel BulkSelection, actor Actor) (out []user.User, beyond int, err error) {
 	status := sel.Status
 	if status == "" {
 		status = user.StatusIntroduction
@@ -80,14 +85,14 @@ func (s *Service) selectBulk(ctx context.Context, actor Actor, sel BulkSelection
 	}
 	q := ListQuery{Status: status, Role: sel.Role, Type: sel.Type, Q: sel.Q, Limit: MaxLimit}
 	for {
-		p, err := s.List(ctx, actor, q)
+		p, err := s.list(ctx, cat, q)
 		if err != nil {
 			return nil, 0, err
 		}
 		for _, u := range p.Users {
 			switch {
 			case !u.HoldInvite:
-			case !s.reaches(actor, u):
+			case !reaches(cat, actor, u):
 				beyond++
 			default:
 				out = append(out, u)
@@ -106,7 +111,11 @@ func (s *Service) selectBulk(ctx context.Context, actor Actor, sel BulkSelection
 // PreviewRelease says how many users ReleaseMany would release, so that
 // the manager confirms the count before anyone is emailed.
 func (s *Service) PreviewRelease(ctx context.Context, actor Actor, sel BulkSelection, show int) (BulkPreview, error) {
-	us, beyond, err := s.selectBulk(ctx, actor, sel)
+	cat, err := s.Catalogue(ctx)
+	if err != nil {
+		return BulkPreview{}, fmt.Errorf("preview release: %w", err)
+	}
+	us, beyond, err := s.selectBulk(ctx, cat, sel, actor)
 	if err != nil {
 		return BulkPreview{}, err
 	}
@@ -119,7 +128,11 @@ func (s *Service) PreviewRelease(ctx context.Context, actor Actor, sel BulkSelec
 // Each user is its own write; one that fails does not stop the others,
 // and the release worker paces the emails.
 func (s *Service) ReleaseMany(ctx context.Context, actor Actor, sel BulkSelection, expectedCount int) (BulkResult, error) {
-	us, _, err := s.selectBulk(ctx, actor, sel)
+	cat, err := s.Catalogue(ctx)
+	if err != nil {
+		return BulkResult{}, fmt.Errorf("release: %w", err)
+	}
+	us, _, err := s.selectBulk(ctx, cat, sel, actor)
 	if err != nil {
 		return BulkResult{}, err
 	}
@@ -129,7 +142,7 @@ func (s *Service) ReleaseMany(ctx context.Context, actor Actor, sel BulkSelectio
 	}
 	var res BulkResult
 	for _, u := range us {
-		n, err := s.Release(ctx, actor, u.ID, u.Version)
+		n, err := s.changeIn(ctx, cat, actor, u.ID, u.Version, "release", releaseTransition)
 		if err != nil {
 			res.Failed = append(res.Failed, BulkFailure{User: u, Err: err})
 			continue

@@ -88,16 +88,21 @@ type Service struct {
 	logins   Logins
 	validity time.Duration
 	store    Store
-	roles    *access.Catalogue
-	rules    user.Rules
-	now      func() time.Time
-	newID    func() string
-	idemTTL  time.Duration
+	// base holds the product's permissions, the Planner Worker marker and
+	// the default roles seeded into an empty store; the roles in force
+	// are the stored ones (Catalogue).
+	base        *access.Catalogue
+	phoneRegion string
+	now         func() time.Time
+	newID       func() string
+	idemTTL     time.Duration
 }
 
-// New returns a service on store. now and newID are injected so that time
-// and identifiers are exact in tests.
-func New(store Store, roles *access.Catalogue, cfg Config, now func() time.Time, newID func() string) *Service {
+// New returns a service on store. base gives the permissions, the Planner
+// Worker marker and the default roles (its roles are seeded, not used).
+// now and newID are injected so that time and identifiers are exact in
+// tests.
+func New(store Store, base *access.Catalogue, cfg Config, now func() time.Time, newID func() string) *Service {
 	ttl := cfg.IdempotencyTTL
 	if ttl <= 0 {
 		ttl = 24 * time.Hour
@@ -108,14 +113,45 @@ func New(store Store, roles *access.Catalogue, cfg Config, now func() time.Time,
 	}
 	return &Service{
 		logins: cfg.Logins, validity: validity,
-		store: store, roles: roles,
-		rules: user.Rules{Catalogue: roles, PhoneRegion: cfg.PhoneRegion},
-		now:   func() time.Time { return now().UTC() }, newID: newID, idemTTL: ttl,
+		store: store, base: base, phoneRegion: cfg.PhoneRegion,
+		now: func() time.Time { return now().UTC() }, newID: newID, idemTTL: ttl,
 	}
 }
 
-// Roles returns the role catalogue.
-func (s *Service) Roles() *access.Catalogue { return s.roles }
+// Catalogue returns the roles in force, as stored now, with the
+// product's permissions. It reads the store every time: roles are not
+// kept across use cases, so that a change to a role reaches every holder
+// at once, on every instance. A store with no roles at all (a table made
+// before roles were stored) gets the default roles first.
+func (s *Service) Catalogue(ctx context.Context) (*access.Catalogue, error) {
+	roles, err := s.store.ListRoles(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read roles: %w", err)
+	}
+	if len(roles) == 0 {
+		if _, err := s.store.SeedRoles(ctx, s.base.Roles(), s.now()); err != nil {
+			return nil, fmt.Errorf("seed the default roles: %w", err)
+		}
+		if roles, err = s.store.ListRoles(ctx); err != nil {
+			return nil, fmt.Errorf("read roles: %w", err)
+		}
+	}
+	return s.base.WithRoles(roles), nil
+}
+
+// rules returns the user rules with the roles of cat.
+func (s *Service) rules(cat *access.Catalogue) user.Rules {
+	return user.Rules{Catalogue: cat, PhoneRegion: s.phoneRegion}
+}
+
+// SeedRoles stores the default roles that were never stored, leaving an
+// organisation's edits, renames and deletions as they are.
+func (s *Service) SeedRoles(ctx context.Context) error {
+	if _, err := s.store.SeedRoles(ctx, s.base.Roles(), s.now()); err != nil {
+		return fmt.Errorf("seed the default roles: %w", err)
+	}
+	return nil
+}
 
 // Authorize resolves id to an OpsOS user allowed to manage users: by user
 // id, else by the Slack user linked to a user (or, for a Slack user not
@@ -154,7 +190,11 @@ func (s *Service) Authorize(ctx context.Context, id Identity) (Actor, error) {
 	if u.HoldInvite || u.Status != user.StatusActive {
 		return Actor{}, user.Errorf(user.CodeForbidden, "your OpsOS access is not active (status %s)", u.Status)
 	}
-	if !s.roles.Has(u, access.UsersManage) {
+	cat, err := s.Catalogue(ctx)
+	if err != nil {
+		return Actor{}, fmt.Errorf("authorize: %w", err)
+	}
+	if !cat.Has(u, access.UsersManage) {
 		return Actor{}, user.Errorf(user.CodeForbidden, "you need the %s permission to manage users", access.UsersManage)
 	}
 	return Actor{user: u, source: id.Source, slackUserID: slackID}, nil
@@ -240,12 +280,16 @@ func (s *Service) Create(ctx context.Context, actor Actor, d user.Draft, idemKey
 		}
 		idem = &Idempotency{Key: key, Fingerprint: fp}
 	}
+	cat, err := s.Catalogue(ctx)
+	if err != nil {
+		return user.User{}, false, fmt.Errorf("create: %w", err)
+	}
 	now := s.now()
-	u, err = s.rules.New(d, s.newID(), actor.user.Email, now)
+	u, err = s.rules(cat).New(d, s.newID(), actor.user.Email, now)
 	if err != nil {
 		return user.User{}, false, err
 	}
-	if err := s.checkAuthority(ctx, actor, user.User{}, u, "create"); err != nil {
+	if err := s.checkAuthority(ctx, cat, actor, user.User{}, u, "create"); err != nil {
 		return user.User{}, false, err
 	}
 	if idem != nil {
@@ -320,6 +364,14 @@ const (
 
 // List returns users matching q, a page at a time.
 func (s *Service) List(ctx context.Context, actor Actor, q ListQuery) (Page, error) {
+	cat, err := s.Catalogue(ctx)
+	if err != nil {
+		return Page{}, fmt.Errorf("list users: %w", err)
+	}
+	return s.list(ctx, cat, q)
+}
+
+func (s *Service) list(ctx context.Context, cat *access.Catalogue, q ListQuery) (Page, error) {
 	var fe []user.FieldError
 	if q.Status != "" && !q.Status.Valid() {
 		fe = append(fe, user.FieldError{Field: "status", Message: fmt.Sprintf("must be one of %s", joinStatuses())})
@@ -328,7 +380,7 @@ func (s *Service) List(ctx context.Context, actor Actor, q ListQuery) (Page, err
 		fe = append(fe, user.FieldError{Field: "type", Message: `must be "internal" or "external"`})
 	}
 	if q.Role != "" {
-		rid, _, ok := s.roles.ResolveRole(q.Role)
+		rid, _, ok := cat.ResolveRole(q.Role)
 		if !ok {
 			fe = append(fe, user.FieldError{Field: "role", Message: fmt.Sprintf("%q is not a role", q.Role)})
 		}
@@ -360,8 +412,13 @@ func joinStatuses() string {
 // Edit applies p to a user. expectedVersion, when not zero, must be the
 // user's current version (the ETag the caller read).
 func (s *Service) Edit(ctx context.Context, actor Actor, userID string, expectedVersion int64, p user.Patch) (user.User, error) {
-	return s.change(ctx, actor, userID, expectedVersion, "edit", func(actor Actor, u user.User, now time.Time) (user.User, []user.Change, error) {
-		n, changes, err := s.rules.Apply(u, p, actor.user.Email, now)
+	cat, err := s.Catalogue(ctx)
+	if err != nil {
+		return user.User{}, fmt.Errorf("edit user %s: %w", userID, err)
+	}
+	rules := s.rules(cat)
+	return s.changeIn(ctx, cat, actor, userID, expectedVersion, "edit", func(actor Actor, u user.User, now time.Time) (user.User, []user.Change, error) {
+		n, changes, err := rules.Apply(u, p, actor.user.Email, now)
 		if err != nil || n.SlackUserID == u.SlackUserID {
 			return n, changes, err
 		}
@@ -375,9 +432,11 @@ func (s *Service) Edit(ctx context.Context, actor Actor, userID string, expected
 // Release turns Hold Invite off; the release worker then creates the login
 // and sends the invitation.
 func (s *Service) Release(ctx context.Context, actor Actor, userID string, expectedVersion int64) (user.User, error) {
-	return s.change(ctx, actor, userID, expectedVersion, "release", func(actor Actor, u user.User, now time.Time) (user.User, []user.Change, error) {
-		return user.Release(u, actor.user.Email, now)
-	})
+	return s.change(ctx, actor, userID, expectedVersion, "release", releaseTransition)
+}
+
+func releaseTransition(actor Actor, u user.User, now time.Time) (user.User, []user.Change, error) {
+	return user.Release(u, actor.user.Email, now)
 }
 
 // Hold turns Hold Invite back on; after release this suspends the login.
@@ -402,6 +461,15 @@ type transition func(actor Actor, u user.User, now time.Time) (user.User, []user
 // between goes back to them as a conflict ("reload it and try again"),
 // not applied over.
 func (s *Service) change(ctx context.Context, actor Actor, userID string, expectedVersion int64, action string, t transition) (user.User, error) {
+	cat, err := s.Catalogue(ctx)
+	if err != nil {
+		return user.User{}, fmt.Errorf("%s user %s: %w", action, userID, err)
+	}
+	return s.changeIn(ctx, cat, actor, userID, expectedVersion, action, t)
+}
+
+// changeIn is change with the roles of cat, read once for the use case.
+func (s *Service) changeIn(ctx context.Context, cat *access.Catalogue, actor Actor, userID string, expectedVersion int64, action string, t transition) (user.User, error) {
 	return s.update(ctx, update{
 		actor: actor, action: action, apply: t, attempts: 1,
 		read: func(ctx context.Context) (user.User, error) {
@@ -411,7 +479,7 @@ func (s *Service) change(ctx context.Context, actor Actor, userID string, expect
 			}
 			return u, err
 		},
-		check: func(before, after user.User) error { return s.checkAuthority(ctx, actor, before, after, action) },
+		check: func(before, after user.User) error { return s.checkAuthority(ctx, cat, actor, before, after, action) },
 	})
 }
 
@@ -490,9 +558,6 @@ func (s *Service) History(ctx context.Context, actor Actor, userID string, limit
 	return s.store.History(ctx, userID, limit, cursor)
 }
 
-// Effective returns u's effective permissions.
-func (s *Service) Effective(u user.User) []string { return s.roles.Effective(u) }
-
 func (s *Service) audit(actor Actor, u user.User, action string, changes []user.Change, now time.Time) AuditEntry {
 	return AuditEntry{
 		UserID: u.ID, Version: u.Version, At: now,
@@ -534,6 +599,11 @@ func (s *Service) InviteFirstAdministrator(ctx context.Context, a FirstAdministr
 }
 
 func (s *Service) firstAdministrator(ctx context.Context, a FirstAdministrator) (u user.User, created bool, err error) {
+	// A deployment's roles start with the defaults, the first
+	// administrator's among them; seeding keeps an organisation's edits.
+	if err := s.SeedRoles(ctx); err != nil {
+		return user.User{}, false, fmt.Errorf("bootstrap: %w", err)
+	}
 	email := user.NormalizeEmail(a.Email)
 	u, err = s.userByEmail(ctx, email)
 	if err == nil {
@@ -554,9 +624,13 @@ func (s *Service) firstAdministrator(ctx context.Context, a FirstAdministrator) 
 	if first == "" && last == "" {
 		first, last = "OpsOS", "Administrator"
 	}
+	cat, err := s.Catalogue(ctx)
+	if err != nil {
+		return user.User{}, false, fmt.Errorf("bootstrap: %w", err)
+	}
 	hold := false
 	now := s.now()
-	u, err = s.rules.New(user.Draft{
+	u, err = s.rules(cat).New(user.Draft{
 		Type: user.Internal, FirstName: first, LastName: last, Email: email,
 		JobTitle: "Administrator", Role: "administrator", HoldInvite: &hold, SlackUserID: a.SlackUserID,
 	}, s.newID(), systemID, now)
@@ -582,8 +656,12 @@ func (s *Service) linkSlack(ctx context.Context, u user.User, slackUserID string
 	if user.NormalizeSlackUserID(slackUserID) == "" {
 		return u, nil
 	}
+	cat, err := s.Catalogue(ctx)
+	if err != nil {
+		return user.User{}, fmt.Errorf("link administrator %s to Slack: %w", u.Email, err)
+	}
 	now := s.now()
-	n, changes, err := s.rules.Apply(u, user.Patch{SlackUserID: &slackUserID}, systemID, now)
+	n, changes, err := s.rules(cat).Apply(u, user.Patch{SlackUserID: &slackUserID}, systemID, now)
 	if err != nil {
 		return user.User{}, fmt.Errorf("link administrator %s to Slack: %w", u.Email, err)
 	}

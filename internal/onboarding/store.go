@@ -8,9 +8,11 @@ import (
 	"github.com/opsos/onboarding/internal/user"
 )
 
-// Store keeps users, their audit trail and idempotency records. Every
-// write of a user and its audit entry is one atomic change.
+// Store keeps users, their audit trail and idempotency records, and the
+// organisation's roles. Every write of a user and its audit entry is one
+// atomic change.
 type Store interface {
+	RoleStore
 	// CreateUser stores a new user, its first audit entry and, when idem is
 	// not nil, the idempotency record of the request, all or nothing.
 	// It fails with ErrIdempotencyKeyUsed when the key exists and has not
@@ -113,8 +115,8 @@ var ErrBadCursor = user.InvalidField("cursor", "is not a cursor from a previous 
 
 // RoleStore keeps the organisation's roles, their name guards and their
 // audit trail. Every write of a role and its audit entry is one atomic
-// change. It is apart from Store while the service still reads roles
-// from the catalogue in code.
+// change. The service reads the roles from it for every use case, so a
+// change to a role reaches every holder at once, on every instance.
 type RoleStore interface {
 	// ListRoles returns every stored role in id order.
 	ListRoles(ctx context.Context) ([]access.Role, error)

@@ -65,7 +65,7 @@ func (h *Handler) previewRelease(ctx context.Context, actor onboarding.Actor, se
 	if err != nil {
 		return answer{}, err
 	}
-	what := describeSelection(h, sel)
+	what := describeSelection(ctx, h, sel)
 	left := ""
 	if p.Beyond > 0 {
 		left = fmt.Sprintf(" %d more on hold %s permissions beyond yours and will stay on hold: another manager who holds them can release %s.",
@@ -102,7 +102,7 @@ func (h *Handler) previewRelease(ctx context.Context, actor onboarding.Actor, se
 	return answer{text: text, blocks: []slack.Block{section(text), slack.NewActionBlock("bulk-actions", b)}}, nil
 }
 
-func describeSelection(h *Handler, sel onboarding.BulkSelection) string {
+func describeSelection(ctx context.Context, h *Handler, sel onboarding.BulkSelection) string {
 	var parts []string
 	status := "Introduction Mode"
 	if sel.Status != "" {
@@ -111,9 +111,11 @@ func describeSelection(h *Handler, sel onboarding.BulkSelection) string {
 	parts = append(parts, status)
 	if sel.Role != "" {
 		role := sel.Role
-		if id, _, ok := h.svc.Roles().ResolveRole(sel.Role); ok {
-			if r, ok := h.svc.Roles().Role(id); ok {
-				role = r.Name
+		if cat, err := h.svc.Catalogue(ctx); err == nil {
+			if id, _, ok := cat.ResolveRole(sel.Role); ok {
+				if r, ok := cat.Role(id); ok {
+					role = r.Name
+				}
 			}
 		}
 		parts = append(parts, "role "+role)

@@ -181,7 +181,7 @@ func (h *Handler) create(ctx context.Context, actor onboarding.Actor, cmd Comman
 	if err != nil {
 		return answer{}, err
 	}
-	return h.card(u, "User created"), nil
+	return h.card(ctx, u, "User created"), nil
 }
 
 func (h *Handler) edit(ctx context.Context, actor onboarding.Actor, cmd Command) (answer, error) {
@@ -197,7 +197,7 @@ func (h *Handler) edit(ctx context.Context, actor onboarding.Actor, cmd Command)
 	if err != nil {
 		return answer{}, err
 	}
-	return h.card(u, "User updated"), nil
+	return h.card(ctx, u, "User updated"), nil
 }
 
 type versioned func(ctx context.Context, actor onboarding.Actor, userID string, version int64) (user.User, error)
@@ -211,7 +211,7 @@ func (h *Handler) transition(ctx context.Context, actor onboarding.Actor, cmd Co
 	if err != nil {
 		return answer{}, err
 	}
-	return h.card(u, title), nil
+	return h.card(ctx, u, title), nil
 }
 
 func (h *Handler) show(ctx context.Context, actor onboarding.Actor, cmd Command) (answer, error) {
@@ -219,7 +219,7 @@ func (h *Handler) show(ctx context.Context, actor onboarding.Actor, cmd Command)
 	if err != nil {
 		return answer{}, err
 	}
-	return h.card(u, ""), nil
+	return h.card(ctx, u, ""), nil
 }
 
 func (h *Handler) status(ctx context.Context, actor onboarding.Actor, cmd Command) (answer, error) {
@@ -231,7 +231,7 @@ func (h *Handler) status(ctx context.Context, actor onboarding.Actor, cmd Comman
 	if err != nil {
 		return answer{}, err
 	}
-	return h.statusCard(u, d), nil
+	return h.statusCard(ctx, u, d), nil
 }
 
 func (h *Handler) list(ctx context.Context, actor onboarding.Actor, cmd Command) (answer, error) {
@@ -265,7 +265,7 @@ func (h *Handler) list(ctx context.Context, actor onboarding.Actor, cmd Command)
 	if err != nil {
 		return answer{}, err
 	}
-	return h.listAnswer(q, p), nil
+	return h.listAnswer(ctx, q, p), nil
 }
 
 func (h *Handler) history(ctx context.Context, actor onboarding.Actor, cmd Command) (answer, error) {

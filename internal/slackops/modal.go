@@ -9,6 +9,7 @@ import (
 
 	"github.com/slack-go/slack"
 
+	"github.com/opsos/onboarding/internal/access"
 	"github.com/opsos/onboarding/internal/onboarding"
 	"github.com/opsos/onboarding/internal/user"
 )
@@ -77,7 +78,7 @@ func (h *Handler) openModal(ctx context.Context, actor onboarding.Actor, cmd Com
 		}
 		current, meta.UserID, meta.Version = &u, u.ID, u.Version
 	}
-	view, err := h.userForm(current, meta)
+	view, err := h.userForm(ctx, current, meta)
 	if err == nil {
 		_, err = h.api.OpenViewContext(ctx, form.Get("trigger_id"), view)
 	}
@@ -91,7 +92,11 @@ func (h *Handler) openModal(ctx context.Context, actor onboarding.Actor, cmd Com
 }
 
 // userForm builds the create form, or the edit form filled from u.
-func (h *Handler) userForm(u *user.User, meta metadata) (slack.ModalViewRequest, error) {
+func (h *Handler) userForm(ctx context.Context, u *user.User, meta metadata) (slack.ModalViewRequest, error) {
+	cat, err := h.svc.Catalogue(ctx)
+	if err != nil {
+		return slack.ModalViewRequest{}, err
+	}
 	md, err := json.Marshal(meta)
 	if err != nil {
 		return slack.ModalViewRequest{}, err
@@ -104,7 +109,7 @@ func (h *Handler) userForm(u *user.User, meta metadata) (slack.ModalViewRequest,
 		textInput(blockFirstName, "First name", shown.FirstName, false, ""),
 		textInput(blockLastName, "Last name", shown.LastName, false, ""),
 		textInput(blockEmail, "Email", shown.Email, false, "Their login name; the invitation goes here"),
-		h.roleInput(shown.Role),
+		roleInput(cat, shown.Role),
 		typeInput(shown.Type),
 		externalInput(shown),
 		textInput(blockJobTitle, "Job title", shown.JobTitle, true, ""),
@@ -135,10 +140,10 @@ func textInput(block, label, initial string, optional bool, hint string) *slack.
 }
 
 // roleInput offers the roles a system user can have, role chosen.
-func (h *Handler) roleInput(role string) *slack.InputBlock {
+func roleInput(cat *access.Catalogue, role string) *slack.InputBlock {
 	var opts []*slack.OptionBlockObject
 	var initial *slack.OptionBlockObject
-	for _, r := range h.svc.Roles().Roles() {
+	for _, r := range cat.Roles() {
 		if r.PlannerWorker {
 			continue // Planner workers are onboarded in Planner, not here
 		}
@@ -295,7 +300,7 @@ func (h *Handler) submission(ctx context.Context, cb slack.InteractionCallback) 
 		return refusalView(a), a.outcome
 	}
 	if meta.ResponseURL != "" {
-		msg := ephemeral(h.card(u, title))
+		msg := ephemeral(h.card(ctx, u, title))
 		if rerr := h.post(ctx, meta.ResponseURL, &msg); rerr != nil {
 			h.log.WarnContext(ctx, "slack response_url", "error", rerr.Error())
 		}

@@ -43,6 +43,10 @@ func client(r *app.Root) *slack.Client {
 	return slack.New(r.Config.SlackBotToken, opts...)
 }
 
+// roleNameTimeout bounds the read of a notice's role name, which must not
+// hold back the notice.
+const roleNameTimeout = 2 * time.Second
+
 // Notifier returns where the release worker reports outcomes: the
 // configured Slack channel, or nil (no notices) when there is none.
 func Notifier(r *app.Root) release.Notifier {
@@ -50,10 +54,17 @@ func Notifier(r *app.Root) release.Notifier {
 	if c == nil || r.Config.SlackChannel == "" {
 		return nil
 	}
-	roles := r.Service.Roles()
+	store := r.Store
+	// Read per notice: a role renamed since start shows its new name. One
+	// GetItem of the role, which the release function may make.
 	return slacknotify.New(c, r.Config.SlackChannel, slacknotify.WithRoleNames(func(id string) string {
-		r, _ := roles.Role(id)
-		return r.Name
+		ctx, cancel := context.WithTimeout(context.Background(), roleNameTimeout)
+		defer cancel()
+		role, err := store.GetRole(ctx, id)
+		if err != nil {
+			return "" // the notice shows the role id
+		}
+		return role.Name
 	}))
 }
 
