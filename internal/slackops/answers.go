@@ -65,6 +65,7 @@ func helpAnswer(modals bool) answer {
 		"• `edit <email> key=value…` — e.g. " + editUsage,
 		"• `show <email>`, `status <email>` (can they log in, and if not, why), `history <email>`",
 		"• `list` — " + listUsage,
+		"• `roles` lists the roles and their permissions: check the role before you release access.",
 		formNote,
 	}, "\n")
 	return answer{text: text, blocks: []slack.Block{section(text)}, outcome: "help"}

@@ -19,7 +19,7 @@ type Command struct {
 
 // Verbs returns the verbs /opsos-user knows.
 func Verbs() []string {
-	return []string{"create", "edit", "release", "hold", "resend", "status", "show", "list", "history", "help"}
+	return []string{"create", "edit", "release", "hold", "resend", "status", "show", "list", "history", "roles", "help"}
 }
 
 func knownVerb(v string) bool {

@@ -159,6 +159,8 @@ func (h *Handler) run(ctx context.Context, actor onboarding.Actor, cmd Command) 
 		a, err = h.list(ctx, actor, cmd)
 	case "history":
 		a, err = h.history(ctx, actor, cmd)
+	case "roles":
+		a, err = h.roles(ctx, cmd)
 	default:
 		return helpAnswer(h.api != nil)
 	}
@@ -220,6 +222,29 @@ func (h *Handler) show(ctx context.Context, actor onboarding.Actor, cmd Command)
 		return answer{}, err
 	}
 	return h.card(ctx, u, ""), nil
+}
+
+// roles lists the roles in force and their permissions, as Roles and
+// Permissions would show them: what managers check before releasing.
+func (h *Handler) roles(ctx context.Context, cmd Command) (answer, error) {
+	if len(cmd.Words) > 0 || len(cmd.Args) > 0 {
+		return answer{}, &UsageError{Message: "`roles` takes nothing after it: `/opsos-user roles` lists every role and its permissions."}
+	}
+	cat, err := h.svc.Catalogue(ctx)
+	if err != nil {
+		return answer{}, err
+	}
+	lines := []string{"*Roles and Permissions*"}
+	for _, r := range cat.Roles() {
+		perms := "no permissions"
+		if len(r.Permissions) > 0 {
+			perms = "`" + strings.Join(r.Permissions, "`, `") + "`"
+		}
+		lines = append(lines, fmt.Sprintf("• *%s* (`role=%s`): %s", escape(r.Name), r.ID, perms))
+	}
+	lines = append(lines, "Use a role by its name or id: `role=\"Night Supervisor\"` or `role=night-supervisor`.")
+	text := strings.Join(lines, "\n")
+	return answer{text: text, blocks: []slack.Block{section(text)}}, nil
 }
 
 func (h *Handler) status(ctx context.Context, actor onboarding.Actor, cmd Command) (answer, error) {

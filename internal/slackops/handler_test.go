@@ -451,6 +451,31 @@ func TestDirectCommandsEditHoldListHistoryShow(t *testing.T) {
 	}
 }
 
+// roles lists the roles in force, custom ones included, as stored now:
+// what a manager checks before releasing, and what role= then accepts.
+func TestRolesListsTheStoredRoles(t *testing.T) {
+	f := newFixture(t)
+	actor, err := f.svc.Authorize(context.Background(), onboarding.Identity{UserID: f.admin.ID, Source: onboarding.SourceSlack})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.CreateRole(context.Background(), actor, onboarding.RoleDraft{Name: "Night Supervisor",
+		Permissions: []string{access.PlannerView, access.PlannerEdit}}); err != nil {
+		t.Fatal(err)
+	}
+	roles := f.command(adminSlack, "roles")
+	mustContain(t, "the roles answer", text(roles), "Administrator", "`role=staff`", "*Night Supervisor* (`role=night-supervisor`): `planner.view`, `planner.edit`")
+	if strings.Contains(text(roles), "Planner Worker") {
+		t.Errorf("roles offers the Planner Worker marker, which no system user can have:\n%s", text(roles))
+	}
+	f.command(adminSlack, `create first=Nia last=Okafor email=nia@example.com role="night supervisor"`)
+	if u, ok := f.userByEmail("nia@example.com"); !ok || u.Role != "night-supervisor" {
+		t.Errorf("create with role=\"night supervisor\": %+v %v, want the custom role", u, ok)
+	}
+	usage := f.command(adminSlack, "roles staff")
+	mustContain(t, "roles with an argument", text(usage), "takes nothing after it")
+}
+
 func TestBadInputIsExplainedAndChangesNothing(t *testing.T) {
 	f := newFixture(t)
 	before := f.count()
