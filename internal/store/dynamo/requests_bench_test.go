@@ -272,6 +272,23 @@ func (e *env) invited(tb testing.TB, u user.User) user.User {
 	return n
 }
 
+// role stores a new custom role, as a manager creates one.
+func (e *env) role(tb testing.TB) access.Role {
+	tb.Helper()
+	r, err := e.svc.CreateRole(e.ctx, e.actor, e.roleDraft())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return r
+}
+
+// roleDraft returns a new custom role, named apart from every other.
+func (e *env) roleDraft() onboarding.RoleDraft {
+	e.n++
+	return onboarding.RoleDraft{Name: fmt.Sprintf("Night Supervisor %d", e.n), Description: "Runs the night shift",
+		Permissions: []string{"planner.view", "planner.edit", "users.view"}}
+}
+
 // The seeded population the list use cases read: more users than one page
 // and than one Query batch, so that paging shows in the counts.
 const (
@@ -456,6 +473,55 @@ func useCases() []useCase {
 				return err
 			}
 		}},
+		// The roles' use cases (issue 14), named apart from EditRole above,
+		// which changes a user's role.
+		{name: "RoleList", prepare: func(tb testing.TB, e *env) func() error {
+			e.role(tb)
+			return func() error {
+				c, err := e.svc.Catalogue(e.ctx)
+				if err == nil && len(c.Roles()) <= len(access.DefaultCatalogue().Roles()) {
+					err = fmt.Errorf("listed %d roles: the custom one is missing", len(c.Roles()))
+				}
+				return err
+			}
+		}},
+		{name: "RoleGet", prepare: func(tb testing.TB, e *env) func() error {
+			r := e.role(tb)
+			return func() error { _, err := e.svc.GetRole(e.ctx, e.actor, r.ID); return err }
+		}},
+		{name: "RoleCreate", prepare: func(tb testing.TB, e *env) func() error {
+			d := e.roleDraft()
+			return func() error { _, err := e.svc.CreateRole(e.ctx, e.actor, d); return err }
+		}},
+		{name: "RoleEdit", prepare: func(tb testing.TB, e *env) func() error {
+			r := e.role(tb)
+			narrower := []string{"planner.view", "users.view"}
+			return func() error {
+				_, err := e.svc.EditRole(e.ctx, e.actor, r.ID, r.Version, onboarding.RolePatch{Permissions: &narrower})
+				return err
+			}
+		}},
+		// Deleting counts the role's holders first, so it runs on the
+		// seeded population: the count reads users as ListByRole does. The
+		// role it deletes is made for it, and no user holds it.
+		{name: "RoleDelete", seeded: true, prepare: func(tb testing.TB, e *env) func() error {
+			r := e.role(tb)
+			return func() error { return e.svc.DeleteRole(e.ctx, e.actor, r.ID, r.Version) }
+		}},
+		{name: "RoleHistory", prepare: func(tb testing.TB, e *env) func() error {
+			r := e.role(tb)
+			narrower := []string{"planner.view", "users.view"}
+			if _, err := e.svc.EditRole(e.ctx, e.actor, r.ID, r.Version, onboarding.RolePatch{Permissions: &narrower}); err != nil {
+				tb.Fatal(err)
+			}
+			return func() error {
+				h, err := e.svc.RoleHistory(e.ctx, e.actor, r.ID, 0, "")
+				if err == nil && len(h.Entries) != 2 {
+					err = fmt.Errorf("the role's history has %d entries, want 2", len(h.Entries))
+				}
+				return err
+			}
+		}},
 	}
 }
 
@@ -630,6 +696,26 @@ func TestRequestsPerUseCaseAreBounded(t *testing.T) {
 		"PreviewRelease": {want: withRoles(map[string]int{query: 1})},
 		// The selection, then one change per user: 1+2n requests.
 		"ReleaseMany": {want: withRoles(map[string]int{query: 1, get: bulkUsers, txn: bulkUsers})},
+		// GET /roles: the roles' partition, one Query for all of them.
+		"RoleList": {want: map[string]int{query: 1}},
+		// GET /roles/{id}: the role's item, nothing else.
+		"RoleGet": {want: map[string]int{get: 1}},
+		// The roles are read to check the name, the permissions and the
+		// author's own; the role, its name guard and its audit entry are
+		// then one transaction, conditioned so that a taken id or name fails.
+		"RoleCreate": {want: withRoles(map[string]int{txn: 1})},
+		// The roles, then the role itself (strongly consistent, for the
+		// version), then one transaction of the role and its audit entry.
+		"RoleEdit": {want: withRoles(map[string]int{get: 1, txn: 1})},
+		// The roles, the role (for the version), then its holders counted:
+		// users have no role index, so the count reads byEntity as
+		// ListByRole does, one Query per 100 users, bounded so that it gets
+		// no worse. The store then reads the role again, for the key of its
+		// name guard, before the one transaction: a GetItem an edit does
+		// not make, and the one to save if deleting becomes common.
+		"RoleDelete": {atMost: 4 + (seededUsers+99)/100},
+		// One Query of the role's audit entries; a role with none is 404.
+		"RoleHistory": {want: map[string]int{query: 1}},
 	}
 	emulators.DynamoDB(t)
 	seeded := seededEnv(t)
