@@ -393,15 +393,24 @@ func (h *Handler) status(ctx context.Context, r *request) (response, error) {
 	}}, nil
 }
 
+// historyLimit reads a history page's limit parameter; empty is the
+// service's default.
+func historyLimit(v string) (int, error) {
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		return 0, fieldError("limit", fmt.Sprintf("must be a whole number between 1 and %d", onboarding.MaxLimit))
+	}
+	return n, nil
+}
+
 func (h *Handler) history(ctx context.Context, r *request) (response, error) {
 	q := r.query()
-	limit := 0
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			return response{}, fieldError("limit", fmt.Sprintf("must be a whole number between 1 and %d", onboarding.MaxLimit))
-		}
-		limit = n
+	limit, err := historyLimit(q.Get("limit"))
+	if err != nil {
+		return response{}, err
 	}
 	p, err := h.svc.History(ctx, r.actor, r.userID, limit, q.Get("cursor"))
 	if err != nil {

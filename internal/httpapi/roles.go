@@ -4,10 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"net/url"
-	"strconv"
 
 	"github.com/opsos/onboarding/internal/access"
 	"github.com/opsos/onboarding/internal/onboarding"
@@ -135,13 +133,9 @@ func (h *Handler) deleteRole(ctx context.Context, r *request) (response, error) 
 
 func (h *Handler) roleHistory(ctx context.Context, r *request) (response, error) {
 	q := r.query()
-	limit := 0
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			return response{}, fieldError("limit", fmt.Sprintf("must be a whole number between 1 and %d", onboarding.MaxLimit))
-		}
-		limit = n
+	limit, err := historyLimit(q.Get("limit"))
+	if err != nil {
+		return response{}, err
 	}
 	p, err := h.svc.RoleHistory(ctx, r.actor, r.roleID, limit, q.Get("cursor"))
 	if err != nil {
