@@ -290,6 +290,11 @@ func TestReadPatchListHistory(t *testing.T) {
 		t.Errorf("bad list query: %d %s", r.status, r.raw)
 	}
 
+	for _, path := range []string{"/users/" + id + "/history?limit=abc", "/users/" + id + "/history?limit=0", "/roles/staff/history?limit=-1"} {
+		if r := f.do(f.request(http.MethodGet, path, "")); r.status != 400 || !slices.Equal(errorFields(r), []string{"limit"}) {
+			t.Errorf("GET %s: %d %s, want 400 naming limit", path, r.status, r.raw)
+		}
+	}
 	h := f.do(f.request(http.MethodGet, "/users/"+id+"/history", ""))
 	entries := h.body["items"].([]any)
 	if h.status != 200 || len(entries) != 2 {
