@@ -226,7 +226,7 @@ func (h *Handler) create(ctx context.Context, r *request) (response, error) {
 		if err != nil {
 			return response{}, err
 		}
-		return h.userResponse(ctx, http.StatusOK, u, map[string]string{}) // no ETag: nothing was stored
+		return userResponse(r, http.StatusOK, u, map[string]string{}), nil // no ETag: nothing was stored
 	}
 	u, replayed, err := h.svc.Create(ctx, r.actor, in.Draft(), key)
 	if err != nil {
@@ -236,7 +236,7 @@ func (h *Handler) create(ctx context.Context, r *request) (response, error) {
 	if replayed {
 		headers["Idempotent-Replayed"] = "true"
 	}
-	return h.userResponse(ctx, http.StatusCreated, u, headers)
+	return userResponse(r, http.StatusCreated, u, headers), nil
 }
 
 // dryRun reads the dryRun query parameter.
@@ -286,11 +286,7 @@ func (h *Handler) releaseMany(ctx context.Context, r *request) (response, error)
 		if err != nil {
 			return response{}, err
 		}
-		cat, err := h.svc.Catalogue(ctx)
-		if err != nil {
-			return response{}, err
-		}
-		return response{status: http.StatusOK, body: viewBulkPreview(p, cat)}, nil
+		return response{status: http.StatusOK, body: viewBulkPreview(p, r.actor.Roles())}, nil
 	}
 	if in.ExpectedCount == nil {
 		return response{}, fieldError("expectedCount", "is required: ask with ?dryRun=true how many users match, then send that count to confirm")
@@ -299,11 +295,7 @@ func (h *Handler) releaseMany(ctx context.Context, r *request) (response, error)
 	if err != nil {
 		return response{}, err
 	}
-	cat, err := h.svc.Catalogue(ctx)
-	if err != nil {
-		return response{}, err
-	}
-	return response{status: http.StatusOK, body: viewBulkResult(res, cat)}, nil
+	return response{status: http.StatusOK, body: viewBulkResult(res, r.actor.Roles())}, nil
 }
 
 func (h *Handler) list(ctx context.Context, r *request) (response, error) {
@@ -323,11 +315,7 @@ func (h *Handler) list(ctx context.Context, r *request) (response, error) {
 	if err != nil {
 		return response{}, err
 	}
-	cat, err := h.svc.Catalogue(ctx)
-	if err != nil {
-		return response{}, err
-	}
-	return response{status: http.StatusOK, body: viewPage(p, cat)}, nil
+	return response{status: http.StatusOK, body: viewPage(p, r.actor.Roles())}, nil
 }
 
 func (h *Handler) get(ctx context.Context, r *request) (response, error) {
@@ -335,7 +323,7 @@ func (h *Handler) get(ctx context.Context, r *request) (response, error) {
 	if err != nil {
 		return response{}, err
 	}
-	return h.userResponse(ctx, http.StatusOK, u, nil)
+	return userResponse(r, http.StatusOK, u, nil), nil
 }
 
 func (h *Handler) edit(ctx context.Context, r *request) (response, error) {
@@ -351,7 +339,7 @@ func (h *Handler) edit(ctx context.Context, r *request) (response, error) {
 	if err != nil {
 		return response{}, err
 	}
-	return h.userResponse(ctx, http.StatusOK, u, nil)
+	return userResponse(r, http.StatusOK, u, nil), nil
 }
 
 type versionedChange func(ctx context.Context, actor onboarding.Actor, userID string, version int64) (user.User, error)
@@ -365,7 +353,7 @@ func (h *Handler) transition(ctx context.Context, r *request, status int, change
 	if err != nil {
 		return response{}, err
 	}
-	return h.userResponse(ctx, status, u, nil)
+	return userResponse(r, status, u, nil), nil
 }
 
 func (h *Handler) release(ctx context.Context, r *request) (response, error) {
@@ -419,17 +407,13 @@ func (h *Handler) history(ctx context.Context, r *request) (response, error) {
 	return response{status: http.StatusOK, body: viewHistory(p)}, nil
 }
 
-// userResponse answers with u as the roles stored now make them, and
-// its ETag besides headers.
-func (h *Handler) userResponse(ctx context.Context, status int, u user.User, headers map[string]string) (response, error) {
-	cat, err := h.svc.Catalogue(ctx)
-	if err != nil {
-		return response{}, err
-	}
+// userResponse answers with u as the request's roles make them (read
+// once, when the actor was authorized), and its ETag besides headers.
+func userResponse(r *request, status int, u user.User, headers map[string]string) response {
 	if headers == nil {
 		headers = map[string]string{"ETag": etag(u.Version)}
 	}
-	return response{status: status, body: viewUser(u, cat), headers: headers}, nil
+	return response{status: status, body: viewUser(u, r.actor.Roles()), headers: headers}
 }
 
 func etag(version int64) string { return strconv.Quote(strconv.FormatInt(version, 10)) }

@@ -59,10 +59,7 @@ func decodeRole(body []byte) (roleInput, error) {
 }
 
 func (h *Handler) roles(ctx context.Context, r *request) (response, error) {
-	c, err := h.svc.Catalogue(ctx)
-	if err != nil {
-		return response{}, err
-	}
+	c := r.actor.Roles()
 	v := rolesView{Roles: []roleView{}, Permissions: c.Permissions()}
 	for _, role := range c.Roles() {
 		v.Roles = append(v.Roles, viewRole(role))

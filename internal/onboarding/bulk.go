@@ -14,7 +14,7 @@ import (
 // a bulk import, so that all of a file's problems are known before any
 // row is written. It returns the user as Create would make it.
 func (s *Service) CheckCreate(ctx context.Context, actor Actor, d user.Draft) (user.User, error) {
-	cat, err := s.Catalogue(ctx)
+	cat, err := s.rolesOf(ctx, actor)
 	if err != nil {
 		return user.User{}, fmt.Errorf("check user: %w", err)
 	}
@@ -111,7 +111,7 @@ func (s *Service) selectBulk(ctx context.Context, cat *access.Catalogue, sel Bul
 // PreviewRelease says how many users ReleaseMany would release, so that
 // the manager confirms the count before anyone is emailed.
 func (s *Service) PreviewRelease(ctx context.Context, actor Actor, sel BulkSelection, show int) (BulkPreview, error) {
-	cat, err := s.Catalogue(ctx)
+	cat, err := s.rolesOf(ctx, actor)
 	if err != nil {
 		return BulkPreview{}, fmt.Errorf("preview release: %w", err)
 	}
@@ -128,7 +128,7 @@ func (s *Service) PreviewRelease(ctx context.Context, actor Actor, sel BulkSelec
 // Each user is its own write; one that fails does not stop the others,
 // and the release worker paces the emails.
 func (s *Service) ReleaseMany(ctx context.Context, actor Actor, sel BulkSelection, expectedCount int) (BulkResult, error) {
-	cat, err := s.Catalogue(ctx)
+	cat, err := s.rolesOf(ctx, actor)
 	if err != nil {
 		return BulkResult{}, fmt.Errorf("release: %w", err)
 	}

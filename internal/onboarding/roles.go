@@ -48,14 +48,28 @@ func RoleWarnings(r access.Role) []string {
 	return nil
 }
 
-// GetRole returns one stored role.
+// GetRole returns one stored role, as the request's roles have it.
 func (s *Service) GetRole(ctx context.Context, actor Actor, id string) (access.Role, error) {
-	return s.store.GetRole(ctx, id)
+	cat, err := s.rolesOf(ctx, actor)
+	if err != nil {
+		return access.Role{}, fmt.Errorf("get role %s: %w", id, err)
+	}
+	return storedRole(cat, id)
+}
+
+// storedRole returns the stored role id of cat: not the Planner Worker
+// marker, which is the product's and never stored.
+func storedRole(cat *access.Catalogue, id string) (access.Role, error) {
+	r, ok := cat.Role(id)
+	if !ok || r.PlannerWorker {
+		return access.Role{}, access.ErrRoleNotFound
+	}
+	return r, nil
 }
 
 // CreateRole stores a new role, audited as the actor's.
 func (s *Service) CreateRole(ctx context.Context, actor Actor, d RoleDraft) (access.Role, error) {
-	cat, err := s.Catalogue(ctx)
+	cat, err := s.rolesOf(ctx, actor)
 	if err != nil {
 		return access.Role{}, fmt.Errorf("create role: %w", err)
 	}
@@ -189,14 +203,17 @@ func (s *Service) RoleHistory(ctx context.Context, actor Actor, id string, limit
 // roleToChange reads the roles and the role id for a change by actor, who
 // must be allowed to change roles and to reach the role as it is.
 func (s *Service) roleToChange(ctx context.Context, actor Actor, id string, expectedVersion int64) (*access.Catalogue, access.Role, error) {
-	cat, err := s.Catalogue(ctx)
+	cat, err := s.rolesOf(ctx, actor)
 	if err != nil {
 		return nil, access.Role{}, fmt.Errorf("change role %s: %w", id, err)
 	}
 	if err := mayChangeRoles(cat, actor); err != nil {
 		return nil, access.Role{}, err
 	}
-	before, err := s.store.GetRole(ctx, id)
+	// The request's roles were read consistently, versions and all; the
+	// write is conditional on the version, so a change in between is a
+	// conflict, not lost.
+	before, err := storedRole(cat, id)
 	if err != nil {
 		return nil, access.Role{}, err
 	}

@@ -35,12 +35,17 @@ type Identity struct {
 }
 
 // Actor is a manager that Authorize let in, acting through a source. Only
-// Authorize makes one, so holding an Actor proves the check was done.
+// Authorize makes one, so holding an Actor proves the check was done. An
+// Actor is one request's: it carries the roles read when it was made, so
+// the next request authorizes again and sees the roles as they are then.
 type Actor struct {
 	user   user.User
 	source Source
 	// slackUserID is the Slack user the actor came as, if any.
 	slackUserID string
+	// roles are the roles in force when the actor was authorized: one
+	// read of the roles serves a whole request, its checks and its answer.
+	roles *access.Catalogue
 }
 
 // User returns the acting manager.
@@ -52,6 +57,11 @@ func (a Actor) Source() Source { return a.source }
 // SlackUserID returns the Slack user the actor came as, "" when the actor
 // did not come through Slack.
 func (a Actor) SlackUserID() string { return a.slackUserID }
+
+// Roles returns the roles in force when the actor was authorized, the
+// ones every use case of the request decides by, so that an answer shows
+// users as the request saw them without reading the roles again.
+func (a Actor) Roles() *access.Catalogue { return a.roles }
 
 // ErrSlackUserUnknown is the answer to a Slack user linked to no OpsOS user
 // when Slack did not say who they are by email either, so that the Slack
@@ -139,6 +149,15 @@ func (s *Service) Catalogue(ctx context.Context) (*access.Catalogue, error) {
 	return s.base.WithRoles(roles), nil
 }
 
+// rolesOf returns the roles actor was authorized with, or reads them for
+// an actor who was not authorized (the system's).
+func (s *Service) rolesOf(ctx context.Context, actor Actor) (*access.Catalogue, error) {
+	if actor.roles != nil {
+		return actor.roles, nil
+	}
+	return s.Catalogue(ctx)
+}
+
 // rules returns the user rules with the roles of cat.
 func (s *Service) rules(cat *access.Catalogue) user.Rules {
 	return user.Rules{Catalogue: cat, PhoneRegion: s.phoneRegion}
@@ -197,7 +216,7 @@ func (s *Service) Authorize(ctx context.Context, id Identity) (Actor, error) {
 	if !cat.Has(u, access.UsersManage) {
 		return Actor{}, user.Errorf(user.CodeForbidden, "you need the %s permission to manage users", access.UsersManage)
 	}
-	return Actor{user: u, source: id.Source, slackUserID: slackID}, nil
+	return Actor{user: u, source: id.Source, slackUserID: slackID, roles: cat}, nil
 }
 
 // userBySlack finds the user linked to the Slack user slackID. A Slack
@@ -280,7 +299,7 @@ func (s *Service) Create(ctx context.Context, actor Actor, d user.Draft, idemKey
 		}
 		idem = &Idempotency{Key: key, Fingerprint: fp}
 	}
-	cat, err := s.Catalogue(ctx)
+	cat, err := s.rolesOf(ctx, actor)
 	if err != nil {
 		return user.User{}, false, fmt.Errorf("create: %w", err)
 	}
@@ -364,7 +383,7 @@ const (
 
 // List returns users matching q, a page at a time.
 func (s *Service) List(ctx context.Context, actor Actor, q ListQuery) (Page, error) {
-	cat, err := s.Catalogue(ctx)
+	cat, err := s.rolesOf(ctx, actor)
 	if err != nil {
 		return Page{}, fmt.Errorf("list users: %w", err)
 	}
@@ -412,7 +431,7 @@ func joinStatuses() string {
 // Edit applies p to a user. expectedVersion, when not zero, must be the
 // user's current version (the ETag the caller read).
 func (s *Service) Edit(ctx context.Context, actor Actor, userID string, expectedVersion int64, p user.Patch) (user.User, error) {
-	cat, err := s.Catalogue(ctx)
+	cat, err := s.rolesOf(ctx, actor)
 	if err != nil {
 		return user.User{}, fmt.Errorf("edit user %s: %w", userID, err)
 	}
@@ -461,7 +480,7 @@ type transition func(actor Actor, u user.User, now time.Time) (user.User, []user
 // between goes back to them as a conflict ("reload it and try again"),
 // not applied over.
 func (s *Service) change(ctx context.Context, actor Actor, userID string, expectedVersion int64, action string, t transition) (user.User, error) {
-	cat, err := s.Catalogue(ctx)
+	cat, err := s.rolesOf(ctx, actor)
 	if err != nil {
 		return user.User{}, fmt.Errorf("%s user %s: %w", action, userID, err)
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/slack-go/slack"
 
+	"github.com/opsos/onboarding/internal/access"
 	"github.com/opsos/onboarding/internal/onboarding"
 	"github.com/opsos/onboarding/internal/user"
 )
@@ -192,8 +193,8 @@ func next(u user.User) string {
 
 // card is the summary of one user: name, role, type, status and what
 // happens next, with a Release access button while they have no access.
-func (h *Handler) card(ctx context.Context, u user.User, title string) answer {
-	role := h.roleName(ctx, u.Role)
+func card(roles *access.Catalogue, u user.User, title string) answer {
+	role := roleName(roles, u.Role)
 	typ := "Internal"
 	if u.Type == user.External {
 		typ = "External"
@@ -258,8 +259,8 @@ func parseReleaseValue(v string) (id string, version int64, ok bool) {
 	return id, n, found && id != "" && err == nil && n > 0
 }
 
-func (h *Handler) statusCard(ctx context.Context, u user.User, d user.Diagnosis) answer {
-	a := h.card(ctx, u, "")
+func statusCard(roles *access.Catalogue, u user.User, d user.Diagnosis) answer {
+	a := card(roles, u, "")
 	lines := []string{"*Login:* " + escape(sentence(d.Summary))}
 	if !d.PasswordExpiresAt.IsZero() {
 		lines = append(lines, "*Temporary password expires:* "+slackDate(d.PasswordExpiresAt))
@@ -277,7 +278,7 @@ func slackDate(t time.Time) string {
 	return fmt.Sprintf("<!date^%d^{date_short_pretty} {time}|%s>", t.Unix(), t.UTC().Format("2 Jan 2006 15:04 UTC"))
 }
 
-func (h *Handler) listAnswer(ctx context.Context, q onboarding.ListQuery, p onboarding.Page) answer {
+func listAnswer(roles *access.Catalogue, q onboarding.ListQuery, p onboarding.Page) answer {
 	var filters []string
 	if q.Status != "" {
 		filters = append(filters, statusLabels[q.Status])
@@ -300,9 +301,8 @@ func (h *Handler) listAnswer(ctx context.Context, q onboarding.ListQuery, p onbo
 		return answer{text: text, blocks: []slack.Block{section(text)}}
 	}
 	lines := []string{"*" + scope + "*"}
-	names := h.roleNames(ctx)
 	for _, u := range p.Users {
-		role := names(u.Role)
+		role := roleName(roles, u.Role)
 		lines = append(lines, fmt.Sprintf("• *%s* · %s · %s · %s", escape(u.Name()), escape(u.Email), escape(role), statusLabels[u.Status]))
 	}
 	if p.NextCursor != "" {
@@ -338,23 +338,11 @@ func historyAnswer(u user.User, p onboarding.HistoryPage) answer {
 	return answer{text: text, blocks: []slack.Block{section(text)}}
 }
 
-// roleName is the name of the role id as stored now, or the id when the
-// role is gone or the roles cannot be read: a card still shows something.
-func (h *Handler) roleName(ctx context.Context, id string) string { return h.roleNames(ctx)(id) }
-
-// roleNames reads the roles once and names role ids as roleName does.
-func (h *Handler) roleNames(ctx context.Context) func(id string) string {
-	cat, err := h.svc.Catalogue(ctx)
-	if err != nil {
-		h.log.WarnContext(ctx, "read roles", "error", err.Error())
+// roleName is the name of the role id in roles (the request's), or the
+// id when the role is gone: a card still shows something.
+func roleName(roles *access.Catalogue, id string) string {
+	if r, ok := roles.Role(id); ok {
+		return r.Name
 	}
-	return func(id string) string {
-		if cat == nil {
-			return id
-		}
-		if r, ok := cat.Role(id); ok {
-			return r.Name
-		}
-		return id
-	}
+	return id
 }

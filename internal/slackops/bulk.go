@@ -8,6 +8,7 @@ import (
 
 	"github.com/slack-go/slack"
 
+	"github.com/opsos/onboarding/internal/access"
 	"github.com/opsos/onboarding/internal/onboarding"
 	"github.com/opsos/onboarding/internal/user"
 )
@@ -65,7 +66,7 @@ func (h *Handler) previewRelease(ctx context.Context, actor onboarding.Actor, se
 	if err != nil {
 		return answer{}, err
 	}
-	what := describeSelection(ctx, h, sel)
+	what := describeSelection(actor.Roles(), sel)
 	left := ""
 	if p.Beyond > 0 {
 		left = fmt.Sprintf(" %d more on hold %s permissions beyond yours and will stay on hold: another manager who holds them can release %s.",
@@ -102,7 +103,7 @@ func (h *Handler) previewRelease(ctx context.Context, actor onboarding.Actor, se
 	return answer{text: text, blocks: []slack.Block{section(text), slack.NewActionBlock("bulk-actions", b)}}, nil
 }
 
-func describeSelection(ctx context.Context, h *Handler, sel onboarding.BulkSelection) string {
+func describeSelection(roles *access.Catalogue, sel onboarding.BulkSelection) string {
 	var parts []string
 	status := "Introduction Mode"
 	if sel.Status != "" {
@@ -111,12 +112,8 @@ func describeSelection(ctx context.Context, h *Handler, sel onboarding.BulkSelec
 	parts = append(parts, status)
 	if sel.Role != "" {
 		role := sel.Role
-		if cat, err := h.svc.Catalogue(ctx); err == nil {
-			if id, _, ok := cat.ResolveRole(sel.Role); ok {
-				if r, ok := cat.Role(id); ok {
-					role = r.Name
-				}
-			}
+		if id, _, ok := roles.ResolveRole(sel.Role); ok {
+			role = roleName(roles, id)
 		}
 		parts = append(parts, "role "+role)
 	}

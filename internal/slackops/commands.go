@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/slack-go/slack"
 
+	"github.com/opsos/onboarding/internal/access"
 	"github.com/opsos/onboarding/internal/onboarding"
 	"github.com/opsos/onboarding/internal/user"
 )
@@ -160,7 +161,7 @@ func (h *Handler) run(ctx context.Context, actor onboarding.Actor, cmd Command) 
 	case "history":
 		a, err = h.history(ctx, actor, cmd)
 	case "roles":
-		a, err = h.roles(ctx, cmd)
+		a, err = rolesAnswer(actor.Roles(), cmd)
 	default:
 		return helpAnswer(h.api != nil)
 	}
@@ -183,7 +184,7 @@ func (h *Handler) create(ctx context.Context, actor onboarding.Actor, cmd Comman
 	if err != nil {
 		return answer{}, err
 	}
-	return h.card(ctx, u, "User created"), nil
+	return card(actor.Roles(), u, "User created"), nil
 }
 
 func (h *Handler) edit(ctx context.Context, actor onboarding.Actor, cmd Command) (answer, error) {
@@ -199,7 +200,7 @@ func (h *Handler) edit(ctx context.Context, actor onboarding.Actor, cmd Command)
 	if err != nil {
 		return answer{}, err
 	}
-	return h.card(ctx, u, "User updated"), nil
+	return card(actor.Roles(), u, "User updated"), nil
 }
 
 type versioned func(ctx context.Context, actor onboarding.Actor, userID string, version int64) (user.User, error)
@@ -213,7 +214,7 @@ func (h *Handler) transition(ctx context.Context, actor onboarding.Actor, cmd Co
 	if err != nil {
 		return answer{}, err
 	}
-	return h.card(ctx, u, title), nil
+	return card(actor.Roles(), u, title), nil
 }
 
 func (h *Handler) show(ctx context.Context, actor onboarding.Actor, cmd Command) (answer, error) {
@@ -221,18 +222,14 @@ func (h *Handler) show(ctx context.Context, actor onboarding.Actor, cmd Command)
 	if err != nil {
 		return answer{}, err
 	}
-	return h.card(ctx, u, ""), nil
+	return card(actor.Roles(), u, ""), nil
 }
 
-// roles lists the roles in force and their permissions, as Roles and
+// rolesAnswer lists the roles in force and their permissions, as Roles and
 // Permissions would show them: what managers check before releasing.
-func (h *Handler) roles(ctx context.Context, cmd Command) (answer, error) {
+func rolesAnswer(cat *access.Catalogue, cmd Command) (answer, error) {
 	if len(cmd.Words) > 0 || len(cmd.Args) > 0 {
 		return answer{}, &UsageError{Message: "`roles` takes nothing after it: `/opsos-user roles` lists every role and its permissions."}
-	}
-	cat, err := h.svc.Catalogue(ctx)
-	if err != nil {
-		return answer{}, err
 	}
 	lines := []string{"*Roles and Permissions*"}
 	for _, r := range cat.Roles() {
@@ -256,7 +253,7 @@ func (h *Handler) status(ctx context.Context, actor onboarding.Actor, cmd Comman
 	if err != nil {
 		return answer{}, err
 	}
-	return h.statusCard(ctx, u, d), nil
+	return statusCard(actor.Roles(), u, d), nil
 }
 
 func (h *Handler) list(ctx context.Context, actor onboarding.Actor, cmd Command) (answer, error) {
@@ -290,7 +287,7 @@ func (h *Handler) list(ctx context.Context, actor onboarding.Actor, cmd Command)
 	if err != nil {
 		return answer{}, err
 	}
-	return h.listAnswer(ctx, q, p), nil
+	return listAnswer(actor.Roles(), q, p), nil
 }
 
 func (h *Handler) history(ctx context.Context, actor onboarding.Actor, cmd Command) (answer, error) {

@@ -75,14 +75,14 @@ func (h *Handler) releaseClicked(ctx context.Context, cb slack.InteractionCallba
 		a := h.errorAnswer(ctx, err, atCardRelease)
 		if a.fresh != "" {
 			if cur, gerr := h.svc.Get(ctx, actor, id); gerr == nil {
-				respond(h.card(ctx, cur, a.fresh), true)
+				respond(card(actor.Roles(), cur, a.fresh), true)
 				return a.outcome
 			}
 		}
 		respond(a, false)
 		return a.outcome
 	}
-	respond(h.card(ctx, u, "Access released"), true)
+	respond(card(actor.Roles(), u, "Access released"), true)
 	return "released"
 }
 

@@ -78,7 +78,7 @@ func (h *Handler) openModal(ctx context.Context, actor onboarding.Actor, cmd Com
 		}
 		current, meta.UserID, meta.Version = &u, u.ID, u.Version
 	}
-	view, err := h.userForm(ctx, current, meta)
+	view, err := h.userForm(actor.Roles(), current, meta)
 	if err == nil {
 		_, err = h.api.OpenViewContext(ctx, form.Get("trigger_id"), view)
 	}
@@ -92,11 +92,7 @@ func (h *Handler) openModal(ctx context.Context, actor onboarding.Actor, cmd Com
 }
 
 // userForm builds the create form, or the edit form filled from u.
-func (h *Handler) userForm(ctx context.Context, u *user.User, meta metadata) (slack.ModalViewRequest, error) {
-	cat, err := h.svc.Catalogue(ctx)
-	if err != nil {
-		return slack.ModalViewRequest{}, err
-	}
+func (h *Handler) userForm(cat *access.Catalogue, u *user.User, meta metadata) (slack.ModalViewRequest, error) {
 	md, err := json.Marshal(meta)
 	if err != nil {
 		return slack.ModalViewRequest{}, err
@@ -300,7 +296,7 @@ func (h *Handler) submission(ctx context.Context, cb slack.InteractionCallback) 
 		return refusalView(a), a.outcome
 	}
 	if meta.ResponseURL != "" {
-		msg := ephemeral(h.card(ctx, u, title))
+		msg := ephemeral(card(actor.Roles(), u, title))
 		if rerr := h.post(ctx, meta.ResponseURL, &msg); rerr != nil {
 			h.log.WarnContext(ctx, "slack response_url", "error", rerr.Error())
 		}
