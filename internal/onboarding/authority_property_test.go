@@ -38,6 +38,17 @@ import (
 // active user can still change settings, and every refused call changed
 // nothing. The same generator drives the service, the HTTP handler and
 // the Slack handler.
+//
+// Roles change in the same runs (DESIGN.md §11): creating, editing and
+// deleting roles by whoever calls. A role change is allowed only to a
+// holder of settings.manage, on a role whose permissions before and
+// after are all the author's own; it writes no user, yet moves every
+// holder's effective permissions, and each permission it adds to or takes
+// from anyone must be one its author holds. Narrowing the role one holds
+// oneself is allowed (it gives nothing); leaving nobody able to change
+// settings is not. Slack has no role changes: in the Slack runs they go
+// through the API, between the Slack commands, so that Slack decides by
+// roles as they are changed.
 
 // propSecret signs the property test's Slack requests.
 const (
@@ -65,6 +76,9 @@ func seed() []user.User {
 		mk("adjusted", "adjusted@example.com", "staff", "U0ADJ", user.StatusActive, []string{"planner.edit", "users.manage", "users.view"}, nil),
 		mk("sup", "sup@example.com", "supervisor", "U0SUP", user.StatusActive, nil, nil),
 		mk("staff", "staff@example.com", "staff", "U0STAFF", user.StatusActive, nil, nil),
+		// Manages settings and users, but neither purchasing nor reports:
+		// the role changes they may make are bounded by that.
+		mk("lead", "lead@example.com", leadRole.ID, "U0LEAD", user.StatusActive, nil, nil),
 		mk("held", "held@example.com", "operations-manager", "U0HELD", user.StatusSuspended, nil, nil),
 		mk("invited", "invited@example.com", "operations-manager", "U0INV", user.StatusInvited, nil, nil),
 		mk("iadm", "iadm@example.com", "administrator", "", user.StatusIntroduction, nil, nil),
@@ -76,16 +90,19 @@ func seed() []user.User {
 	}
 }
 
+// leadRole is the custom role every run starts with, beside the defaults.
+var leadRole = onboarding.RoleDraft{ID: "settings-lead", Name: "Settings Lead", Permissions: []string{
+	"users.view", "users.manage", "planner.view", "planner.edit", "settings.manage"}}
+
 // callers are the seats calls come from: every active user and two who
 // may not act (held, invited).
-var callers = []string{"adm1", "adm2", "mgr1", "mgr2", "narrow", "adjusted", "sup", "staff", "held", "invited"}
+var callers = []string{"adm1", "adm2", "mgr1", "mgr2", "narrow", "adjusted", "sup", "staff", "lead", "held", "invited"}
 
 // world is one run's store and the three doors on it.
 type world struct {
 	t     *testing.T
 	store *embedded.Store
 	svc   *onboarding.Service
-	roles *access.Catalogue
 	api   *httpapi.Handler
 	slack *slackops.Handler
 	posts *posts
@@ -120,14 +137,22 @@ func newWorld(t *testing.T, dir string) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := &world{t: t, store: store, roles: access.DefaultCatalogue(), now: t0, posts: &posts{}}
+	w := &world{t: t, store: store, now: t0, posts: &posts{}}
 	ids := 0
-	w.svc = onboarding.New(store, w.roles, onboarding.Config{PhoneRegion: "GB"}, func() time.Time { return w.now },
+	w.svc = onboarding.New(store, access.DefaultCatalogue(), onboarding.Config{PhoneRegion: "GB"}, func() time.Time { return w.now },
 		func() string { ids++; return fmt.Sprintf("new%03d", ids) })
+	ctx := context.Background()
 	for _, u := range seed() {
-		if err := store.CreateUser(context.Background(), u, onboarding.AuditEntry{UserID: u.ID, Version: 1, At: t0, Action: "create"}, nil); err != nil {
+		if err := store.CreateUser(ctx, u, onboarding.AuditEntry{UserID: u.ID, Version: 1, At: t0, Action: "create"}, nil); err != nil {
 			t.Fatal(err)
 		}
+	}
+	adm, err := w.svc.Authorize(ctx, onboarding.Identity{UserID: "adm1", Source: onboarding.SourceCLI})
+	if err == nil {
+		_, err = w.svc.CreateRole(ctx, adm, leadRole)
+	}
+	if err != nil {
+		t.Fatal(err)
 	}
 	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
 	w.api = httpapi.New(w.svc, log)
@@ -150,14 +175,34 @@ func (w *world) users() map[string]user.User {
 	return out
 }
 
+// roles is the roles in force, the Planner Worker marker aside.
+func (w *world) roles() *access.Catalogue {
+	stored, err := w.store.ListRoles(context.Background())
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return access.DefaultCatalogue().WithRoles(stored)
+}
+
+// worldState is everything a call may change: the users and the roles.
+type worldState struct {
+	users map[string]user.User
+	roles *access.Catalogue
+}
+
+func (w *world) state() worldState { return worldState{users: w.users(), roles: w.roles()} }
+
 // op is one generated call.
 type op struct {
-	kind   string // edit, release, hold, resend, create, check, bulk
+	kind   string // edit, release, hold, resend, create, check, bulk, role-create, role-edit, role-delete
 	caller string // a seat id
-	target string // a user id (edit, release, hold, resend)
+	target string // a user id (edit, release, hold, resend), a role id (role-edit, role-delete)
 	patch  user.Patch
 	draft  user.Draft
 	role   string // bulk selection
+	// rolePatch is a role-edit's change; a role-create's role is its
+	// Name and Permissions.
+	rolePatch onboarding.RolePatch
 	// form sends an edit or a create through Slack's form, and a release
 	// through a card's Release access button, instead of a command.
 	form bool
@@ -173,12 +218,21 @@ func (o op) String() string {
 		return fmt.Sprintf("%s %ss %s", o.caller, o.kind, d)
 	case "bulk":
 		return fmt.Sprintf("%s releases role %q in bulk", o.caller, o.role)
+	case "role-create", "role-edit":
+		r, _ := json.Marshal(o.rolePatch)
+		return fmt.Sprintf("%s %ss %s: %s", o.caller, o.kind, o.target, r)
 	}
 	return fmt.Sprintf("%s %ss %s", o.caller, o.kind, o.target)
 }
 
+// isRole reports whether o changes a role.
+func (o op) isRole() bool { return strings.HasPrefix(o.kind, "role-") }
+
 var (
-	roleIDs     = []string{"administrator", "operations-manager", "supervisor", "planner", "purchasing", "staff"}
+	// roleIDs are the roles users are given and roles are edited by: the
+	// defaults, the lead's, one a run may create, and one that never is.
+	roleIDs     = []string{"administrator", "operations-manager", "supervisor", "planner", "purchasing", "staff", "settings-lead", "night-lead", "no-such-role"}
+	roleNames   = []string{"Night Lead", "Auditor", "Supervisor", "settings lead", ""}
 	permissions = []string{"users.view", "users.manage", "planner.view", "planner.edit", "purchasing.view", "purchasing.approve", "reports.view", "settings.manage"}
 	slackIDs    = []string{"", "U0ADM1", "U0MGR1", "U0MGR2", "U0NEW1", "U0NEW2"}
 	newEmails   = []string{"e1@example.com", "e2@example.com", "e3@example.com", "mgr1@example.com"}
@@ -235,9 +289,25 @@ func genDraft(t *rapid.T, n int) user.Draft {
 	return d
 }
 
+// genRolePerms draws a whole permission set for a role.
+func genRolePerms(t *rapid.T, label string) *[]string {
+	l := rapid.SliceOfNDistinct(rapid.SampledFrom(permissions), 0, len(permissions), rapid.ID[string]).Draw(t, label)
+	slices.Sort(l)
+	return &l
+}
+
+func genRolePatch(t *rapid.T) onboarding.RolePatch {
+	p := onboarding.RolePatch{Name: maybe(t, "roleName", rapid.SampledFrom(roleNames))}
+	if rapid.IntRange(0, 9).Draw(t, "rolePerms?") < 7 {
+		p.Permissions = genRolePerms(t, "rolePerms")
+	}
+	return p
+}
+
 func genOp(t *rapid.T, ids []string, n int) op {
 	o := op{
-		kind:   rapid.SampledFrom([]string{"edit", "edit", "edit", "release", "hold", "resend", "create", "check", "bulk"}).Draw(t, "kind"),
+		kind: rapid.SampledFrom([]string{"edit", "edit", "edit", "release", "hold", "resend", "create", "check", "bulk",
+			"role-create", "role-edit", "role-edit", "role-delete"}).Draw(t, "kind"),
 		caller: rapid.SampledFrom(callers).Draw(t, "caller"),
 		target: rapid.SampledFrom(ids).Draw(t, "target"),
 	}
@@ -249,6 +319,14 @@ func genOp(t *rapid.T, ids []string, n int) op {
 		o.draft = genDraft(t, n)
 	case "bulk":
 		o.role = rapid.SampledFrom(append([]string{""}, roleIDs...)).Draw(t, "bulkRole")
+	case "role-create":
+		name := rapid.SampledFrom(roleNames).Draw(t, "newRoleName")
+		o.rolePatch = onboarding.RolePatch{Name: &name, Permissions: genRolePerms(t, "newRolePerms")}
+	case "role-edit":
+		o.target = rapid.SampledFrom(roleIDs).Draw(t, "roleTarget")
+		o.rolePatch = genRolePatch(t)
+	case "role-delete":
+		o.target = rapid.SampledFrom(roleIDs).Draw(t, "roleTarget")
 	}
 	return o
 }
@@ -318,6 +396,12 @@ func (serviceDoor) send(w *world, o op, state map[string]user.User) (bool, strin
 		if p, err = w.svc.PreviewRelease(ctx, actor, onboarding.BulkSelection{Role: o.role}, 0); err == nil {
 			_, err = w.svc.ReleaseMany(ctx, actor, onboarding.BulkSelection{Role: o.role}, p.Count)
 		}
+	case "role-create":
+		_, err = w.svc.CreateRole(ctx, actor, onboarding.RoleDraft{Name: deref(o.rolePatch.Name), Permissions: *o.rolePatch.Permissions})
+	case "role-edit":
+		_, err = w.svc.EditRole(ctx, actor, o.target, 0, o.rolePatch)
+	case "role-delete":
+		err = w.svc.DeleteRole(ctx, actor, o.target, 0)
 	}
 	if err != nil {
 		return true, err.Error()
@@ -373,12 +457,30 @@ func (apiDoor) send(w *world, o op, state map[string]user.User) (bool, string) {
 				return true, fmt.Sprint(failed)
 			}
 		}
+	case "role-create":
+		status, body = call("POST", "/roles", rolePatchJSON(o.rolePatch))
+	case "role-edit":
+		status, body = call("PATCH", "/roles/"+o.target, rolePatchJSON(o.rolePatch))
+	case "role-delete":
+		status, body = call("DELETE", "/roles/"+o.target, "")
 	}
 	if status >= 400 {
 		b, _ := json.Marshal(body)
 		return true, fmt.Sprintf("%d %s", status, b)
 	}
 	return false, ""
+}
+
+func rolePatchJSON(p onboarding.RolePatch) string {
+	m := map[string]any{}
+	if p.Name != nil {
+		m["name"] = *p.Name
+	}
+	if p.Permissions != nil {
+		m["permissions"] = *p.Permissions
+	}
+	b, _ := json.Marshal(m)
+	return string(b)
 }
 
 func patchJSON(p user.Patch) string {
@@ -441,6 +543,9 @@ func slackRefused(text string) bool {
 }
 
 func (slackDoor) send(w *world, o op, state map[string]user.User) (bool, string) {
+	if o.isRole() {
+		return apiDoor{}.send(w, o, state)
+	}
 	slackUser := seatSlack(o.caller)
 	email := state[o.target].Email
 	var text string
@@ -663,47 +768,80 @@ func findButton(m slack.WebhookMessage, id string) *slack.ButtonBlockElement {
 	return nil
 }
 
-// tally counts what the generated calls did, over every run of a door.
-type tally struct{ calls, allowed, refused, noop int }
+// tally counts what the generated calls did, over every run of a door:
+// all calls, and the role changes among them.
+type tally struct{ calls, allowed, refused, noop, roleCalls, roleAllowed, roleRefused int }
 
 // checkStep is the property, for one call: what changed was allowed, and
-// a refusal changed nothing.
-func checkStep(t *rapid.T, roles *access.Catalogue, o op, actor user.User, known bool, before, after map[string]user.User, refused bool, answer string) []string {
+// a refusal changed nothing. It returns the users and roles that changed.
+func checkStep(t *rapid.T, o op, actor user.User, known bool, before, after worldState, refused bool, answer string) []string {
 	var changed []string
-	for id, a := range after {
-		if b, ok := before[id]; !ok || !reflect.DeepEqual(a, b) {
+	for id, a := range after.users {
+		if b, ok := before.users[id]; !ok || !reflect.DeepEqual(a, b) {
 			changed = append(changed, id)
 		}
 	}
-	for id := range before {
-		if _, ok := after[id]; !ok {
+	for id := range before.users {
+		if _, ok := after.users[id]; !ok {
 			t.Fatalf("%s: user %s disappeared", o, id)
 		}
 	}
-	slices.Sort(changed)
-	if refused && len(changed) > 0 {
-		t.Fatalf("%s was refused (%s) but changed %v", o, answer, changed)
+	var changedRoles []string
+	for _, r := range append(before.roles.Roles(), after.roles.Roles()...) {
+		b, _ := before.roles.Role(r.ID)
+		a, _ := after.roles.Role(r.ID)
+		if !reflect.DeepEqual(a, b) && !slices.Contains(changedRoles, r.ID) {
+			changedRoles = append(changedRoles, r.ID)
+		}
 	}
-	if len(changed) == 0 {
+	slices.Sort(changed)
+	if refused && len(changed)+len(changedRoles) > 0 {
+		t.Fatalf("%s was refused (%s) but changed users %v and roles %v", o, answer, changed, changedRoles)
+	}
+	if len(changed)+len(changedRoles) == 0 {
 		return nil
 	}
 	if !known {
-		t.Fatalf("%s changed %v, but the door could not have known who the caller is", o, changed)
+		t.Fatalf("%s changed users %v and roles %v, but the door could not have known who the caller is", o, changed, changedRoles)
 	}
-	if actor.Status != user.StatusActive || actor.HoldInvite || !roles.Has(actor, access.UsersManage) {
-		t.Fatalf("%s changed %v, but %s (%s, %v) may not manage users", o, changed, actor.ID, actor.Status, roles.Effective(actor))
+	if actor.Status != user.StatusActive || actor.HoldInvite || !before.roles.Has(actor, access.UsersManage) {
+		t.Fatalf("%s changed users %v and roles %v, but %s (%s, %v) may not manage users", o, changed, changedRoles, actor.ID, actor.Status, before.roles.Effective(actor))
 	}
-	have := roles.Effective(actor)
+	have := before.roles.Effective(actor)
+	if o.isRole() {
+		checkRoleStep(t, o, actor, have, before, after, changed, changedRoles)
+	} else {
+		if len(changedRoles) > 0 {
+			t.Fatalf("%s changed the roles %v", o, changedRoles)
+		}
+		checkUserStep(t, o, actor, have, before, after, changed)
+	}
+	holders := 0
+	for _, u := range after.users {
+		if u.Status == user.StatusActive && !u.HoldInvite && after.roles.Has(u, access.SettingsManage) {
+			holders++
+		}
+	}
+	if holders == 0 {
+		t.Fatalf("%s left nobody active who can change settings", o)
+	}
+	return append(changed, changedRoles...)
+}
+
+// checkUserStep: each changed user was, and is, within the actor's
+// permissions, and on their own account the actor changed only the
+// profile.
+func checkUserStep(t *rapid.T, o op, actor user.User, have []string, before, after worldState, changed []string) {
 	for _, id := range changed {
-		n := after[id]
-		if extra := beyondOf(roles.Effective(n), have); len(extra) > 0 {
+		n := after.users[id]
+		if extra := beyondOf(after.roles.Effective(n), have); len(extra) > 0 {
 			t.Fatalf("%s left %s with %v, beyond %s's permissions", o, id, extra, actor.ID)
 		}
-		b, existed := before[id]
+		b, existed := before.users[id]
 		if !existed {
 			continue
 		}
-		if extra := beyondOf(roles.Effective(b), have); len(extra) > 0 {
+		if extra := beyondOf(before.roles.Effective(b), have); len(extra) > 0 {
 			t.Fatalf("%s changed %s, who had %v beyond %s's permissions", o, id, extra, actor.ID)
 		}
 		if id == actor.ID {
@@ -714,16 +852,32 @@ func checkStep(t *rapid.T, roles *access.Catalogue, o op, actor user.User, known
 			}
 		}
 	}
-	holders := 0
-	for _, u := range after {
-		if u.Status == user.StatusActive && !u.HoldInvite && roles.Has(u, access.SettingsManage) {
-			holders++
+}
+
+// checkRoleStep: a role change is a settings manager's, on roles whose
+// permissions were and are all theirs; it writes no user, and every
+// permission it gives or takes from anyone is one the actor holds.
+func checkRoleStep(t *rapid.T, o op, actor user.User, have []string, before, after worldState, changed, changedRoles []string) {
+	if len(changed) > 0 {
+		t.Fatalf("%s, a role change, wrote the users %v", o, changed)
+	}
+	if !slices.Contains(have, access.SettingsManage) {
+		t.Fatalf("%s changed the roles %v, but %s does not hold %s", o, changedRoles, actor.ID, access.SettingsManage)
+	}
+	for _, id := range changedRoles {
+		b, _ := before.roles.Role(id)
+		a, _ := after.roles.Role(id)
+		if extra := beyondOf(append(slices.Clone(b.Permissions), a.Permissions...), have); len(extra) > 0 {
+			t.Fatalf("%s changed the role %s (%v to %v), whose %v %s does not hold", o, id, b.Permissions, a.Permissions, extra, actor.ID)
 		}
 	}
-	if holders == 0 {
-		t.Fatalf("%s left nobody active who can change settings", o)
+	for id, u := range after.users {
+		was, is := before.roles.Effective(before.users[id]), after.roles.Effective(u)
+		moved := append(beyondOf(was, is), beyondOf(is, was)...)
+		if extra := beyondOf(moved, have); len(extra) > 0 {
+			t.Fatalf("%s moved %v of %s's permissions, which %s does not hold", o, extra, id, actor.ID)
+		}
 	}
-	return changed
 }
 
 func beyondOf(want, have []string) []string {
@@ -761,18 +915,22 @@ func TestAuthorityProperty(t *testing.T) {
 				defer func() { w.store.Close(); os.RemoveAll(rdir) }()
 				steps := rapid.IntRange(1, 30).Draw(rt, "steps")
 				for i := range steps {
-					before := w.users()
-					ids := make([]string, 0, len(before))
-					for id := range before {
+					before := w.state()
+					ids := make([]string, 0, len(before.users))
+					for id := range before.users {
 						ids = append(ids, id)
 					}
 					slices.Sort(ids)
 					o := genOp(rt, ids, i)
-					actor, known := d.actor(o, before)
-					refused, answer := d.door.send(w, o, before)
+					resolve := d.actor
+					if o.isRole() {
+						resolve = byID // role changes go through the API
+					}
+					actor, known := resolve(o, before.users)
+					refused, answer := d.door.send(w, o, before.users)
 					w.now = w.now.Add(time.Second)
-					after := w.users()
-					changed := checkStep(rt, w.roles, o, actor, known, before, after, refused, answer)
+					after := w.state()
+					changed := checkStep(rt, o, actor, known, before, after, refused, answer)
 					tl.calls++
 					switch {
 					case refused:
@@ -782,14 +940,27 @@ func TestAuthorityProperty(t *testing.T) {
 					default:
 						tl.noop++
 					}
+					if o.isRole() {
+						tl.roleCalls++
+						switch {
+						case refused:
+							tl.roleRefused++
+						case len(changed) > 0:
+							tl.roleAllowed++
+						}
+					}
 				}
 			})
-			t.Logf("%s: %d runs, %d calls: %d changed something (each within its actor's permissions), %d refused (none changed anything), %d allowed but changed nothing",
-				d.name, runs, tl.calls, tl.allowed, tl.refused, tl.noop)
+			t.Logf("%s: %d runs, %d calls: %d changed something (each within its actor's permissions), %d refused (none changed anything), %d allowed but changed nothing; "+
+				"of %d role changes, %d changed a role and %d were refused",
+				d.name, runs, tl.calls, tl.allowed, tl.refused, tl.noop, tl.roleCalls, tl.roleAllowed, tl.roleRefused)
 			// A generator that only ever hits refusals (or only allowed
 			// calls) would prove nothing.
 			if tl.allowed < tl.calls/20 || tl.refused < tl.calls/20 {
 				t.Errorf("the generator is lopsided: %d allowed, %d refused of %d calls", tl.allowed, tl.refused, tl.calls)
+			}
+			if tl.roleAllowed < tl.roleCalls/20 || tl.roleRefused < tl.roleCalls/20 {
+				t.Errorf("the generator is lopsided on roles: %d allowed, %d refused of %d role changes", tl.roleAllowed, tl.roleRefused, tl.roleCalls)
 			}
 		})
 	}
