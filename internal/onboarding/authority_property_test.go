@@ -125,7 +125,7 @@ func newWorld(t *testing.T, dir string) *world {
 	w.svc = onboarding.New(store, w.roles, onboarding.Config{PhoneRegion: "GB"}, func() time.Time { return w.now },
 		func() string { ids++; return fmt.Sprintf("new%03d", ids) })
 	for _, u := range seed() {
-		if err := store.CreateUser(context.Background(), u, onboarding.AuditEntry{UserID: u.ID, Version: 1, At: t0, Action: "create"}, nil); err != nil {
+		if err := store.CreateUser(context.Background(), u, onboarding.AuditEntry{UserID: u.ID, Audit: onboarding.Audit{Version: 1, At: t0, Action: "create"}}, nil); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -55,10 +55,11 @@ const (
 	SourceRelease Source = "release"
 )
 
-// AuditEntry records one change to a user: who, through which door, what,
-// and when. There is exactly one per user version.
-type AuditEntry struct {
-	UserID     string        `json:"userId"`
+// Audit is what every audit entry records of one change, whatever it
+// changed: the version it made, when, who, through which door, and what.
+// AuditEntry and RoleAuditEntry add what was changed, so that the two
+// trails read alike.
+type Audit struct {
 	Version    int64         `json:"version"`
 	At         time.Time     `json:"at"`
 	ActorID    string        `json:"actorId"`
@@ -69,6 +70,19 @@ type AuditEntry struct {
 	// SlackUserID is the Slack user who acted, when the change came
 	// through Slack.
 	SlackUserID string `json:"slackUserId,omitempty"`
+}
+
+// audit returns the record of a change by a to version, at now.
+func (a Actor) audit(version int64, action string, changes []user.Change, now time.Time) Audit {
+	return Audit{Version: version, At: now, ActorID: a.user.ID, ActorEmail: a.user.Email, Source: a.source,
+		SlackUserID: a.slackUserID, Action: action, Changes: changes}
+}
+
+// AuditEntry records one change to a user. There is exactly one per user
+// version.
+type AuditEntry struct {
+	UserID string `json:"userId"`
+	Audit
 }
 
 // Idempotency remembers the outcome of a create so that a retried request
@@ -104,11 +118,15 @@ type Page struct {
 	NextCursor string
 }
 
-// HistoryPage is one page of audit entries; NextCursor is empty on the last one.
-type HistoryPage struct {
-	Entries    []AuditEntry
+// Trail is one page of an audit trail, oldest first; NextCursor is empty
+// on the last one.
+type Trail[E any] struct {
+	Entries    []E
 	NextCursor string
 }
+
+// HistoryPage is one page of a user's audit entries.
+type HistoryPage = Trail[AuditEntry]
 
 // ErrBadCursor is the answer to a cursor the store did not hand out.
 var ErrBadCursor = user.InvalidField("cursor", "is not a cursor from a previous page")
@@ -147,30 +165,14 @@ type RoleStore interface {
 	SeedRoles(ctx context.Context, roles []access.Role, now time.Time) (created int, err error)
 }
 
-// RoleAuditEntry records one change to a role: who, through which door,
-// what, and when; one per role version. It is AuditEntry with the role
-// in place of the user: the same actors, sources and changes, so that the
-// two trails read alike.
+// RoleAuditEntry records one change to a role; one per role version.
 type RoleAuditEntry struct {
-	RoleID     string        `json:"roleId"`
-	Version    int64         `json:"version"`
-	At         time.Time     `json:"at"`
-	ActorID    string        `json:"actorId"`
-	ActorEmail string        `json:"actorEmail"`
-	Source     Source        `json:"source"`
-	Action     string        `json:"action"`
-	Changes    []user.Change `json:"changes"`
-	// SlackUserID is the Slack user who acted, when the change came
-	// through Slack.
-	SlackUserID string `json:"slackUserId,omitempty"`
+	RoleID string `json:"roleId"`
+	Audit
 }
 
-// RoleHistoryPage is one page of a role's audit entries; NextCursor is
-// empty on the last one.
-type RoleHistoryPage struct {
-	Entries    []RoleAuditEntry
-	NextCursor string
-}
+// RoleHistoryPage is one page of a role's audit entries.
+type RoleHistoryPage = Trail[RoleAuditEntry]
 
 // ErrRoleWriteConflict reports a role write that kept meeting a
 // concurrent write of the same items; trying again can work.
@@ -188,6 +190,5 @@ func SeedRole(r access.Role, now time.Time) (access.Role, RoleAuditEntry) {
 	for i := range changes {
 		changes[i].From = nil
 	}
-	return r, RoleAuditEntry{RoleID: r.ID, Version: 1, At: now, ActorID: systemID, ActorEmail: systemID,
-		Source: SourceCLI, Action: SeedAction, Changes: changes}
+	return r, RoleAuditEntry{RoleID: r.ID, Audit: systemActor().audit(1, SeedAction, changes, now)}
 }

@@ -19,17 +19,17 @@ func TestAuditEntriesJSON(t *testing.T) {
 		v    any
 		want string
 	}{
-		{"user", onboarding.AuditEntry{UserID: "u1", Version: 2, At: at, ActorID: "a1", ActorEmail: "admin@example.com",
-			Source: onboarding.SourceAPI, Action: "edit", Changes: changes},
+		{"user", onboarding.AuditEntry{UserID: "u1", Audit: onboarding.Audit{Version: 2, At: at, ActorID: "a1", ActorEmail: "admin@example.com",
+			Source: onboarding.SourceAPI, Action: "edit", Changes: changes}},
 			`{"userId":"u1","version":2,"at":"2026-11-28T09:00:00Z","actorId":"a1","actorEmail":"admin@example.com","source":"api","action":"edit","changes":[{"field":"name","from":"Night","to":"Evening"}]}`},
-		{"user through Slack", onboarding.AuditEntry{UserID: "u1", Version: 2, At: at, ActorID: "a1", ActorEmail: "admin@example.com",
-			Source: onboarding.SourceSlack, Action: "edit", Changes: changes, SlackUserID: "U123"},
+		{"user through Slack", onboarding.AuditEntry{UserID: "u1", Audit: onboarding.Audit{Version: 2, At: at, ActorID: "a1", ActorEmail: "admin@example.com",
+			Source: onboarding.SourceSlack, Action: "edit", Changes: changes, SlackUserID: "U123"}},
 			`{"userId":"u1","version":2,"at":"2026-11-28T09:00:00Z","actorId":"a1","actorEmail":"admin@example.com","source":"slack","action":"edit","changes":[{"field":"name","from":"Night","to":"Evening"}],"slackUserId":"U123"}`},
-		{"role", onboarding.RoleAuditEntry{RoleID: "night", Version: 2, At: at, ActorID: "a1", ActorEmail: "admin@example.com",
-			Source: onboarding.SourceAPI, Action: "edit", Changes: changes},
+		{"role", onboarding.RoleAuditEntry{RoleID: "night", Audit: onboarding.Audit{Version: 2, At: at, ActorID: "a1", ActorEmail: "admin@example.com",
+			Source: onboarding.SourceAPI, Action: "edit", Changes: changes}},
 			`{"roleId":"night","version":2,"at":"2026-11-28T09:00:00Z","actorId":"a1","actorEmail":"admin@example.com","source":"api","action":"edit","changes":[{"field":"name","from":"Night","to":"Evening"}]}`},
-		{"role through Slack", onboarding.RoleAuditEntry{RoleID: "night", Version: 2, At: at, ActorID: "a1", ActorEmail: "admin@example.com",
-			Source: onboarding.SourceSlack, Action: "edit", Changes: changes, SlackUserID: "U123"},
+		{"role through Slack", onboarding.RoleAuditEntry{RoleID: "night", Audit: onboarding.Audit{Version: 2, At: at, ActorID: "a1", ActorEmail: "admin@example.com",
+			Source: onboarding.SourceSlack, Action: "edit", Changes: changes, SlackUserID: "U123"}},
 			`{"roleId":"night","version":2,"at":"2026-11-28T09:00:00Z","actorId":"a1","actorEmail":"admin@example.com","source":"slack","action":"edit","changes":[{"field":"name","from":"Night","to":"Evening"}],"slackUserId":"U123"}`},
 	} {
 		got, err := json.Marshal(tt.v)

@@ -262,10 +262,10 @@ func (e *env) invited(tb testing.TB, u user.User) user.User {
 	now := time.Now().UTC()
 	n.Status, n.StatusReason, n.InvitedAt = user.StatusInvited, "", now
 	n.Version, n.UpdatedAt, n.UpdatedBy = u.Version+1, now, release.Actor
-	a := onboarding.AuditEntry{
-		UserID: n.ID, Version: n.Version, At: now, ActorID: release.Actor, ActorEmail: release.Actor,
+	a := onboarding.AuditEntry{UserID: n.ID, Audit: onboarding.Audit{
+		Version: n.Version, At: now, ActorID: release.Actor, ActorEmail: release.Actor,
 		Source: onboarding.SourceRelease, Action: string(n.Status), Changes: user.Diff(u, n),
-	}
+	}}
 	if err := e.store.UpdateUser(e.ctx, n, u.Version, a); err != nil {
 		tb.Fatal(err)
 	}

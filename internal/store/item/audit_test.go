@@ -37,10 +37,10 @@ func TestAuditItemsKeepTheirStoredForm(t *testing.T) {
 		}
 		return m
 	}
-	userEntry := onboarding.AuditEntry{UserID: "u1", Version: 7, At: at, ActorID: "a1", ActorEmail: "admin@example.com",
-		Source: onboarding.SourceSlack, Action: "edit", Changes: changes, SlackUserID: "U123"}
-	roleEntry := onboarding.RoleAuditEntry{RoleID: "night", Version: 7, At: at, ActorID: "a1", ActorEmail: "admin@example.com",
-		Source: onboarding.SourceSlack, Action: "edit", Changes: changes, SlackUserID: "U123"}
+	userEntry := onboarding.AuditEntry{UserID: "u1", Audit: onboarding.Audit{Version: 7, At: at, ActorID: "a1", ActorEmail: "admin@example.com",
+		Source: onboarding.SourceSlack, Action: "edit", Changes: changes, SlackUserID: "U123"}}
+	roleEntry := onboarding.RoleAuditEntry{RoleID: "night", Audit: onboarding.Audit{Version: 7, At: at, ActorID: "a1", ActorEmail: "admin@example.com",
+		Source: onboarding.SourceSlack, Action: "edit", Changes: changes, SlackUserID: "U123"}}
 
 	ua, err := item.FromAudit(userEntry)
 	if err != nil {

@@ -51,11 +51,11 @@ func Role(n int, name string, perms ...string) access.Role {
 
 // RoleAudit returns the audit entry of r's current version.
 func RoleAudit(r access.Role, action string) onboarding.RoleAuditEntry {
-	return onboarding.RoleAuditEntry{
-		RoleID: r.ID, Version: r.Version, At: r.UpdatedAt, ActorID: "admin-" + action, ActorEmail: "admin@example.com",
+	return onboarding.RoleAuditEntry{RoleID: r.ID, Audit: onboarding.Audit{
+		Version: r.Version, At: r.UpdatedAt, ActorID: "admin-" + action, ActorEmail: "admin@example.com",
 		Source: onboarding.SourceAPI, Action: action,
 		Changes: []user.Change{{Field: "version", From: float64(r.Version - 1), To: float64(r.Version)}},
-	}
+	}}
 }
 
 // edited returns r at its next version, changed by change an hour later.
