@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -294,56 +293,6 @@ func (s *Store) SeedRoles(ctx context.Context, roles []access.Role, now time.Tim
 // cursor names the role's partition, so one handed out for another trail
 // is refused.
 func (s *Store) RoleHistory(ctx context.Context, id string, limit int, cur string) (onboarding.RoleHistoryPage, error) {
-	cursors, err := s.cursors(ctx)
-	if err != nil {
-		return onboarding.RoleHistoryPage{}, err
-	}
-	after, err := cursors.Decode(cur)
-	if err != nil {
-		return onboarding.RoleHistoryPage{}, err
-	}
 	pk := item.RoleAuditPK(id)
-	if after != "" {
-		var ok bool
-		if after, ok = strings.CutPrefix(after, pk+" "); !ok {
-			return onboarding.RoleHistoryPage{}, onboarding.ErrBadCursor
-		}
-	}
-	if limit <= 0 {
-		limit = defaultLimit
-	}
-	expr, err := expression.NewBuilder().WithKeyCondition(
-		expression.Key("PK").Equal(expression.Value(pk)).And(expression.Key("SK").BeginsWith(item.AuditSK(0)[:len("AUDIT#")])),
-	).Build()
-	if err != nil {
-		return onboarding.RoleHistoryPage{}, fmt.Errorf("build role history query: %w", err)
-	}
-	in := &dynamodb.QueryInput{
-		TableName: &s.table, KeyConditionExpression: expr.KeyCondition(), ConsistentRead: aws.Bool(true),
-		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(), Limit: aws.Int32(int32(limit + 1)),
-	}
-	if after != "" {
-		in.ExclusiveStartKey = key(pk, after)
-	}
-	out, err := s.db.Query(ctx, in)
-	if err != nil {
-		return onboarding.RoleHistoryPage{}, fmt.Errorf("history of role %s: %w", id, err)
-	}
-	var page onboarding.RoleHistoryPage
-	for i, m := range out.Items {
-		if i == limit {
-			page.NextCursor = cursors.Encode(pk + " " + item.AuditSK(page.Entries[limit-1].Version))
-			break
-		}
-		var it item.RoleAudit
-		if err := attributevalue.UnmarshalMap(m, &it); err != nil {
-			return onboarding.RoleHistoryPage{}, fmt.Errorf("decode role audit entry: %w", err)
-		}
-		a, err := it.Domain()
-		if err != nil {
-			return onboarding.RoleHistoryPage{}, err
-		}
-		page.Entries = append(page.Entries, a)
-	}
-	return page, nil
+	return auditTrail[onboarding.RoleAuditEntry, item.RoleAudit](ctx, s, pk, pk+" ", "role "+id, limit, cur)
 }
