@@ -462,7 +462,7 @@ func (r *rig) driveRoles() {
 	}
 	gone := evening
 	gone.Version = 3
-	if err := store.DeleteRole(ctx, evening.ID, 2, audit(gone, "delete")); err != nil {
+	if err := store.DeleteRole(ctx, evening, audit(gone, "delete")); err != nil {
 		t.Fatal(err)
 	}
 	r.pump()

@@ -160,7 +160,7 @@ func (s *Service) DeleteRole(ctx context.Context, actor Actor, id string, expect
 		changes[i].To = nil
 	}
 	now := s.now()
-	err = s.store.DeleteRole(ctx, id, before.Version, s.roleAudit(actor, id, before.Version+1, "delete", changes, now))
+	err = s.store.DeleteRole(ctx, before, s.roleAudit(actor, id, before.Version+1, "delete", changes, now))
 	if err != nil {
 		return roleWriteError("delete", id, err)
 	}

@@ -151,10 +151,13 @@ type RoleStore interface {
 	// any other version, access.ErrRoleNotFound, or
 	// access.ErrRoleNameTaken.
 	UpdateRole(ctx context.Context, r access.Role, expectedVersion int64, a RoleAuditEntry) error
-	// DeleteRole removes the role at expectedVersion and its name guard
-	// and appends the audit entry (whose version is expectedVersion+1);
-	// the trail stays. It fails like UpdateRole.
-	DeleteRole(ctx context.Context, id string, expectedVersion int64, a RoleAuditEntry) error
+	// DeleteRole removes the role r as the caller read it (r.Version is
+	// the stored version expected, r.Name names the guard to remove with
+	// it), so that the store need not read it again, and appends the
+	// audit entry (whose version is r.Version+1); the trail stays. It
+	// fails with user.ErrVersionConflict when the role is no longer at
+	// r.Version, and access.ErrRoleNotFound.
+	DeleteRole(ctx context.Context, r access.Role, a RoleAuditEntry) error
 	// RoleHistory returns a role's audit entries oldest first, a page at
 	// a time, deleted roles' too.
 	RoleHistory(ctx context.Context, id string, limit int, cursor string) (RoleHistoryPage, error)

@@ -23,7 +23,9 @@ import (
 // key being new (the audit entry's key is what keeps a deleted role's id
 // from a new role); an update puts the role on the condition that its
 // version and name guard are the ones the caller read, without reading it
-// first, and moves the guard only when the name's key changes.
+// first, and moves the guard only when the name's key changes. A delete
+// is conditioned the same way, on the role as the caller read it, and
+// removes the guard of the name it read.
 
 var _ onboarding.RoleStore = (*Store)(nil)
 
@@ -228,17 +230,15 @@ func (s *Store) appendRoleAudit(items []types.TransactWriteItem, a onboarding.Ro
 	return s.appendPutNew(items, aud)
 }
 
-// DeleteRole implements onboarding.RoleStore. It reads the role first:
-// the guard to delete is named by the stored name.
-func (s *Store) DeleteRole(ctx context.Context, id string, expectedVersion int64, a onboarding.RoleAuditEntry) error {
-	old, err := s.getRoleItem(ctx, id)
-	if err != nil {
-		return err
-	}
-	if old.Version != expectedVersion {
-		return user.ErrVersionConflict
-	}
-	expr, err := expression.NewBuilder().WithCondition(expression.Name("version").Equal(expression.Value(expectedVersion))).Build()
+// DeleteRole implements onboarding.RoleStore without reading the role:
+// the role is deleted on the condition that it is at the version and has
+// the name's key the caller read, and the guard of that name with it.
+// Only when the condition fails is the role read, to tell a stale read
+// from a role that is gone.
+func (s *Store) DeleteRole(ctx context.Context, r access.Role, a onboarding.RoleAuditEntry) error {
+	id, nameKey := r.ID, access.RoleNameKey(r.Name)
+	expr, err := expression.NewBuilder().WithCondition(expression.Name("version").Equal(expression.Value(r.Version)).
+		And(expression.Name("nameKey").Equal(expression.Value(nameKey)))).Build()
 	if err != nil {
 		return fmt.Errorf("build delete condition: %w", err)
 	}
@@ -246,7 +246,7 @@ func (s *Store) DeleteRole(ctx context.Context, id string, expectedVersion int64
 		TableName: &s.table, Key: key(item.RolesPK, item.RoleSK(id)),
 		ConditionExpression: expr.Condition(), ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
 	}}
-	delGuard, err := s.deleteGuard(old.NameKey, id)
+	delGuard, err := s.deleteGuard(nameKey, id)
 	if err != nil {
 		return err
 	}
@@ -258,7 +258,8 @@ func (s *Store) DeleteRole(ctx context.Context, id string, expectedVersion int64
 	if errors.Is(err, errConflicted) {
 		return fmt.Errorf("delete role %s: %w: %w", id, user.ErrVersionConflict, err)
 	}
-	if failed, ok := cancelled(err); ok && (failed[0] || failed[2]) {
+	if _, ok := cancelled(err); ok {
+		// The role, its guard or its next audit entry is not as read.
 		if _, gerr := s.getRoleItem(ctx, id); errors.Is(gerr, access.ErrRoleNotFound) {
 			return access.ErrRoleNotFound
 		}

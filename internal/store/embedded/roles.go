@@ -178,14 +178,17 @@ func currentRole(tx *bolt.Tx, id string, expected int64) (item.Role, error) {
 	return old, nil
 }
 
-// DeleteRole implements onboarding.RoleStore.
-func (s *Store) DeleteRole(ctx context.Context, id string, expectedVersion int64, a onboarding.RoleAuditEntry) error {
+// DeleteRole implements onboarding.RoleStore. The stored role, read in
+// the same transaction, names the guard to delete and is the feed's old
+// image.
+func (s *Store) DeleteRole(ctx context.Context, r access.Role, a onboarding.RoleAuditEntry) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	id := r.ID
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		w := write{tx: tx, now: s.now().UTC()}
-		old, err := currentRole(tx, id, expectedVersion)
+		old, err := currentRole(tx, id, r.Version)
 		if err != nil {
 			return err
 		}
