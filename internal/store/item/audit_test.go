@@ -37,18 +37,14 @@ func TestAuditItemsKeepTheirStoredForm(t *testing.T) {
 		}
 		return m
 	}
-	userEntry := onboarding.AuditEntry{UserID: "u1", Audit: onboarding.Audit{Version: 7, At: at, ActorID: "a1", ActorEmail: "admin@example.com",
-		Source: onboarding.SourceSlack, Action: "edit", Changes: changes, SlackUserID: "U123"}}
-	roleEntry := onboarding.RoleAuditEntry{RoleID: "night", Audit: onboarding.Audit{Version: 7, At: at, ActorID: "a1", ActorEmail: "admin@example.com",
-		Source: onboarding.SourceSlack, Action: "edit", Changes: changes, SlackUserID: "U123"}}
-
-	ua, err := item.FromAudit(userEntry)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ra, err := item.FromRoleAudit(roleEntry)
-	if err != nil {
-		t.Fatal(err)
+	rec := onboarding.Audit{Version: 7, At: at, ActorID: "a1", ActorEmail: "admin@example.com",
+		Source: onboarding.SourceSlack, Action: "edit", Changes: changes, SlackUserID: "U123"}
+	userEntry := onboarding.AuditEntry{UserID: "u1", Audit: rec}
+	roleEntry := onboarding.RoleAuditEntry{RoleID: "night", Audit: rec}
+	ua, uerr := item.FromAudit(userEntry)
+	ra, rerr := item.FromRoleAudit(roleEntry)
+	if uerr != nil || rerr != nil {
+		t.Fatal(uerr, rerr)
 	}
 	for _, tt := range []struct {
 		name     string
@@ -61,24 +57,17 @@ func TestAuditItemsKeepTheirStoredForm(t *testing.T) {
 		{"role", ra, with(map[string]types.AttributeValue{"PK": s("ROLE#night"), "entity": s("roleAudit"), "roleId": s("night")}),
 			`{"PK":"ROLE#night","SK":"AUDIT#000000000007","Entity":"roleAudit","RoleID":"night","Version":7,"At":"2026-11-28T09:00:00.000000005Z","ActorID":"a1","ActorEmail":"admin@example.com","Source":"slack","Action":"edit","Changes":"[{\"field\":\"name\",\"from\":\"Night\",\"to\":\"Evening\"}]","SlackUserID":"U123"}`},
 	} {
-		av, err := attributevalue.MarshalMap(tt.it)
-		if err != nil {
-			t.Fatal(err)
+		if av, err := attributevalue.MarshalMap(tt.it); err != nil || !reflect.DeepEqual(av, tt.wantAV) {
+			t.Errorf("%s: attributes %#v %v\nwant %#v", tt.name, av, err, tt.wantAV)
 		}
-		if !reflect.DeepEqual(av, tt.wantAV) {
-			t.Errorf("%s: attributes %#v\nwant %#v", tt.name, av, tt.wantAV)
-		}
-		js, err := json.Marshal(tt.it)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if string(js) != tt.wantJSON {
-			t.Errorf("%s: JSON %s\nwant %s", tt.name, js, tt.wantJSON)
+		if js, err := json.Marshal(tt.it); err != nil || string(js) != tt.wantJSON {
+			t.Errorf("%s: JSON %s %v\nwant %s", tt.name, js, err, tt.wantJSON)
 		}
 	}
 	// Without a Slack user, the attribute is left out.
 	userEntry.SlackUserID = ""
-	if ua, err = item.FromAudit(userEntry); err != nil {
+	ua, err := item.FromAudit(userEntry)
+	if err != nil {
 		t.Fatal(err)
 	}
 	if av, _ := attributevalue.MarshalMap(ua); av["slackUserId"] != nil {
