@@ -57,8 +57,8 @@ const (
 
 // Audit is what every audit entry records of one change, whatever it
 // changed: the version it made, when, who, through which door, and what.
-// AuditEntry and RoleAuditEntry add what was changed, so that the two
-// trails read alike.
+// AuditEntry and RoleAuditEntry add which user or role it changed, so
+// that the two trails read alike.
 type Audit struct {
 	Version    int64         `json:"version"`
 	At         time.Time     `json:"at"`
