@@ -449,8 +449,8 @@ func (r *rig) driveRoles() {
 	night := access.Role{ID: "night-supervisor", Name: "Night Supervisor", Permissions: []string{access.PlannerView},
 		Version: 1, CreatedAt: now, UpdatedAt: now, UpdatedBy: "admin@example.com"}
 	audit := func(r access.Role, action string) onboarding.RoleAuditEntry {
-		return onboarding.RoleAuditEntry{RoleID: r.ID, Version: r.Version, At: now, ActorID: "admin", ActorEmail: "admin@example.com",
-			Source: onboarding.SourceAPI, Action: action}
+		return onboarding.RoleAuditEntry{RoleID: r.ID, Audit: onboarding.Audit{Version: r.Version, At: now, ActorID: "admin", ActorEmail: "admin@example.com",
+			Source: onboarding.SourceAPI, Action: action}}
 	}
 	if err := store.CreateRole(ctx, night, audit(night, "create")); err != nil {
 		t.Fatal(err)
@@ -462,7 +462,7 @@ func (r *rig) driveRoles() {
 	}
 	gone := evening
 	gone.Version = 3
-	if err := store.DeleteRole(ctx, evening.ID, 2, audit(gone, "delete")); err != nil {
+	if err := store.DeleteRole(ctx, evening, audit(gone, "delete")); err != nil {
 		t.Fatal(err)
 	}
 	r.pump()

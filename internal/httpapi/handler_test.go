@@ -357,7 +357,7 @@ func TestAuthorization(t *testing.T) {
 		{ID: "mgr-1", Type: user.Internal, FirstName: "M", LastName: "G", Email: "new.manager@example.com", Role: "operations-manager", HoldInvite: true, Status: user.StatusIntroduction, Version: 1},
 		{ID: "ops-1", Type: user.Internal, FirstName: "O", LastName: "P", Email: "ops@example.com", Role: "operations-manager", Status: user.StatusActive, Version: 1},
 	} {
-		if err := f.store.CreateUser(ctx, u, onboarding.AuditEntry{UserID: u.ID, Version: 1, At: f.now, Action: "create"}, nil); err != nil {
+		if err := f.store.CreateUser(ctx, u, onboarding.AuditEntry{UserID: u.ID, Audit: onboarding.Audit{Version: 1, At: f.now, Action: "create"}}, nil); err != nil {
 			t.Fatal(err)
 		}
 	}

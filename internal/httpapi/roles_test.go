@@ -110,7 +110,7 @@ func TestRoleRefusalsOverHTTP(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	ops := user.User{ID: "ops-1", Type: user.Internal, FirstName: "O", LastName: "P", Email: "ops@example.com", Role: "operations-manager", Status: user.StatusActive, Version: 1}
-	if err := f.store.CreateUser(ctx, ops, onboarding.AuditEntry{UserID: ops.ID, Version: 1, At: f.now, Action: "create"}, nil); err != nil {
+	if err := f.store.CreateUser(ctx, ops, onboarding.AuditEntry{UserID: ops.ID, Audit: onboarding.Audit{Version: 1, At: f.now, Action: "create"}}, nil); err != nil {
 		t.Fatal(err)
 	}
 	before := f.writes()

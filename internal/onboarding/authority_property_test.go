@@ -143,7 +143,7 @@ func newWorld(t *testing.T, dir string) *world {
 		func() string { ids++; return fmt.Sprintf("new%03d", ids) })
 	ctx := context.Background()
 	for _, u := range seed() {
-		if err := store.CreateUser(ctx, u, onboarding.AuditEntry{UserID: u.ID, Version: 1, At: t0, Action: "create"}, nil); err != nil {
+		if err := store.CreateUser(ctx, u, onboarding.AuditEntry{UserID: u.ID, Audit: onboarding.Audit{Version: 1, At: t0, Action: "create"}}, nil); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -34,7 +34,7 @@ func newTeam(t *testing.T, store *embedded.Store) team {
 	intro := user.User{ID: "u-ian", Type: user.Internal, FirstName: "Ian", LastName: "Intro", Email: "ian.admin@example.com",
 		Role: "administrator", HoldInvite: true, Status: user.StatusIntroduction, Version: 1, CreatedAt: t0, UpdatedAt: t0}
 	for _, u := range []user.User{narrow, intro} {
-		if err := store.CreateUser(context.Background(), u, onboarding.AuditEntry{UserID: u.ID, Version: 1, At: t0, Action: "create"}, nil); err != nil {
+		if err := store.CreateUser(context.Background(), u, onboarding.AuditEntry{UserID: u.ID, Audit: onboarding.Audit{Version: 1, At: t0, Action: "create"}}, nil); err != nil {
 			t.Fatal(err)
 		}
 	}

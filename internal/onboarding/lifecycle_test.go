@@ -126,8 +126,8 @@ func (w *lifecycleWorld) history(t *testing.T) []onboarding.AuditEntry {
 // workerEntry is the audit entry of a release worker's record, as the
 // store gives it back (the changes' values as JSON reads them).
 func workerEntry(u user.User, action string, from, to user.Status) onboarding.AuditEntry {
-	return onboarding.AuditEntry{UserID: u.ID, Version: u.Version, At: recordedAt, ActorID: "release-worker", ActorEmail: "release-worker",
-		Source: onboarding.SourceRelease, Action: action, Changes: []user.Change{{Field: "status", From: string(from), To: string(to)}}}
+	return onboarding.AuditEntry{UserID: u.ID, Audit: onboarding.Audit{Version: u.Version, At: recordedAt, ActorID: "release-worker", ActorEmail: "release-worker",
+		Source: onboarding.SourceRelease, Action: action, Changes: []user.Change{{Field: "status", From: string(from), To: string(to)}}}}
 }
 
 func TestWorkerOutcomesAreRecorded(t *testing.T) {

@@ -174,7 +174,7 @@ func (s *Service) DeleteRole(ctx context.Context, actor Actor, id string, expect
 		changes[i].To = nil
 	}
 	now := s.now()
-	err = s.store.DeleteRole(ctx, id, before.Version, s.roleAudit(actor, id, before.Version+1, "delete", changes, now))
+	err = s.store.DeleteRole(ctx, before, s.roleAudit(actor, id, before.Version+1, "delete", changes, now))
 	if err != nil {
 		return roleWriteError("delete", id, err)
 	}
@@ -316,11 +316,7 @@ func roleWriteError(action, id string, err error) error {
 }
 
 func (s *Service) roleAudit(actor Actor, id string, version int64, action string, changes []user.Change, now time.Time) RoleAuditEntry {
-	return RoleAuditEntry{
-		RoleID: id, Version: version, At: now,
-		ActorID: actor.user.ID, ActorEmail: actor.user.Email, Source: actor.source, SlackUserID: actor.slackUserID,
-		Action: action, Changes: changes,
-	}
+	return RoleAuditEntry{RoleID: id, Audit: actor.audit(version, action, changes, now)}
 }
 
 // roleSlug makes a role id of a name: lower-case letters and digits of

@@ -158,7 +158,7 @@ func TestRoleRefusals(t *testing.T) {
 	// manage settings, but not every permission.
 	narrow := user.User{ID: "u-nora", Type: user.Internal, FirstName: "Nora", LastName: "Narrow", Email: "nora@example.com",
 		Role: "administrator", Revokes: []string{access.PurchasingApprove}, Status: user.StatusActive, Version: 1, CreatedAt: t0, UpdatedAt: t0}
-	if err := store.CreateUser(ctx, narrow, onboarding.AuditEntry{UserID: narrow.ID, Version: 1, At: t0, Action: "create"}, nil); err != nil {
+	if err := store.CreateUser(ctx, narrow, onboarding.AuditEntry{UserID: narrow.ID, Audit: onboarding.Audit{Version: 1, At: t0, Action: "create"}}, nil); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := svc.CreateRole(ctx, adm, onboarding.RoleDraft{Name: "Night Supervisor", Permissions: []string{access.PlannerView}}); err != nil {
@@ -269,7 +269,7 @@ func TestRolesSeededOnFirstRead(t *testing.T) {
 	svc, store := newService(t)
 	staff := user.User{ID: "u-old", Type: user.Internal, FirstName: "Old", LastName: "Timer", Email: "old@example.com",
 		Role: "supervisor", Status: user.StatusActive, Version: 1, CreatedAt: t0, UpdatedAt: t0}
-	if err := store.CreateUser(ctx, staff, onboarding.AuditEntry{UserID: staff.ID, Version: 1, At: t0, Action: "create"}, nil); err != nil {
+	if err := store.CreateUser(ctx, staff, onboarding.AuditEntry{UserID: staff.ID, Audit: onboarding.Audit{Version: 1, At: t0, Action: "create"}}, nil); err != nil {
 		t.Fatal(err)
 	}
 	cat, err := svc.Catalogue(ctx)

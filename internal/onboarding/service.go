@@ -578,11 +578,7 @@ func (s *Service) History(ctx context.Context, actor Actor, userID string, limit
 }
 
 func (s *Service) audit(actor Actor, u user.User, action string, changes []user.Change, now time.Time) AuditEntry {
-	return AuditEntry{
-		UserID: u.ID, Version: u.Version, At: now,
-		ActorID: actor.user.ID, ActorEmail: actor.user.Email, Source: actor.source, SlackUserID: actor.slackUserID,
-		Action: action, Changes: changes,
-	}
+	return AuditEntry{UserID: u.ID, Audit: actor.audit(u.Version, action, changes, now)}
 }
 
 // systemActor is who the command line acts as when it sets up OpsOS.

@@ -134,7 +134,7 @@ func activeUser(t *testing.T, store *embedded.Store, email, role, slack string) 
 		ID: "u-" + strings.Split(email, "@")[0], Type: user.Internal, FirstName: "A", LastName: "B", Email: email,
 		Role: role, SlackUserID: slack, Status: user.StatusActive, Version: 1, CreatedAt: t0, UpdatedAt: t0,
 	}
-	if err := store.CreateUser(context.Background(), u, onboarding.AuditEntry{UserID: u.ID, Version: 1, At: t0, Action: "create"}, nil); err != nil {
+	if err := store.CreateUser(context.Background(), u, onboarding.AuditEntry{UserID: u.ID, Audit: onboarding.Audit{Version: 1, At: t0, Action: "create"}}, nil); err != nil {
 		t.Fatal(err)
 	}
 	return u
@@ -156,7 +156,7 @@ func TestAuthorizeBySlackUser(t *testing.T) {
 	activeUser(t, store, "twin2@example.com", "operations-manager", "U0TWIN")
 	newbie := activeUser(t, store, "new@example.com", "operations-manager", "U0NEW")
 	newbie.HoldInvite, newbie.Status, newbie.Version = true, user.StatusIntroduction, 2
-	if err := store.UpdateUser(ctx, newbie, 1, onboarding.AuditEntry{UserID: newbie.ID, Version: 2, At: t0, Action: "edit"}); err != nil {
+	if err := store.UpdateUser(ctx, newbie, 1, onboarding.AuditEntry{UserID: newbie.ID, Audit: onboarding.Audit{Version: 2, At: t0, Action: "edit"}}); err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {
@@ -358,7 +358,7 @@ func TestIdempotencyKeysArePerManager(t *testing.T) {
 	// the worker records it.
 	active := m
 	active.Status, active.Version = user.StatusActive, 2
-	if err := store.UpdateUser(ctx, active, 1, onboarding.AuditEntry{UserID: m.ID, Version: 2, At: t0, Action: "activated"}); err != nil {
+	if err := store.UpdateUser(ctx, active, 1, onboarding.AuditEntry{UserID: m.ID, Audit: onboarding.Audit{Version: 2, At: t0, Action: "activated"}}); err != nil {
 		t.Fatal(err)
 	}
 	mo, err := svc.Authorize(ctx, onboarding.Identity{Email: "MO@example.com"})

@@ -55,10 +55,11 @@ const (
 	SourceRelease Source = "release"
 )
 
-// AuditEntry records one change to a user: who, through which door, what,
-// and when. There is exactly one per user version.
-type AuditEntry struct {
-	UserID     string        `json:"userId"`
+// Audit is what every audit entry records of one change, whatever it
+// changed: the version it made, when, who, through which door, and what.
+// AuditEntry and RoleAuditEntry add which user or role it changed, so
+// that the two trails read alike.
+type Audit struct {
 	Version    int64         `json:"version"`
 	At         time.Time     `json:"at"`
 	ActorID    string        `json:"actorId"`
@@ -69,6 +70,19 @@ type AuditEntry struct {
 	// SlackUserID is the Slack user who acted, when the change came
 	// through Slack.
 	SlackUserID string `json:"slackUserId,omitempty"`
+}
+
+// audit returns the record of a change by a to version, at now.
+func (a Actor) audit(version int64, action string, changes []user.Change, now time.Time) Audit {
+	return Audit{Version: version, At: now, ActorID: a.user.ID, ActorEmail: a.user.Email, Source: a.source,
+		SlackUserID: a.slackUserID, Action: action, Changes: changes}
+}
+
+// AuditEntry records one change to a user. There is exactly one per user
+// version.
+type AuditEntry struct {
+	UserID string `json:"userId"`
+	Audit
 }
 
 // Idempotency remembers the outcome of a create so that a retried request
@@ -104,11 +118,15 @@ type Page struct {
 	NextCursor string
 }
 
-// HistoryPage is one page of audit entries; NextCursor is empty on the last one.
-type HistoryPage struct {
-	Entries    []AuditEntry
+// Trail is one page of an audit trail, oldest first; NextCursor is empty
+// on the last one.
+type Trail[E any] struct {
+	Entries    []E
 	NextCursor string
 }
+
+// HistoryPage is one page of a user's audit entries.
+type HistoryPage = Trail[AuditEntry]
 
 // ErrBadCursor is the answer to a cursor the store did not hand out.
 var ErrBadCursor = user.InvalidField("cursor", "is not a cursor from a previous page")
@@ -133,10 +151,13 @@ type RoleStore interface {
 	// any other version, access.ErrRoleNotFound, or
 	// access.ErrRoleNameTaken.
 	UpdateRole(ctx context.Context, r access.Role, expectedVersion int64, a RoleAuditEntry) error
-	// DeleteRole removes the role at expectedVersion and its name guard
-	// and appends the audit entry (whose version is expectedVersion+1);
-	// the trail stays. It fails like UpdateRole.
-	DeleteRole(ctx context.Context, id string, expectedVersion int64, a RoleAuditEntry) error
+	// DeleteRole removes the role r as the caller read it (r.Version is
+	// the stored version expected, r.Name names the guard to remove with
+	// it), so that the store need not read it again, and appends the
+	// audit entry (whose version is r.Version+1); the trail stays. It
+	// fails with user.ErrVersionConflict when the role is no longer at
+	// r.Version, and access.ErrRoleNotFound.
+	DeleteRole(ctx context.Context, r access.Role, a RoleAuditEntry) error
 	// RoleHistory returns a role's audit entries oldest first, a page at
 	// a time, deleted roles' too.
 	RoleHistory(ctx context.Context, id string, limit int, cursor string) (RoleHistoryPage, error)
@@ -147,30 +168,14 @@ type RoleStore interface {
 	SeedRoles(ctx context.Context, roles []access.Role, now time.Time) (created int, err error)
 }
 
-// RoleAuditEntry records one change to a role: who, through which door,
-// what, and when; one per role version. It is AuditEntry with the role
-// in place of the user: the same actors, sources and changes, so that the
-// two trails read alike.
+// RoleAuditEntry records one change to a role; one per role version.
 type RoleAuditEntry struct {
-	RoleID     string        `json:"roleId"`
-	Version    int64         `json:"version"`
-	At         time.Time     `json:"at"`
-	ActorID    string        `json:"actorId"`
-	ActorEmail string        `json:"actorEmail"`
-	Source     Source        `json:"source"`
-	Action     string        `json:"action"`
-	Changes    []user.Change `json:"changes"`
-	// SlackUserID is the Slack user who acted, when the change came
-	// through Slack.
-	SlackUserID string `json:"slackUserId,omitempty"`
+	RoleID string `json:"roleId"`
+	Audit
 }
 
-// RoleHistoryPage is one page of a role's audit entries; NextCursor is
-// empty on the last one.
-type RoleHistoryPage struct {
-	Entries    []RoleAuditEntry
-	NextCursor string
-}
+// RoleHistoryPage is one page of a role's audit entries.
+type RoleHistoryPage = Trail[RoleAuditEntry]
 
 // ErrRoleWriteConflict reports a role write that kept meeting a
 // concurrent write of the same items; trying again can work.
@@ -188,6 +193,5 @@ func SeedRole(r access.Role, now time.Time) (access.Role, RoleAuditEntry) {
 	for i := range changes {
 		changes[i].From = nil
 	}
-	return r, RoleAuditEntry{RoleID: r.ID, Version: 1, At: now, ActorID: systemID, ActorEmail: systemID,
-		Source: SourceCLI, Action: SeedAction, Changes: changes}
+	return r, RoleAuditEntry{RoleID: r.ID, Audit: systemActor().audit(1, SeedAction, changes, now)}
 }

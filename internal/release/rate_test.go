@@ -72,7 +72,7 @@ func TestSignInWithoutUserActivatesNobody(t *testing.T) {
 	now := time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC)
 	invited := user.User{ID: "u-0001", Type: user.Internal, FirstName: "Ivy", LastName: "Invited", Email: "ivy@example.com", Role: "staff",
 		Status: user.StatusInvited, InviteGeneration: 1, Version: 2, CreatedAt: now, UpdatedAt: now, InvitedAt: now}
-	if err := store.CreateUser(ctx, invited, onboarding.AuditEntry{UserID: invited.ID, Version: 2, At: now, Action: "create"}, nil); err != nil {
+	if err := store.CreateUser(ctx, invited, onboarding.AuditEntry{UserID: invited.ID, Audit: onboarding.Audit{Version: 2, At: now, Action: "create"}}, nil); err != nil {
 		t.Fatal(err)
 	}
 	svc := onboarding.New(store, access.DefaultCatalogue(), onboarding.Config{}, func() time.Time { return now }, func() string { return "u-0002" })

@@ -609,7 +609,7 @@ func TestSampleStreamEvent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := w.store.CreateUser(w.ctx, u, onboarding.AuditEntry{UserID: u.ID, Version: u.Version, Action: "seed"}, nil); err != nil {
+	if err := w.store.CreateUser(w.ctx, u, onboarding.AuditEntry{UserID: u.ID, Audit: onboarding.Audit{Version: u.Version, Action: "seed"}}, nil); err != nil {
 		t.Fatal(err)
 	}
 	resp, err := edge(w.worker)(w.ctx, ev)

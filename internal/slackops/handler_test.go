@@ -334,8 +334,8 @@ func (f *fixture) addUser(email, role, slackUser string, status user.Status) use
 	u := user.User{ID: "u-" + strings.Split(email, "@")[0], Type: user.Internal, FirstName: "Test", LastName: strings.Split(email, "@")[0],
 		Email: email, Role: role, SlackUserID: slackUser, Status: status, HoldInvite: status == user.StatusIntroduction,
 		Version: 1, CreatedAt: f.now, CreatedBy: "admin@example.com", UpdatedAt: f.now, UpdatedBy: "admin@example.com"}
-	a := onboarding.AuditEntry{UserID: u.ID, Version: 1, At: f.now, ActorID: f.admin.ID, ActorEmail: f.admin.Email,
-		Source: onboarding.SourceAPI, Action: "create"}
+	a := onboarding.AuditEntry{UserID: u.ID, Audit: onboarding.Audit{Version: 1, At: f.now, ActorID: f.admin.ID, ActorEmail: f.admin.Email,
+		Source: onboarding.SourceAPI, Action: "create"}}
 	if err := f.store.CreateUser(context.Background(), u, a, nil); err != nil {
 		f.t.Fatal(err)
 	}

@@ -46,6 +46,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -463,50 +464,68 @@ func (s *Store) listByEmail(ctx context.Context, q onboarding.ListQuery, after s
 	return onboarding.Page{Users: []user.User{u}}, nil
 }
 
-// History implements onboarding.Store: entries oldest first.
+// History implements onboarding.Store: entries oldest first. Its cursors
+// hold the sort key alone, not the partition as a role's do, so that
+// cursors already handed out keep reading.
 func (s *Store) History(ctx context.Context, userID string, limit int, cur string) (onboarding.HistoryPage, error) {
+	return auditTrail[onboarding.AuditEntry, item.Audit](ctx, s, item.UserPK(userID), "", userID, limit, cur)
+}
+
+// auditTrail reads a page of the audit trail in partition pk (a user's or
+// a role's), oldest first, decoding each entry from an item I. The
+// cursors it hands out are scope followed by the sort key resumed after,
+// and one not starting with scope is refused. what names the trail's
+// owner in errors.
+func auditTrail[E any, I interface{ Domain() (E, error) }](ctx context.Context, s *Store, pk, scope, what string, limit int, cur string) (onboarding.Trail[E], error) {
 	cursors, err := s.cursors(ctx)
 	if err != nil {
-		return onboarding.HistoryPage{}, err
+		return onboarding.Trail[E]{}, err
 	}
 	after, err := cursors.Decode(cur)
 	if err != nil {
-		return onboarding.HistoryPage{}, err
+		return onboarding.Trail[E]{}, err
+	}
+	if after != "" {
+		var ok bool
+		if after, ok = strings.CutPrefix(after, scope); !ok {
+			return onboarding.Trail[E]{}, onboarding.ErrBadCursor
+		}
 	}
 	if limit <= 0 {
 		limit = defaultLimit
 	}
 	expr, err := expression.NewBuilder().WithKeyCondition(
-		expression.Key("PK").Equal(expression.Value(item.UserPK(userID))).
-			And(expression.Key("SK").BeginsWith(item.AuditSK(0)[:len("AUDIT#")])),
+		expression.Key("PK").Equal(expression.Value(pk)).And(expression.Key("SK").BeginsWith(item.AuditSK(0)[:len("AUDIT#")])),
 	).Build()
 	if err != nil {
-		return onboarding.HistoryPage{}, fmt.Errorf("build history query: %w", err)
+		return onboarding.Trail[E]{}, fmt.Errorf("build history query: %w", err)
 	}
 	in := &dynamodb.QueryInput{
 		TableName: &s.table, KeyConditionExpression: expr.KeyCondition(), ConsistentRead: aws.Bool(true),
 		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(), Limit: aws.Int32(int32(limit + 1)),
 	}
 	if after != "" {
-		in.ExclusiveStartKey = key(item.UserPK(userID), after)
+		in.ExclusiveStartKey = key(pk, after)
 	}
 	out, err := s.db.Query(ctx, in)
 	if err != nil {
-		return onboarding.HistoryPage{}, fmt.Errorf("history of %s: %w", userID, err)
+		return onboarding.Trail[E]{}, fmt.Errorf("history of %s: %w", what, err)
 	}
-	var page onboarding.HistoryPage
+	var page onboarding.Trail[E]
 	for i, m := range out.Items {
 		if i == limit {
-			page.NextCursor = cursors.Encode(item.AuditSK(page.Entries[limit-1].Version))
+			// The next page starts after this one's last entry.
+			sk, _ := out.Items[limit-1]["SK"].(*types.AttributeValueMemberS)
+			page.NextCursor = cursors.Encode(scope + sk.Value)
 			break
 		}
-		var it item.Audit
+		var it I
 		if err := attributevalue.UnmarshalMap(m, &it); err != nil {
-			return onboarding.HistoryPage{}, fmt.Errorf("decode audit entry: %w", err)
+			return onboarding.Trail[E]{}, fmt.Errorf("decode audit entry of %s: %w", what, err)
 		}
 		a, err := it.Domain()
 		if err != nil {
-			return onboarding.HistoryPage{}, err
+			return onboarding.Trail[E]{}, err
 		}
 		page.Entries = append(page.Entries, a)
 	}

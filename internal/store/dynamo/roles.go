@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -24,7 +23,9 @@ import (
 // key being new (the audit entry's key is what keeps a deleted role's id
 // from a new role); an update puts the role on the condition that its
 // version and name guard are the ones the caller read, without reading it
-// first, and moves the guard only when the name's key changes.
+// first, and moves the guard only when the name's key changes. A delete
+// is conditioned the same way, on the role as the caller read it, and
+// removes the guard of the name it read.
 
 var _ onboarding.RoleStore = (*Store)(nil)
 
@@ -229,17 +230,15 @@ func (s *Store) appendRoleAudit(items []types.TransactWriteItem, a onboarding.Ro
 	return s.appendPutNew(items, aud)
 }
 
-// DeleteRole implements onboarding.RoleStore. It reads the role first:
-// the guard to delete is named by the stored name.
-func (s *Store) DeleteRole(ctx context.Context, id string, expectedVersion int64, a onboarding.RoleAuditEntry) error {
-	old, err := s.getRoleItem(ctx, id)
-	if err != nil {
-		return err
-	}
-	if old.Version != expectedVersion {
-		return user.ErrVersionConflict
-	}
-	expr, err := expression.NewBuilder().WithCondition(expression.Name("version").Equal(expression.Value(expectedVersion))).Build()
+// DeleteRole implements onboarding.RoleStore without reading the role:
+// the role is deleted on the condition that it is at the version and has
+// the name's key the caller read, and the guard of that name with it.
+// Only when the condition fails is the role read, to tell a stale read
+// from a role that is gone.
+func (s *Store) DeleteRole(ctx context.Context, r access.Role, a onboarding.RoleAuditEntry) error {
+	id, nameKey := r.ID, access.RoleNameKey(r.Name)
+	expr, err := expression.NewBuilder().WithCondition(expression.Name("version").Equal(expression.Value(r.Version)).
+		And(expression.Name("nameKey").Equal(expression.Value(nameKey)))).Build()
 	if err != nil {
 		return fmt.Errorf("build delete condition: %w", err)
 	}
@@ -247,7 +246,7 @@ func (s *Store) DeleteRole(ctx context.Context, id string, expectedVersion int64
 		TableName: &s.table, Key: key(item.RolesPK, item.RoleSK(id)),
 		ConditionExpression: expr.Condition(), ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
 	}}
-	delGuard, err := s.deleteGuard(old.NameKey, id)
+	delGuard, err := s.deleteGuard(nameKey, id)
 	if err != nil {
 		return err
 	}
@@ -259,7 +258,8 @@ func (s *Store) DeleteRole(ctx context.Context, id string, expectedVersion int64
 	if errors.Is(err, errConflicted) {
 		return fmt.Errorf("delete role %s: %w: %w", id, user.ErrVersionConflict, err)
 	}
-	if failed, ok := cancelled(err); ok && (failed[0] || failed[2]) {
+	if _, ok := cancelled(err); ok {
+		// The role, its guard or its next audit entry is not as read.
 		if _, gerr := s.getRoleItem(ctx, id); errors.Is(gerr, access.ErrRoleNotFound) {
 			return access.ErrRoleNotFound
 		}
@@ -294,56 +294,6 @@ func (s *Store) SeedRoles(ctx context.Context, roles []access.Role, now time.Tim
 // cursor names the role's partition, so one handed out for another trail
 // is refused.
 func (s *Store) RoleHistory(ctx context.Context, id string, limit int, cur string) (onboarding.RoleHistoryPage, error) {
-	cursors, err := s.cursors(ctx)
-	if err != nil {
-		return onboarding.RoleHistoryPage{}, err
-	}
-	after, err := cursors.Decode(cur)
-	if err != nil {
-		return onboarding.RoleHistoryPage{}, err
-	}
 	pk := item.RoleAuditPK(id)
-	if after != "" {
-		var ok bool
-		if after, ok = strings.CutPrefix(after, pk+" "); !ok {
-			return onboarding.RoleHistoryPage{}, onboarding.ErrBadCursor
-		}
-	}
-	if limit <= 0 {
-		limit = defaultLimit
-	}
-	expr, err := expression.NewBuilder().WithKeyCondition(
-		expression.Key("PK").Equal(expression.Value(pk)).And(expression.Key("SK").BeginsWith(item.AuditSK(0)[:len("AUDIT#")])),
-	).Build()
-	if err != nil {
-		return onboarding.RoleHistoryPage{}, fmt.Errorf("build role history query: %w", err)
-	}
-	in := &dynamodb.QueryInput{
-		TableName: &s.table, KeyConditionExpression: expr.KeyCondition(), ConsistentRead: aws.Bool(true),
-		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(), Limit: aws.Int32(int32(limit + 1)),
-	}
-	if after != "" {
-		in.ExclusiveStartKey = key(pk, after)
-	}
-	out, err := s.db.Query(ctx, in)
-	if err != nil {
-		return onboarding.RoleHistoryPage{}, fmt.Errorf("history of role %s: %w", id, err)
-	}
-	var page onboarding.RoleHistoryPage
-	for i, m := range out.Items {
-		if i == limit {
-			page.NextCursor = cursors.Encode(pk + " " + item.AuditSK(page.Entries[limit-1].Version))
-			break
-		}
-		var it item.RoleAudit
-		if err := attributevalue.UnmarshalMap(m, &it); err != nil {
-			return onboarding.RoleHistoryPage{}, fmt.Errorf("decode role audit entry: %w", err)
-		}
-		a, err := it.Domain()
-		if err != nil {
-			return onboarding.RoleHistoryPage{}, err
-		}
-		page.Entries = append(page.Entries, a)
-	}
-	return page, nil
+	return auditTrail[onboarding.RoleAuditEntry, item.RoleAudit](ctx, s, pk, pk+" ", "role "+id, limit, cur)
 }

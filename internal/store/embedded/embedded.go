@@ -392,9 +392,10 @@ func (w write) putAudit(a onboarding.AuditEntry) error {
 	return w.put(bucketAudit, key, b, oldItem, it)
 }
 
-// auditKey keeps a user's entries together and in version order; the NUL
-// cannot occur in an id, so one user's prefix never covers another's.
-func auditKey(userID, sk string) []byte { return []byte(userID + "\x00" + sk) }
+// auditKey keeps the entries of a user (in bucket audit) or of a role (in
+// roleAudit) together and in version order; the NUL cannot occur in an
+// id, so one id's prefix never covers another's.
+func auditKey(id, sk string) []byte { return []byte(id + "\x00" + sk) }
 
 func getUser(tx *bolt.Tx, id string) (item.User, bool, error) {
 	b := bucket(tx, bucketUsers).Get([]byte(id))
@@ -557,39 +558,45 @@ func linkedAfter(tx *bolt.Tx, slackUserID, after string) func() (item.User, bool
 
 // History implements onboarding.Store: entries oldest first.
 func (s *Store) History(ctx context.Context, userID string, limit int, cur string) (onboarding.HistoryPage, error) {
+	return auditTrail[onboarding.AuditEntry, item.Audit](ctx, s, bucketAudit, cursorHistory, userID, userID, limit, cur)
+}
+
+// auditTrail reads a page of the audit trail of id (a user's or a role's)
+// in the named bucket, oldest first, decoding each entry from an item I.
+// Its cursors are of kind and hold a whole audit key, so one handed out
+// for another trail is refused rather than silently misread. what names
+// the trail's owner in errors.
+func auditTrail[E any, I interface{ Domain() (E, error) }](ctx context.Context, s *Store, name, kind, id, what string, limit int, cur string) (onboarding.Trail[E], error) {
 	if err := ctx.Err(); err != nil {
-		return onboarding.HistoryPage{}, err
+		return onboarding.Trail[E]{}, err
 	}
-	prefix := auditKey(userID, "")
-	after, err := s.decodeCursor(cursorHistory, cur)
+	prefix := auditKey(id, "")
+	after, err := s.decodeCursor(kind, cur)
 	if err != nil {
-		return onboarding.HistoryPage{}, err
+		return onboarding.Trail[E]{}, err
 	}
-	// A history cursor holds a whole audit key, so one handed out for
-	// another user's trail is refused rather than silently misread.
 	if after != "" && !strings.HasPrefix(after, string(prefix)) {
-		return onboarding.HistoryPage{}, onboarding.ErrBadCursor
+		return onboarding.Trail[E]{}, onboarding.ErrBadCursor
 	}
 	if limit <= 0 {
 		limit = defaultLimit
 	}
-	var page onboarding.HistoryPage
+	var page onboarding.Trail[E]
 	err = s.db.View(func(tx *bolt.Tx) error {
-		c := bucket(tx, bucketAudit).Cursor()
+		c := bucket(tx, name).Cursor()
 		k, v := c.Seek(prefix)
 		if after != "" {
-			k, v = c.Seek([]byte(after))
-			if k != nil && string(k) == after {
+			if k, v = c.Seek([]byte(after)); k != nil && string(k) == after {
 				k, v = c.Next()
 			}
 		}
 		var last []byte
 		for ; k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
 			if len(page.Entries) == limit {
-				page.NextCursor = s.encodeCursor(cursorHistory, string(last))
+				page.NextCursor = s.encodeCursor(kind, string(last))
 				return nil
 			}
-			var it item.Audit
+			var it I
 			if err := json.Unmarshal(v, &it); err != nil {
 				return fmt.Errorf("decode audit entry %q: %w", k, err)
 			}
@@ -597,13 +604,12 @@ func (s *Store) History(ctx context.Context, userID string, limit int, cur strin
 			if err != nil {
 				return err
 			}
-			page.Entries = append(page.Entries, a)
-			last = k
+			page.Entries, last = append(page.Entries, a), k
 		}
 		return nil
 	})
 	if err != nil {
-		return onboarding.HistoryPage{}, fmt.Errorf("history of %s: %w", userID, err)
+		return onboarding.Trail[E]{}, fmt.Errorf("history of %s: %w", what, err)
 	}
 	return page, nil
 }

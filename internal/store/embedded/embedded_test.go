@@ -575,7 +575,7 @@ func TestFeedOfRoles(t *testing.T) {
 	}
 	gone := renamed
 	gone.Version = 3
-	if err := s.DeleteRole(ctx, r.ID, 2, storetest.RoleAudit(gone, "delete")); err != nil {
+	if err := s.DeleteRole(ctx, renamed, storetest.RoleAudit(gone, "delete")); err != nil {
 		t.Fatal(err)
 	}
 	recs, _ := feed(t, s, 0)

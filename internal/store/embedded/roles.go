@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -127,7 +126,7 @@ func (w write) createRole(r access.Role, a onboarding.RoleAuditEntry) error {
 
 // hasRoleTrail reports whether a role of this id was ever written.
 func hasRoleTrail(tx *bolt.Tx, id string) bool {
-	prefix := roleAuditKey(id, "")
+	prefix := auditKey(id, "")
 	k, _ := bucket(tx, bucketRoleAudit).Cursor().Seek(prefix)
 	return k != nil && bytes.HasPrefix(k, prefix)
 }
@@ -179,14 +178,17 @@ func currentRole(tx *bolt.Tx, id string, expected int64) (item.Role, error) {
 	return old, nil
 }
 
-// DeleteRole implements onboarding.RoleStore.
-func (s *Store) DeleteRole(ctx context.Context, id string, expectedVersion int64, a onboarding.RoleAuditEntry) error {
+// DeleteRole implements onboarding.RoleStore. The stored role, read in
+// the same transaction, names the guard to delete and is the feed's old
+// image.
+func (s *Store) DeleteRole(ctx context.Context, r access.Role, a onboarding.RoleAuditEntry) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	id := r.ID
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		w := write{tx: tx, now: s.now().UTC()}
-		old, err := currentRole(tx, id, expectedVersion)
+		old, err := currentRole(tx, id, r.Version)
 		if err != nil {
 			return err
 		}
@@ -254,61 +256,14 @@ func (w write) putRoleAudit(a onboarding.RoleAuditEntry) error {
 	if err != nil {
 		return fmt.Errorf("encode role audit entry: %w", err)
 	}
-	key := roleAuditKey(a.RoleID, it.SK)
+	key := auditKey(a.RoleID, it.SK)
 	if bucket(w.tx, bucketRoleAudit).Get(key) != nil {
 		return fmt.Errorf("role %s already has an audit entry of version %d", a.RoleID, a.Version)
 	}
 	return w.put(bucketRoleAudit, key, b, nil, it)
 }
 
-// roleAuditKey keeps a role's entries together and in version order.
-func roleAuditKey(id, sk string) []byte { return []byte(id + "\x00" + sk) }
-
 // RoleHistory implements onboarding.RoleStore: entries oldest first.
 func (s *Store) RoleHistory(ctx context.Context, id string, limit int, cur string) (onboarding.RoleHistoryPage, error) {
-	if err := ctx.Err(); err != nil {
-		return onboarding.RoleHistoryPage{}, err
-	}
-	prefix := roleAuditKey(id, "")
-	after, err := s.decodeCursor(cursorRoleAudit, cur)
-	if err != nil {
-		return onboarding.RoleHistoryPage{}, err
-	}
-	if after != "" && !strings.HasPrefix(after, string(prefix)) {
-		return onboarding.RoleHistoryPage{}, onboarding.ErrBadCursor
-	}
-	if limit <= 0 {
-		limit = defaultLimit
-	}
-	var page onboarding.RoleHistoryPage
-	err = s.db.View(func(tx *bolt.Tx) error {
-		c := bucket(tx, bucketRoleAudit).Cursor()
-		k, v := c.Seek(prefix)
-		if after != "" {
-			if k, v = c.Seek([]byte(after)); k != nil && string(k) == after {
-				k, v = c.Next()
-			}
-		}
-		var last []byte
-		for ; k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
-			if len(page.Entries) == limit {
-				page.NextCursor = s.encodeCursor(cursorRoleAudit, string(last))
-				return nil
-			}
-			var it item.RoleAudit
-			if err := json.Unmarshal(v, &it); err != nil {
-				return fmt.Errorf("decode role audit entry %q: %w", k, err)
-			}
-			a, err := it.Domain()
-			if err != nil {
-				return err
-			}
-			page.Entries, last = append(page.Entries, a), k
-		}
-		return nil
-	})
-	if err != nil {
-		return onboarding.RoleHistoryPage{}, fmt.Errorf("history of role %s: %w", id, err)
-	}
-	return page, nil
+	return auditTrail[onboarding.RoleAuditEntry, item.RoleAudit](ctx, s, bucketRoleAudit, cursorRoleAudit, id, "role "+id, limit, cur)
 }

@@ -75,8 +75,8 @@ func TestDecodeChangeOfUser(t *testing.T) {
 func TestDecodeChangeSkipsOtherItems(t *testing.T) {
 	at := time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC)
 	u := user.User{ID: "0193a1b2", Email: "priya@example.com", Version: 3, CreatedAt: at, UpdatedAt: at}
-	audit, err := item.FromAudit(onboarding.AuditEntry{UserID: u.ID, Version: 3, At: at, ActorID: "a", ActorEmail: "admin@localhost",
-		Source: onboarding.SourceAPI, Action: "edit"})
+	audit, err := item.FromAudit(onboarding.AuditEntry{UserID: u.ID, Audit: onboarding.Audit{Version: 3, At: at, ActorID: "a", ActorEmail: "admin@localhost",
+		Source: onboarding.SourceAPI, Action: "edit"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,8 +90,8 @@ func TestDecodeChangeSkipsOtherItems(t *testing.T) {
 	done := claim
 	done.State = item.ClaimCompleted
 	role := access.Role{ID: "night-supervisor", Name: "Night Supervisor", Permissions: []string{access.PlannerView}, Version: 1, CreatedAt: at, UpdatedAt: at}
-	roleAudit, err := item.FromRoleAudit(onboarding.RoleAuditEntry{RoleID: role.ID, Version: 1, At: at, ActorID: "a", ActorEmail: "admin@localhost",
-		Source: onboarding.SourceAPI, Action: "create", Changes: access.Diff(access.Role{}, role)})
+	roleAudit, err := item.FromRoleAudit(onboarding.RoleAuditEntry{RoleID: role.ID, Audit: onboarding.Audit{Version: 1, At: at, ActorID: "a", ActorEmail: "admin@localhost",
+		Source: onboarding.SourceAPI, Action: "create", Changes: access.Diff(access.Role{}, role)}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -36,8 +36,8 @@ func FuzzFromImage(f *testing.F) {
 		Phone: "+14155552671", SlackUserID: "U012AB3CD", Role: "planner", ExternalPlannerAccess: true, Status: user.StatusInvited,
 		Grants: []string{"reports.view"}, Revokes: []string{"planner.edit"}, InviteGeneration: 2, Version: 5,
 		CreatedAt: at, CreatedBy: "admin@localhost", UpdatedAt: at, UpdatedBy: "release-worker", InvitedAt: at}
-	audit, err := item.FromAudit(onboarding.AuditEntry{UserID: u.ID, Version: 5, At: at, ActorID: "a", ActorEmail: "admin@localhost",
-		Source: onboarding.SourceAPI, Action: "edit", Changes: []user.Change{{Field: "role", From: "staff", To: "planner"}}})
+	audit, err := item.FromAudit(onboarding.AuditEntry{UserID: u.ID, Audit: onboarding.Audit{Version: 5, At: at, ActorID: "a", ActorEmail: "admin@localhost",
+		Source: onboarding.SourceAPI, Action: "edit", Changes: []user.Change{{Field: "role", From: "staff", To: "planner"}}}})
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -99,8 +99,8 @@ func NewClaim(key string, now time.Time, hold time.Duration) Claim {
 		HeldUntil: now.Add(hold).UnixMilli(), ExpiresAt: now.Add(ClaimRetention).Unix()}
 }
 
-// AuditSK is the sort key of the audit entry of one user version; it sorts
-// in version order.
+// AuditSK is the sort key of the audit entry of one version of a user or
+// a role; it sorts in version order.
 func AuditSK(version int64) string { return fmt.Sprintf("%s%012d", auditPrefix, version) }
 
 // User is the stored form of a user.user.
@@ -137,12 +137,9 @@ type User struct {
 	SlackUserID string `dynamodbav:"slackUserId,omitempty"`
 }
 
-// Audit is the stored form of an onboarding.AuditEntry.
-type Audit struct {
-	PK         string `dynamodbav:"PK"`
-	SK         string `dynamodbav:"SK"`
-	Entity     string `dynamodbav:"entity"`
-	UserID     string `dynamodbav:"userId"`
+// AuditRecord is the stored form of an onboarding.Audit: what every audit
+// item holds, a user's (Audit) or a role's (RoleAudit).
+type AuditRecord struct {
 	Version    int64  `dynamodbav:"version"`
 	At         string `dynamodbav:"at"`
 	ActorID    string `dynamodbav:"actorId"`
@@ -154,6 +151,15 @@ type Audit struct {
 	// SlackUserID is the Slack user who acted, when the change came
 	// through Slack.
 	SlackUserID string `dynamodbav:"slackUserId,omitempty"`
+}
+
+// Audit is the stored form of an onboarding.AuditEntry.
+type Audit struct {
+	PK     string `dynamodbav:"PK"`
+	SK     string `dynamodbav:"SK"`
+	Entity string `dynamodbav:"entity"`
+	UserID string `dynamodbav:"userId"`
+	AuditRecord
 }
 
 // Email is the guard that keeps one email to one user.
@@ -241,30 +247,44 @@ func (it User) Matches(q onboarding.ListQuery) bool {
 
 // FromAudit returns the item of an audit entry.
 func FromAudit(a onboarding.AuditEntry) (Audit, error) {
+	rec, err := fromAudit(a.Audit)
+	return Audit{PK: UserPK(a.UserID), SK: rec.sk(), Entity: EntityAudit, UserID: a.UserID, AuditRecord: rec}, err
+}
+
+// Domain returns the audit entry the item holds.
+func (it Audit) Domain() (onboarding.AuditEntry, error) {
+	a, err := it.domain(it.UserID)
+	return onboarding.AuditEntry{UserID: it.UserID, Audit: a}, err
+}
+
+// fromAudit returns the stored form of a.
+func fromAudit(a onboarding.Audit) (AuditRecord, error) {
 	changes, err := json.Marshal(a.Changes)
 	if err != nil {
-		return Audit{}, fmt.Errorf("encode audit changes: %w", err)
+		return AuditRecord{}, fmt.Errorf("encode audit changes: %w", err)
 	}
-	return Audit{
-		PK: UserPK(a.UserID), SK: AuditSK(a.Version), Entity: EntityAudit,
-		UserID: a.UserID, Version: a.Version, At: timeString(a.At),
+	return AuditRecord{
+		Version: a.Version, At: timeString(a.At),
 		ActorID: a.ActorID, ActorEmail: a.ActorEmail, Source: string(a.Source), SlackUserID: a.SlackUserID,
 		Action: a.Action, Changes: string(changes),
 	}, nil
 }
 
-// Domain returns the audit entry the item holds.
-func (it Audit) Domain() (onboarding.AuditEntry, error) {
+// sk is the sort key of the record's item.
+func (it AuditRecord) sk() string { return AuditSK(it.Version) }
+
+// domain returns the record of a change to subject.
+func (it AuditRecord) domain(subject string) (onboarding.Audit, error) {
 	at, err := parseTime(it.At)
 	if err != nil {
-		return onboarding.AuditEntry{}, err
+		return onboarding.Audit{}, err
 	}
-	a := onboarding.AuditEntry{
-		UserID: it.UserID, Version: it.Version, At: at, ActorID: it.ActorID, ActorEmail: it.ActorEmail,
+	a := onboarding.Audit{
+		Version: it.Version, At: at, ActorID: it.ActorID, ActorEmail: it.ActorEmail,
 		Source: onboarding.Source(it.Source), SlackUserID: it.SlackUserID, Action: it.Action,
 	}
 	if err := json.Unmarshal([]byte(it.Changes), &a.Changes); err != nil {
-		return onboarding.AuditEntry{}, fmt.Errorf("decode audit changes of %s v%d: %w", it.UserID, it.Version, err)
+		return onboarding.Audit{}, fmt.Errorf("decode audit changes of %s v%d: %w", subject, it.Version, err)
 	}
 	return a, nil
 }

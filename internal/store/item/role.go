@@ -1,7 +1,6 @@
 package item
 
 import (
-	"encoding/json"
 	"fmt"
 
 	"github.com/opsos/onboarding/internal/access"
@@ -61,19 +60,11 @@ type Role struct {
 
 // RoleAudit is the stored form of an onboarding.RoleAuditEntry.
 type RoleAudit struct {
-	PK         string `dynamodbav:"PK"`
-	SK         string `dynamodbav:"SK"`
-	Entity     string `dynamodbav:"entity"`
-	RoleID     string `dynamodbav:"roleId"`
-	Version    int64  `dynamodbav:"version"`
-	At         string `dynamodbav:"at"`
-	ActorID    string `dynamodbav:"actorId"`
-	ActorEmail string `dynamodbav:"actorEmail"`
-	Source     string `dynamodbav:"source"`
-	Action     string `dynamodbav:"action"`
-	// Changes is JSON: change values are of mixed types.
-	Changes     string `dynamodbav:"changes"`
-	SlackUserID string `dynamodbav:"slackUserId,omitempty"`
+	PK     string `dynamodbav:"PK"`
+	SK     string `dynamodbav:"SK"`
+	Entity string `dynamodbav:"entity"`
+	RoleID string `dynamodbav:"roleId"`
+	AuditRecord
 }
 
 // RoleName is the guard that keeps one name to one role.
@@ -118,30 +109,12 @@ func FromRoleName(name, roleID string) RoleName {
 
 // FromRoleAudit returns the item of a role's audit entry.
 func FromRoleAudit(a onboarding.RoleAuditEntry) (RoleAudit, error) {
-	changes, err := json.Marshal(a.Changes)
-	if err != nil {
-		return RoleAudit{}, fmt.Errorf("encode role audit changes: %w", err)
-	}
-	return RoleAudit{
-		PK: RoleAuditPK(a.RoleID), SK: AuditSK(a.Version), Entity: EntityRoleAudit,
-		RoleID: a.RoleID, Version: a.Version, At: timeString(a.At),
-		ActorID: a.ActorID, ActorEmail: a.ActorEmail, Source: string(a.Source), SlackUserID: a.SlackUserID,
-		Action: a.Action, Changes: string(changes),
-	}, nil
+	rec, err := fromAudit(a.Audit)
+	return RoleAudit{PK: RoleAuditPK(a.RoleID), SK: rec.sk(), Entity: EntityRoleAudit, RoleID: a.RoleID, AuditRecord: rec}, err
 }
 
 // Domain returns the audit entry the item holds.
 func (it RoleAudit) Domain() (onboarding.RoleAuditEntry, error) {
-	at, err := parseTime(it.At)
-	if err != nil {
-		return onboarding.RoleAuditEntry{}, err
-	}
-	a := onboarding.RoleAuditEntry{
-		RoleID: it.RoleID, Version: it.Version, At: at, ActorID: it.ActorID, ActorEmail: it.ActorEmail,
-		Source: onboarding.Source(it.Source), SlackUserID: it.SlackUserID, Action: it.Action,
-	}
-	if err := json.Unmarshal([]byte(it.Changes), &a.Changes); err != nil {
-		return onboarding.RoleAuditEntry{}, fmt.Errorf("decode audit changes of role %s v%d: %w", it.RoleID, it.Version, err)
-	}
-	return a, nil
+	a, err := it.domain("role " + it.RoleID)
+	return onboarding.RoleAuditEntry{RoleID: it.RoleID, Audit: a}, err
 }

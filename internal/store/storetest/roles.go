@@ -51,11 +51,11 @@ func Role(n int, name string, perms ...string) access.Role {
 
 // RoleAudit returns the audit entry of r's current version.
 func RoleAudit(r access.Role, action string) onboarding.RoleAuditEntry {
-	return onboarding.RoleAuditEntry{
-		RoleID: r.ID, Version: r.Version, At: r.UpdatedAt, ActorID: "admin-" + action, ActorEmail: "admin@example.com",
+	return onboarding.RoleAuditEntry{RoleID: r.ID, Audit: onboarding.Audit{
+		Version: r.Version, At: r.UpdatedAt, ActorID: "admin-" + action, ActorEmail: "admin@example.com",
 		Source: onboarding.SourceAPI, Action: action,
 		Changes: []user.Change{{Field: "version", From: float64(r.Version - 1), To: float64(r.Version)}},
-	}
+	}}
 }
 
 // edited returns r at its next version, changed by change an hour later.
@@ -253,7 +253,7 @@ func testRoleDelete(t *testing.T, s onboarding.RoleStore) {
 	mustCreateRole(t, s, night)
 	mustCreateRole(t, s, day)
 	gone := edited(night, func(*access.Role) {})
-	if err := s.DeleteRole(ctx, night.ID, 1, RoleAudit(gone, "delete")); err != nil {
+	if err := s.DeleteRole(ctx, night, RoleAudit(gone, "delete")); err != nil {
 		t.Fatalf("delete: %v", err)
 	}
 	_, err := s.GetRole(ctx, night.ID)
@@ -279,14 +279,26 @@ func testRoleDeleteStale(t *testing.T, s onboarding.RoleStore) {
 	v2 := edited(r, func(r *access.Role) { r.Description = "changed" })
 	mustUpdateRole(t, s, v2)
 	gone := edited(r, func(*access.Role) {})
-	wantErr(t, "delete from v1", s.DeleteRole(ctx, r.ID, 1, RoleAudit(gone, "delete")), user.ErrVersionConflict)
+	wantErr(t, "delete from v1", s.DeleteRole(ctx, r, RoleAudit(gone, "delete")), user.ErrVersionConflict)
 	SameRole(t, mustGetRole(t, s, r.ID), v2)
 	if trail := roleTrail(t, s, r.ID); !slices.Equal(trail, []string{"create@1", "edit@2"}) {
 		t.Errorf("trail after a stale delete: %v", trail)
 	}
 	other := Role(2, "night")
 	wantErr(t, "the name after a stale delete", s.CreateRole(ctx, other, RoleAudit(other, "create")), access.ErrRoleNameTaken)
-	wantErr(t, "delete unknown role", s.DeleteRole(ctx, "nobody", 1, RoleAudit(Role(9, "x"), "delete")), access.ErrRoleNotFound)
+	// Renamed since it was read: the read names the old name, whose guard
+	// is gone, and the delete is refused as stale, keeping the new guard.
+	v3 := edited(v2, func(r *access.Role) { r.Name = "Evening" })
+	mustUpdateRole(t, s, v3)
+	wantErr(t, "delete from v2 under the old name", s.DeleteRole(ctx, v2, RoleAudit(edited(v2, func(*access.Role) {}), "delete")), user.ErrVersionConflict)
+	SameRole(t, mustGetRole(t, s, r.ID), v3)
+	if trail := roleTrail(t, s, r.ID); !slices.Equal(trail, []string{"create@1", "edit@2", "edit@3"}) {
+		t.Errorf("trail after a stale delete of a renamed role: %v", trail)
+	}
+	evening := Role(3, "EVENING")
+	wantErr(t, "the new name after a stale delete", s.CreateRole(ctx, evening, RoleAudit(evening, "create")), access.ErrRoleNameTaken)
+	missing := Role(9, "x")
+	wantErr(t, "delete unknown role", s.DeleteRole(ctx, missing, RoleAudit(edited(missing, func(*access.Role) {}), "delete")), access.ErrRoleNotFound)
 }
 
 func testRoleSeed(t *testing.T, s onboarding.RoleStore) {
@@ -322,7 +334,7 @@ func testRoleSeedKeepsEdits(t *testing.T, s onboarding.RoleStore) {
 	narrowed := edited(sup, func(r *access.Role) { r.Permissions = []string{access.PlannerView}; r.Name = "Shift Supervisor" })
 	mustUpdateRole(t, s, narrowed)
 	staff := mustGetRole(t, s, "staff")
-	if err := s.DeleteRole(ctx, "staff", staff.Version, RoleAudit(edited(staff, func(*access.Role) {}), "delete")); err != nil {
+	if err := s.DeleteRole(ctx, staff, RoleAudit(edited(staff, func(*access.Role) {}), "delete")); err != nil {
 		t.Fatal(err)
 	}
 	// An organisation's own role holds a name a later default wants.
@@ -354,7 +366,7 @@ func testRoleHistory(t *testing.T, s onboarding.RoleStore) {
 		mustUpdateRole(t, s, r)
 	}
 	gone := edited(r, func(*access.Role) {})
-	if err := s.DeleteRole(ctx, r.ID, r.Version, RoleAudit(gone, "delete")); err != nil {
+	if err := s.DeleteRole(ctx, r, RoleAudit(gone, "delete")); err != nil {
 		t.Fatal(err)
 	}
 	var got []onboarding.RoleAuditEntry

@@ -71,12 +71,12 @@ func User(n int, email string) user.User {
 
 // Audit returns the audit entry of u's current version.
 func Audit(u user.User, action string) onboarding.AuditEntry {
-	return onboarding.AuditEntry{
-		UserID: u.ID, Version: u.Version, At: u.UpdatedAt, ActorID: "admin", ActorEmail: "admin@example.com",
+	return onboarding.AuditEntry{UserID: u.ID, Audit: onboarding.Audit{
+		Version: u.Version, At: u.UpdatedAt, ActorID: "admin", ActorEmail: "admin@example.com",
 		Source: onboarding.SourceAPI, Action: action,
 		// float64: what change values read back as from JSON.
 		Changes: []user.Change{{Field: "version", From: float64(u.Version - 1), To: float64(u.Version)}},
-	}
+	}}
 }
 
 // SameUser reports a test error unless got and want are the same user:

@@ -173,7 +173,7 @@ func TestPollerResumesFromCheckpointAndRetriesFailures(t *testing.T) {
 	create := func(n int) {
 		u := user.User{ID: fmt.Sprintf("u-%04d", n), Type: user.Internal, FirstName: "A", LastName: "B", Email: fmt.Sprintf("u%d@example.com", n),
 			Role: "staff", HoldInvite: true, Status: user.StatusIntroduction, Version: 1}
-		if err := store.CreateUser(ctx, u, onboarding.AuditEntry{UserID: u.ID, Version: 1, Action: "create"}, nil); err != nil {
+		if err := store.CreateUser(ctx, u, onboarding.AuditEntry{UserID: u.ID, Audit: onboarding.Audit{Version: 1, Action: "create"}}, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
