@@ -230,6 +230,7 @@ func routes(a *app.Root, logins *localid.Identity, mailbox *outbox.Outbox, slack
 	mail := mailbox.Handler(log)
 	mux.Handle("GET "+outbox.PagePath, mail)
 	mux.Handle("GET "+outbox.JSONPath, mail)
+	mux.Handle("GET "+outbox.BodyPrefix, mail)
 	authHandlers{id: logins, log: log}.register(mux)
 	slackRoutes := gateway.New(slack.Handle, nil)
 	mux.Handle("POST "+slackops.PathCommands, slackRoutes)
