@@ -14,6 +14,11 @@ BENCHTIME ?= 1s
 # end-of-life banner for Node 20 says nothing actionable here.
 CDK       := node_modules/.bin/cdk
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+# Redocly CLI from package-lock.json lints the API's OpenAPI document;
+# it sends no usage data from here.
+REDOCLY   := node_modules/.bin/redocly
+OPENAPI   := internal/httpapi/openapi.json
+export REDOCLY_TELEMETRY := off
 # Context for the offline synth in make test; a deployment sets its own.
 SYNTH_CONTEXT ?= -c opsos:mailFrom=invites@ops.example.com -c opsos:slackTeamId=T0123ABCD
 
@@ -57,10 +62,12 @@ deploy: build ## deploy to the AWS account and region of your credentials (CDK_A
 invoke: ## run FUNCTION (api, slack, release, postauth; default: the one EVENT is for) on EVENT (default events/api/create-user.json) on the local data and print its answer; an event for another function is refused, naming it. events/slack/*.json need OPSOS_SLACK_SIGNING_SECRET and OPSOS_ADMIN_SLACK_ID=UADMIN0001
 	$(GO) run ./cmd/opsos invoke $(if $(FUNCTION),-function $(FUNCTION)) $(EVENT)
 
-lint: ## gofmt and go vet must be clean
+lint: ## gofmt and go vet must be clean, and Redocly CLI (package-lock.json, rules in redocly.yaml) must find nothing in the OpenAPI document
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	scripts/emulators.sh install
+	$(REDOCLY) lint $(OPENAPI)
 
 bench: ## the measured figures (cold starts, sizes, Slack acknowledgement, HTTP at a fixed rate, 1,000 releases, recovery from SIGKILL, DynamoDB requests) as a table, also written to docs/BENCHMARKS.md
 	scripts/emulators.sh run -- $(GO) run ./cmd/bench $(BENCH_ARGS)

@@ -361,8 +361,9 @@ func (s *Stack) httpAPI() {
 	})
 }
 
-// routes sends the user routes, behind the managers' JWT authorizer, to
-// the API function, and Slack's two routes to the Slack function.
+// routes sends the user routes, behind the managers' JWT authorizer, and
+// the OpenAPI document, public, to the API function, and Slack's two
+// routes to the Slack function.
 func (s *Stack) routes() {
 	managers := authorizers.NewHttpUserPoolAuthorizer(jsii.String("Managers"), s.Pool, &authorizers.HttpUserPoolAuthorizerProps{
 		UserPoolClients: &[]awscognito.IUserPoolClient{s.client},
@@ -372,6 +373,16 @@ func (s *Stack) routes() {
 		s.API.AddRoutes(&awsapigatewayv2.AddRoutesOptions{
 			Path: jsii.String(r.path), Methods: &r.methods, Integration: apiIntegration, Authorizer: managers,
 		})
+	}
+	// The OpenAPI document is the public contract: anyone may read it,
+	// without a token, as in local mode.
+	for _, rt := range *s.API.AddRoutes(&awsapigatewayv2.AddRoutesOptions{
+		Path: jsii.String(OpenAPIPath), Methods: &[]awsapigatewayv2.HttpMethod{awsapigatewayv2.HttpMethod_GET}, Integration: apiIntegration,
+	}) {
+		cdknag.NagSuppressions_AddResourceSuppressions(rt, &[]*cdknag.NagPackSuppression{
+			{Id: jsii.String("AwsSolutions-APIG4"), Reason: jsii.String("The OpenAPI document is the API's public contract: it holds no data, and every other API route needs the managers' token.")},
+			{Id: jsii.String("AwsSolutions-COG4"), Reason: jsii.String("The OpenAPI document is public; the user and role routes keep the Cognito authorizer.")},
+		}, jsii.Bool(true))
 	}
 	// Slack cannot send a Cognito token: its requests carry a signature,
 	// which the function checks before anything else.
@@ -416,6 +427,10 @@ var ReleaseCognitoActions = []string{
 	"cognito-idp:AdminUserGlobalSignOut", "cognito-idp:AdminAddUserToGroup", "cognito-idp:AdminRemoveUserFromGroup",
 	"cognito-idp:AdminListGroupsForUser", "cognito-idp:GetGroup", "cognito-idp:CreateGroup",
 }
+
+// OpenAPIPath is where the API function serves its OpenAPI document
+// (httpapi.OpenAPIPath), the one API route without the authorizer.
+const OpenAPIPath = "/openapi.json"
 
 type route struct {
 	path    string

@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/cxapi"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/opsos/onboarding/internal/httpapi"
 	"github.com/opsos/onboarding/internal/store/schema"
 )
 
@@ -266,8 +267,13 @@ func TestHTTPAPI(t *testing.T) {
 			t.Errorf("%s has an authorizer; Slack's signature is checked in code: %s", key, js(r.props))
 		}
 	}
-	if len(routes) != 18 {
-		t.Errorf("%d routes, want 18: %v", len(routes), slices.Sorted(func(yield func(string) bool) {
+	if r, ok := routes["GET "+OpenAPIPath]; !ok {
+		t.Errorf("no route GET %s", OpenAPIPath)
+	} else if r.props["AuthorizerId"] != nil || (r.props["AuthorizationType"] != nil && r.props["AuthorizationType"] != "NONE") {
+		t.Errorf("the OpenAPI document is public, yet its route has an authorizer: %s", js(r.props))
+	}
+	if len(routes) != 19 {
+		t.Errorf("%d routes, want 19: %v", len(routes), slices.Sorted(func(yield func(string) bool) {
 			for k := range routes {
 				if !yield(k) {
 					return
@@ -279,6 +285,40 @@ func TestHTTPAPI(t *testing.T) {
 	want(t, "throttle", get(stage.props, "DefaultRouteSettings"), map[string]any{"ThrottlingBurstLimit": 100, "ThrottlingRateLimit": 50})
 	if get(stage.props, "AccessLogSettings.DestinationArn") == nil {
 		t.Error("the API stage has no access log")
+	}
+	// Every operation of the API's OpenAPI document has its route: behind
+	// the authorizer, unless the document says it needs no token.
+	var doc struct {
+		Paths map[string]map[string]json.RawMessage `json:"paths"`
+	}
+	if err := json.Unmarshal(httpapi.OpenAPI(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if OpenAPIPath != httpapi.OpenAPIPath {
+		t.Errorf("the stack routes %s, the API serves its document at %s", OpenAPIPath, httpapi.OpenAPIPath)
+	}
+	for path, item := range doc.Paths {
+		for method, raw := range item {
+			if method == "parameters" {
+				continue
+			}
+			var op struct {
+				Security *[]any `json:"security"`
+			}
+			if err := json.Unmarshal(raw, &op); err != nil {
+				t.Fatal(err)
+			}
+			key := strings.ToUpper(method) + " " + path
+			r, ok := routes[key]
+			switch public := op.Security != nil && len(*op.Security) == 0; {
+			case !ok:
+				t.Errorf("the OpenAPI document has %s, the stack has no such route", key)
+			case public && r.props["AuthorizerId"] != nil:
+				t.Errorf("%s needs no token in the OpenAPI document, the stack puts an authorizer on it", key)
+			case !public && r.props["AuthorizationType"] != "JWT":
+				t.Errorf("%s needs a token in the OpenAPI document, the stack's route has no authorizer", key)
+			}
+		}
 	}
 	api := one(t, "AWS::ApiGatewayV2::Api")
 	want(t, "CORS origins", get(api.props, "CorsConfiguration.AllowOrigins"), []string{"https://app.ops.example.com", "http://localhost:3000"})

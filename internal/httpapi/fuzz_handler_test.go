@@ -59,6 +59,9 @@ func FuzzHandleUserBody(f *testing.F) {
 			if err != nil {
 				t.Fatalf("%s %s %q: handler error %v", ev.RequestContext.HTTP.Method, ev.RawPath, body, err)
 			}
+			if err := mustContract(t).check(ev, resp); err != nil {
+				t.Fatalf("%s %s %q: breaks the OpenAPI document: %v\nanswer: %d %s", ev.RequestContext.HTTP.Method, ev.RawPath, body, err, resp.StatusCode, resp.Body)
+			}
 			what := ev.RequestContext.HTTP.Method + " " + ev.RawPath + "?" + ev.RawQueryString
 			if resp.StatusCode >= 500 || resp.StatusCode < 200 {
 				t.Fatalf("%s %q: status %d: %s", what, body, resp.StatusCode, resp.Body)

@@ -53,6 +53,8 @@ type request struct {
 	userID string // {id} of /users/{id}/…
 	roleID string // {id} of /roles/{id}/…
 	body   []byte
+	// public: the route needs no manager (the OpenAPI document).
+	public bool
 }
 
 func (r *request) header(name string) string {
@@ -101,8 +103,12 @@ func (h *Handler) Handle(ctx context.Context, ev events.APIGatewayV2HTTPRequest)
 	rt, allowed := h.match(method, path, r)
 	switch {
 	case rt != nil:
-		// Every route needs a manager; who is not one learns nothing more.
-		if r.actor, err = h.svc.Authorize(ctx, r.id); err == nil {
+		// Every route but the public ones needs a manager; who is not one
+		// learns nothing more.
+		if !r.public {
+			r.actor, err = h.svc.Authorize(ctx, r.id)
+		}
+		if err == nil {
 			if err = r.readBody(); err == nil {
 				resp, err = rt(ctx, r)
 			}
@@ -165,6 +171,8 @@ func (h *Handler) match(method, path string, r *request) (route, string) {
 	seg := strings.Split(strings.Trim(path, "/"), "/")
 	var byMethod map[string]route
 	switch {
+	case path == OpenAPIPath:
+		byMethod, r.public = map[string]route{http.MethodGet: h.openAPI}, true
 	case len(seg) == 1 && seg[0] == "users":
 		byMethod = map[string]route{http.MethodGet: h.list, http.MethodPost: h.create}
 	case len(seg) == 1 && seg[0] == "roles":

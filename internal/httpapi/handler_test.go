@@ -90,10 +90,7 @@ type result struct {
 
 func (f *fixture) do(ev events.APIGatewayV2HTTPRequest) result {
 	f.t.Helper()
-	resp, err := f.h.Handle(context.Background(), ev)
-	if err != nil {
-		f.t.Fatalf("handler error: %v", err)
-	}
+	resp := f.handle(ev)
 	r := result{status: resp.StatusCode, headers: resp.Headers, raw: resp.Body}
 	if err := json.Unmarshal([]byte(resp.Body), &r.body); err != nil {
 		f.t.Fatalf("body is not a JSON object: %q", resp.Body)

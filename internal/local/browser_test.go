@@ -30,6 +30,78 @@ func chromium(t *testing.T) string {
 
 var loginLink = regexp.MustCompile(`https?://\S+/_local/login\S*`)
 
+// renderedPassword finds the temporary password in the rendered text of
+// the invitation's HTML body: the label (upper-cased by its style) on one
+// line, the password on the next.
+var renderedPassword = regexp.MustCompile(`(?i)temporary password\s*\n\s*(\S+)`)
+
+// renderedMailBody opens the mailbox page and returns what its first
+// email's HTML body frame shows, as text, with the sign-in link's address
+// added. A frame the browser refuses to show holds no such text.
+func renderedMailBody(t *testing.T, ctx context.Context, base string) string {
+	t.Helper()
+	// ctx is the tab's own context, as its first Run starts the browser
+	// for as long as ctx lasts: no shorter context is derived from it here.
+	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/_local/mail"), chromedp.WaitVisible(chromedp.CSS("article iframe"))); err != nil {
+		t.Fatalf("mailbox: %v", err)
+	}
+	src, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector("article iframe").src`))
+	if err != nil {
+		t.Fatalf("mailbox frame: %v", err)
+	}
+	// What the frame shows: its body's rendered text, and its links.
+	const read = `document.body.innerText + "\n" + [...document.links].map((a) => a.href).join("\n")`
+	// A sandboxed frame has an origin of its own: Chromium may run it
+	// in a process of its own, as a target of its own; otherwise it is in
+	// the page's DOM.
+	infos, err := chromedp.Targets(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, info := range infos {
+		if info.Type == "iframe" && src != "" && info.URL == src {
+			// Detach when done: closing the frame's target would close the page.
+			fctx, cancel := chromedp.NewContext(ctx, chromedp.WithTargetID(info.TargetID), chromedp.WithDetachOnCancel())
+			defer cancel()
+			text, err := chromedp.Run(fctx, chromedp.Action[string](func(ctx context.Context, tg *chromedp.Target) (string, error) {
+				if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS("body"))); err != nil {
+					return "", err
+				}
+				return chromedp.Evaluate[string](read)(ctx, tg)
+			}))
+			if err != nil {
+				t.Fatalf("the email body frame (%s): %v", src, err)
+			}
+			t.Logf("read the email body in its frame's own target (%s)", src)
+			return text
+		}
+	}
+	frames, err := chromedp.Run(ctx, chromedp.Nodes(chromedp.CSS("article iframe")))
+	if err != nil || len(frames) == 0 {
+		t.Fatalf("mailbox frame: %v", err)
+	}
+	// The tab has run already: a shorter context may bound the wait for a
+	// frame the browser refuses to show.
+	fctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	text, err := chromedp.Run(fctx, chromedp.Action[string](func(ctx context.Context, tg *chromedp.Target) (string, error) {
+		body, err := chromedp.Text(chromedp.CSS("body"), chromedp.FromNode(frames[0]))(ctx, tg)
+		if err != nil {
+			return "", err
+		}
+		links, err := chromedp.AttributesAll(chromedp.CSS("a"), chromedp.FromNode(frames[0]), chromedp.AtLeast(0))(ctx, tg)
+		for _, a := range links {
+			body += "\n" + a["href"]
+		}
+		return body, err
+	}))
+	if err != nil {
+		t.Fatalf("the email body frame (%q) shows nothing; did the browser refuse to show it? %v", src, err)
+	}
+	t.Logf("read the email body in the page's frame (%q)", src)
+	return text
+}
+
 // TestFirstLoginInABrowser follows the invitation as a person would, in
 // real headless Chromium: read the email in the mailbox, open the sign-in
 // link, use the temporary password, be made to choose a new one, land
@@ -54,21 +126,14 @@ func TestFirstLoginInABrowser(t *testing.T) {
 	ctx, cancel = context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
 
-	mailText, err := chromedp.Run(ctx, chromedp.Action[string](func(ctx context.Context, t *chromedp.Target) (string, error) {
-		// Open the email's plain-text part, as a reader would.
-		if err := chromedp.Do(ctx, chromedp.Navigate(base+"/_local/mail"), chromedp.Click(chromedp.CSS("summary")),
-			chromedp.WaitVisible(chromedp.CSS("pre"))); err != nil {
-			return "", err
-		}
-		return chromedp.Text(chromedp.CSS("pre"))(ctx, t)
-	}))
-	if err != nil {
-		t.Fatalf("mailbox: %v", err)
-	}
-	pw := tempPassword.FindStringSubmatch(mailText)
+	// Read the invitation as the recipient sees it: the email's HTML body
+	// as the mailbox page renders it in its frame, not the JSON nor the
+	// plain-text part.
+	mailText := renderedMailBody(t, ctx, base)
+	pw := renderedPassword.FindStringSubmatch(mailText)
 	link := loginLink.FindString(mailText)
 	if pw == nil || link == "" {
-		t.Fatalf("the email shows no password or link:\n%s", mailText)
+		t.Fatalf("the email's rendered HTML body shows no password or link:\n%s", mailText)
 	}
 	text := func(sel string) string {
 		t.Helper()

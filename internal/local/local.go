@@ -217,8 +217,9 @@ func authorizer(token string, admin user.User, logins *localid.Identity) func(st
 	}
 }
 
-// routes serves the whole product on one address: the API, Slack's two
-// doors, the local login and mailbox, and the health check.
+// routes serves the whole product on one address: the API and its
+// OpenAPI document, Slack's two doors, the local login and mailbox, and
+// the health check.
 func routes(a *app.Root, logins *localid.Identity, mailbox *outbox.Outbox, slack *slackops.Handler,
 	authorize func(string) (map[string]string, bool), log *slog.Logger) *http.ServeMux {
 	mux := http.NewServeMux()
@@ -229,11 +230,15 @@ func routes(a *app.Root, logins *localid.Identity, mailbox *outbox.Outbox, slack
 	mail := mailbox.Handler(log)
 	mux.Handle("GET "+outbox.PagePath, mail)
 	mux.Handle("GET "+outbox.JSONPath, mail)
+	mux.Handle("GET "+outbox.BodyPrefix, mail)
 	authHandlers{id: logins, log: log}.register(mux)
 	slackRoutes := gateway.New(slack.Handle, nil)
 	mux.Handle("POST "+slackops.PathCommands, slackRoutes)
 	mux.Handle("POST "+slackops.PathInteractions, slackRoutes)
-	mux.Handle("/", gateway.New(httpapi.New(a.Service, log).Handle, authorize))
+	api := httpapi.New(a.Service, log)
+	// The OpenAPI document is public, as behind API Gateway.
+	mux.Handle("GET "+httpapi.OpenAPIPath, gateway.New(api.Handle, nil))
+	mux.Handle("/", gateway.New(api.Handle, authorize))
 	return mux
 }
 

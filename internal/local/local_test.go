@@ -148,6 +148,11 @@ func walkthrough(t *testing.T, cfg local.Config) {
 	if r := call(t, s, "GET", "/users", "wrong-token-0123456789", ""); r.status != 401 {
 		t.Errorf("wrong token: %d", r.status)
 	}
+	// The OpenAPI document is public, as behind API Gateway.
+	if r := call(t, s, "GET", "/openapi.json", "", ""); r.status != 200 || r.header.Get("Content-Type") != "application/openapi+json" ||
+		r.body["openapi"] != "3.1.0" || r.body["paths"].(map[string]any)["/users"] == nil {
+		t.Errorf("openapi.json without a token: %d %v", r.status, r.header)
+	}
 
 	c := call(t, s, "POST", "/users", token,
 		`{"type":"internal","firstName":"Priya","lastName":"Shah","email":"priya.shah@example.com","phone":"+44 7911 123456","jobTitle":"Shift Lead","role":"Supervisor"}`)

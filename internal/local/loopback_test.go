@@ -70,7 +70,7 @@ func TestHostHeaderStopsDNSRebinding(t *testing.T) {
 	s, _ := start(t, config(t, t.TempDir()))
 	defer stop(t, s)
 	_, port, _ := net.SplitHostPort(s.Addr())
-	for _, path := range []string{"/_local/mail", "/_local/mail.json", "/_local/login", "/healthz", "/users"} {
+	for _, path := range []string{"/_local/mail", "/_local/mail.json", "/_local/mail/x.html", "/_local/login", "/healthz", "/users"} {
 		for host, want := range map[string]int{
 			"127.0.0.1:" + port: 0, "localhost:" + port: 0, "LOCALHOST:" + port: 0, "[::1]:" + port: 0,
 			"attacker.example:" + port:   http.StatusMisdirectedRequest,

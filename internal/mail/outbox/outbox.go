@@ -205,6 +205,31 @@ func (o *Outbox) List() ([]Stored, error) {
 	return out, nil
 }
 
+// Get returns the message with the id, and false when there is none.
+func (o *Outbox) Get(id string) (Stored, bool, error) {
+	names, err := o.names()
+	if err != nil {
+		return Stored{}, false, fmt.Errorf("read outbox: %w", err)
+	}
+	// Only the name of a message file is read: an id naming anything
+	// else (another folder, a path) is no message.
+	if !slices.Contains(names, id+".json") {
+		return Stored{}, false, nil
+	}
+	data, err := os.ReadFile(filepath.Join(o.dir, id+".json"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return Stored{}, false, nil // removed by hand since the folder was read
+	}
+	if err != nil {
+		return Stored{}, false, fmt.Errorf("read outbox: %w", err)
+	}
+	var s Stored
+	if err := json.Unmarshal(data, &s); err != nil {
+		return Stored{}, false, fmt.Errorf("read outbox: read %s: %w", id, err)
+	}
+	return s, true, nil
+}
+
 // names returns the names of the message files.
 func (o *Outbox) names() ([]string, error) {
 	entries, err := os.ReadDir(o.dir)

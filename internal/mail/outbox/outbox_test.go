@@ -222,6 +222,7 @@ func server(t *testing.T, o *outbox.Outbox) *httptest.Server {
 	// As local mode mounts it.
 	mux.Handle(outbox.PagePath, h)
 	mux.Handle(outbox.JSONPath, h)
+	mux.Handle("GET "+outbox.BodyPrefix, h)
 	s := httptest.NewServer(mux)
 	t.Cleanup(s.Close)
 	return s
@@ -294,10 +295,11 @@ func TestPageHandler(t *testing.T) {
 	}
 
 	ctx := context.Background()
-	if _, err := o.Send(ctx, release.Message{
+	annID, err := o.Send(ctx, release.Message{
 		To: "ann@example.com", Subject: `<script>alert("s")</script> invited you`,
 		Text: "Password: <b>Kq7m</b>", HTML: `<p onclick="x()">Hello &amp; welcome</p><script>alert(1)</script>`,
-	}); err != nil {
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
 	c.advance(time.Minute)
@@ -323,9 +325,9 @@ func TestPageHandler(t *testing.T) {
 		`&lt;script&gt;alert(&#34;s&#34;)&lt;/script&gt; invited you`, // the subject, escaped
 		"ann@example.com", "Friday 27 November 2026 at 09:00:00 UTC", // to, time
 		"Password: &lt;b&gt;Kq7m&lt;/b&gt;", // the text part, escaped
-		// the HTML part as an inert, sandboxed document
+		// the HTML part as an inert, sandboxed document of its own
 		`sandbox="allow-popups allow-popups-to-escape-sandbox"`,
-		`srcdoc="&lt;p onclick=&#34;x()&#34;&gt;Hello &amp;amp; welcome&lt;/p&gt;&lt;script&gt;alert(1)&lt;/script&gt;"`,
+		`src="` + outbox.BodyPath(annID) + `"`,
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("page lacks %s", want)
@@ -336,6 +338,56 @@ func TestPageHandler(t *testing.T) {
 	}
 	if strings.Count(body, "<iframe ") != 2 || strings.Count(body, ` sandbox="`) != 2 {
 		t.Errorf("want one sandboxed iframe per message:\n%s", body)
+	}
+}
+
+// TestBodyHandler: each message's HTML body is served on its own, as
+// sent, under a policy that lets only the mailbox page frame it and lets
+// it run nothing; the page itself stays unframeable.
+func TestBodyHandler(t *testing.T) {
+	o := open(t, t.TempDir(), newClock())
+	s := server(t, o)
+	ctx := context.Background()
+	const html = `<p onclick="x()">Hello &amp; welcome</p><script>alert(1)</script>`
+	id, err := o.Send(ctx, release.Message{To: "ann@example.com", Subject: "Hi", Text: "Hello", HTML: html})
+	if err != nil {
+		t.Fatal(err)
+	}
+	textOnly, err := o.Send(ctx, release.Message{To: "bob@example.com", Subject: "Plain", Text: "Hello"})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	resp, body := get(t, s.URL+outbox.BodyPath(id))
+	if resp.StatusCode != 200 || body != html {
+		t.Fatalf("body: %d %q", resp.StatusCode, body)
+	}
+	h := resp.Header
+	for k, want := range map[string]string{
+		"Content-Type": "text/html; charset=utf-8",
+		"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'; " +
+			"frame-ancestors 'self'; sandbox allow-popups allow-popups-to-escape-sandbox",
+		"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer", "X-Frame-Options": "SAMEORIGIN",
+	} {
+		if got := h.Get(k); got != want {
+			t.Errorf("%s %q, want %q", k, got, want)
+		}
+	}
+	page, _ := get(t, s.URL+outbox.PagePath)
+	if csp := page.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "frame-ancestors 'none'") || !strings.Contains(csp, "frame-src 'self'") {
+		t.Errorf("page policy %q", csp)
+	}
+
+	for _, p := range []string{
+		outbox.BodyPath(textOnly),                            // no HTML part
+		outbox.BodyPath("20261127T090000.000000000Z-999999"), // no such message
+		outbox.BodyPrefix + id,                               // not .html
+		outbox.BodyPrefix + id + ".json",
+		outbox.BodyPrefix + "..%2F" + id + ".html",
+	} {
+		if resp, body := get(t, s.URL+p); resp.StatusCode != 404 || strings.Contains(body, "Hello") {
+			t.Errorf("GET %s: %d %q", p, resp.StatusCode, body)
+		}
 	}
 }
 
