@@ -134,6 +134,11 @@ func authorizationMatrix(t *testing.T, env []string) {
 			t.Errorf("the API serves %s, which the authorization matrix does not cover: add a row", key)
 		}
 	}
+	// The public routes: the API's contract, which anyone may read.
+	public := []string{"/openapi.json"}
+	for _, path := range public {
+		inMatrix["GET "+path] = true
+	}
 	for _, key := range sortedSet(documentedRoutes(t)) {
 		if !inMatrix[key] {
 			t.Errorf("the README documents %s, which the authorization matrix does not cover: add a row", key)
@@ -157,6 +162,24 @@ func authorizationMatrix(t *testing.T, env []string) {
 		if after := c.state(); after != before {
 			t.Errorf("%s changed the data:\nbefore:\n%s\nafter:\n%s", what, before, after)
 			before = after
+		}
+	}
+	// A public route answers every caller alike, and tells nobody about
+	// any user.
+	for _, path := range public {
+		for _, caller := range append(refused, struct {
+			who, auth string
+			want      int
+		}{"the manager", "Bearer " + managerTok, 200}) {
+			got := c.do("GET", path, caller.auth, "")
+			what := fmt.Sprintf("GET %s with %s", path, caller.who)
+			if got.status != 200 || got.header.Get("Content-Type") == "application/problem+json" {
+				t.Errorf("%s: %d %v, want the document", what, got.status, got.header)
+			}
+			if b, _ := json.Marshal(got.body); bytes.Contains(b, []byte(targetEmail)) {
+				t.Errorf("%s: the document tells about a user", what)
+			}
+			unchanged(what)
 		}
 	}
 	for _, r := range active {
