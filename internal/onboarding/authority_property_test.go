@@ -948,8 +948,10 @@ func TestAuthorityProperty(t *testing.T) {
 				w := newWorld(t, rdir, seeded)
 				defer func() { w.store.Close(); os.RemoveAll(rdir) }()
 				steps := rapid.IntRange(1, 30).Draw(rt, "steps")
+				// Nothing happens between two calls: one call's after is
+				// the next one's before.
+				before := w.state()
 				for i := range steps {
-					before := w.state()
 					ids := make([]string, 0, len(before.users))
 					for id := range before.users {
 						ids = append(ids, id)
@@ -965,6 +967,7 @@ func TestAuthorityProperty(t *testing.T) {
 					w.now = w.now.Add(time.Second)
 					after := w.state()
 					changed := checkStep(rt, o, actor, known, before, after, refused, answer)
+					before = after
 					tl.calls++
 					switch {
 					case refused:
