@@ -1,10 +1,14 @@
 package httpapi_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/opsos/onboarding/internal/onboarding"
+	"github.com/opsos/onboarding/internal/store/storetest"
 )
 
 func TestCreateDryRunChecksEverythingAndWritesNothing(t *testing.T) {
@@ -81,5 +85,29 @@ func TestBulkReleaseNeedsTheConfirmedCount(t *testing.T) {
 	}
 	if r := bulk("?dryRun=true", `{"status":"active"}`); r.status != http.StatusBadRequest {
 		t.Errorf("a selection of active users: %d %s, want 400", r.status, r.raw)
+	}
+}
+
+// TestBulkReleaseOfTooManyIsRefused: a selection of more users than one
+// bulk release takes is 422, the preview and the release alike, and
+// releases nobody.
+func TestBulkReleaseOfTooManyIsRefused(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	for i := range onboarding.MaxBulk + 1 {
+		u := storetest.User(i, fmt.Sprintf("many%d@example.com", i))
+		if err := f.store.CreateUser(ctx, u, storetest.Audit(u, "create"), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := f.writes()
+	for _, query := range []string{"?dryRun=true", ""} {
+		r := f.do(f.request(http.MethodPost, "/users/release"+query, fmt.Sprintf(`{"role":"staff","expectedCount":%d}`, onboarding.MaxBulk+1)))
+		if r.status != http.StatusUnprocessableEntity || !strings.Contains(r.raw, "narrow the selection") {
+			t.Errorf("POST /users/release%s of %d users: %d %s, want 422 asking to narrow the selection", query, onboarding.MaxBulk+1, r.status, r.raw)
+		}
+	}
+	if n := f.writes(); n != before {
+		t.Errorf("refused bulk releases wrote %d change records", n-before)
 	}
 }
