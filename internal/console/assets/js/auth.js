@@ -156,7 +156,7 @@ function localForms() {
     hint: 'make run prints it at start (export OPSOS_TOKEN=…).' });
   const alert3 = h('div', { class: 'alert', tabindex: '-1' });
   const admin = h('form', { class: 'card', id: 'token-signin', novalidate: true }, h('h2', null, 'Or with the administrator’s token'), alert3, tok.wrap,
-    h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Sign in with the token')));
+    h('div', { class: 'actions' }, h('button', { type: 'submit', id: 'token-button' }, 'Sign in with the token')));
   admin.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     clearErrors(admin);

@@ -13,7 +13,7 @@ export async function rolesPage(main) {
     h('div', { class: 'actions' }, h('a', { class: 'button primary', href: '#/roles/new', id: 'create-role' }, 'Create role')),
     h('h2', null, 'Roles'),
     h('table', { class: 'users' },
-      h('thead', null, h('tr', null, ['Role', 'Permissions', ''].map((t) => h('th', { scope: 'col' }, t)))),
+      h('thead', null, h('tr', null, ['Role', 'Permissions', 'Change'].map((t) => h('th', { scope: 'col' }, t)))),
       h('tbody', null, cat.roles.map((r) => h('tr', null,
         h('td', null, h('strong', null, r.name), h('br'), h('span', { class: 'hint' }, r.description)),
         h('td', null, r.permissions.length ? r.permissions.join(', ') : 'None'),

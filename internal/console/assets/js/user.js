@@ -7,6 +7,12 @@ import { userFields, roleName } from './users.js';
 
 const yesNo = (b) => (b ? 'Yes' : 'No');
 
+const labels = {
+  type: 'User type', firstName: 'First Name', lastName: 'Last Name', email: 'Email', phone: 'Phone', jobTitle: 'Job Title',
+  role: 'Role', externalPlannerAccess: 'External Planner Access', externalPurchasingAccess: 'External Purchasing Access',
+  holdInvite: 'Hold Invite (Introduction Mode)', permissions: 'Permission adjustments',
+};
+
 function permissionsTable(cat, u, adjust) {
   const role = cat.roles.find((r) => r.id === u.role);
   const eff = new Set(u.permissions.effective);
@@ -200,12 +206,12 @@ export async function editUserPage(main, id) {
     const r = await api('GET', apiPath('/users/', userID));
     if (!r.ok) { showProblem(form, r); return; }
     const fresh = r.body;
-    const rows = [];
-    for (const k of Object.keys(mine)) {
-      const now = k === 'permissions' ? `grant ${show(fresh.permissions.grant)}; revoke ${show(fresh.permissions.revoke)}` : show(fresh[k]);
-      const yours = k === 'permissions' ? `grant ${show(mine.permissions.grant)}; revoke ${show(mine.permissions.revoke)}` : show(mine[k]);
-      rows.push(h('tr', null, h('th', { scope: 'row' }, k), h('td', null, now), h('td', null, yours)));
-    }
+    // What they changed and what you changed, side by side.
+    const perms = (x) => `grant ${show(x.permissions.grant)}; revoke ${show(x.permissions.revoke)}`;
+    const saved = (x, k) => (k === 'permissions' ? perms(x) : show(x[k]));
+    const keys = [...new Set([...Object.keys(labels).filter((k) => saved(fresh, k) !== saved(base, k)), ...Object.keys(mine)])];
+    const rows = keys.map((k) => h('tr', null, h('th', { scope: 'row' }, labels[k] || k), h('td', null, saved(fresh, k)),
+      h('td', null, k in mine ? (k === 'permissions' ? perms({ permissions: mine.permissions }) : show(mine[k])) : 'unchanged')));
     const use = h('button', { type: 'button', id: 'use-fresh' }, 'Load the fresh copy');
     const keep = h('button', { type: 'button', id: 'keep-mine' }, 'Save my changes over it');
     use.addEventListener('click', () => {
