@@ -52,13 +52,19 @@ func ConfigFromEnv(getenv func(string) string) (c Config, ok bool) {
 	return c, c.CognitoDomain != "" && c.ClientID != ""
 }
 
-// Handler serves the console under Path: the pages, their scripts and
-// styles, and config.json.
-func Handler(cfg Config) http.Handler {
+// Assets are the console's files, as served under Path.
+func Assets() fs.FS {
 	sub, err := fs.Sub(assets, "assets")
 	if err != nil {
 		panic(err) // the embedded tree always has assets/
 	}
+	return sub
+}
+
+// Handler serves the console under Path: the pages, their scripts and
+// styles, and config.json.
+func Handler(cfg Config) http.Handler {
+	sub := Assets()
 	cfgJSON, err := json.Marshal(cfg)
 	if err != nil {
 		panic(err) // a struct of strings always encodes
