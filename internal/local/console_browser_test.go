@@ -120,7 +120,7 @@ func (p browserPage) check(name string) {
 		p.t.Errorf("axe finds serious or critical violations on %s:\n%s", name, strings.Join(bad, "\n"))
 	}
 	if p.shots != "" {
-		png := get(p, "screenshot "+name, chromedp.FullScreenshot(90))
+		png := get(p, "screenshot "+name, chromedp.FullScreenshot(100))
 		if err := os.WriteFile(filepath.Join(p.shots, name+".png"), png, 0o644); err != nil {
 			p.t.Fatal(err)
 		}
@@ -202,9 +202,7 @@ func TestConsoleInABrowser(t *testing.T) {
 			t.Errorf("after the error %s holds %q, want %q as typed", sel, got, want)
 		}
 	}
-	if p.shots != "" {
-		p.check("create-user-errors")
-	}
+	p.check("create-user-errors")
 
 	p.typeInto(form+`input[name=email]`, "priya.shah@example.com")
 	p.choose(form+`select[name=role]`, "supervisor")
@@ -264,6 +262,10 @@ func TestConsoleInABrowser(t *testing.T) {
 	// Step 3 — Open the user. Click Edit. Under Onboarding, set Hold
 	// Invite (Introduction Mode) to No. Save.
 	p.do("open Users", chromedp.Navigate(base+"/console/#/users"), chromedp.WaitVisible(chromedp.CSS(`table.users`)))
+	if b := p.text(`table.users .badge.introduction`); b != "Introduction Mode" {
+		t.Errorf("the list shows Priya's status as %q", b)
+	}
+	p.check("users-introduction")
 	p.do("open the user", chromedp.Click(chromedp.Search(`//a[text()="Priya Shah"]`)), chromedp.WaitVisible(chromedp.CSS(`#edit-button`)))
 	p.do("Edit", chromedp.Click(chromedp.CSS(`#edit-button`)), chromedp.WaitVisible(chromedp.CSS(`#edit-user-form`)))
 	p.choose(edit+`select[name=holdInvite]`, "no")
@@ -296,6 +298,13 @@ func TestConsoleInABrowser(t *testing.T) {
 	row := p.text(`table.users tbody`)
 	if !regexp.MustCompile(`Priya Shah[\s\S]*Active`).MatchString(row) {
 		t.Errorf("the list of active users shows %q", row)
+	}
+
+	if p.shots != "" {
+		// As on a phone.
+		p.do("a phone's screen", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile), chromedp.WaitVisible(chromedp.CSS(`table.users`)))
+		p.check("users-phone")
+		p.do("a desktop's screen", chromedp.EmulateViewport(1100, 900))
 	}
 
 	// Roles and Permissions: review, create.
