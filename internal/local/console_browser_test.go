@@ -132,8 +132,9 @@ func (p browserPage) check(name string) {
 // Step 1, create an internal user in Introduction Mode; Step 2, set the
 // role and a permission adjustment; Step 3, open the user, Edit, set Hold
 // Invite to No, Save. Then the new user reads the temporary password in
-// their mailbox, signs in and sets a password, and the console lists them
-// as Active. On the way: a field error shows next to its field with what
+// their mailbox (its plain-text part, as the mailbox shows it), signs in
+// to the console and sets a password, and the manager's console lists
+// them as Active. On the way: a field error shows next to its field with what
 // was typed kept, a stale edit offers the fresh copy, roles are created,
 // and every page passes axe-core's serious and critical checks.
 func TestConsoleInABrowser(t *testing.T) {
@@ -225,13 +226,13 @@ func TestConsoleInABrowser(t *testing.T) {
 	// manager changes the user, so the first save is stale.
 	p.do("Edit", chromedp.Click(chromedp.CSS(`#edit-button`)), chromedp.WaitVisible(chromedp.CSS(`#edit-user-form`)))
 	edit := `#edit-user-form `
-	p.choose(edit+`select[name=role]`, "planner")
-	p.choose(edit+`select[data-permission="reports.view"]`, "grant")
-	if eff := p.text(edit + `[data-effective="reports.view"]`); eff != "Yes" {
-		t.Errorf("granting reports.view shows it effective %q", eff)
+	p.choose(edit+`select[name=role]`, "operations-manager")
+	p.choose(edit+`select[data-permission="purchasing.approve"]`, "revoke")
+	if eff := p.text(edit + `[data-effective="purchasing.approve"]`); eff != "No" {
+		t.Errorf("revoking purchasing.approve shows it effective %q", eff)
 	}
-	if eff := p.text(edit + `[data-effective="users.view"]`); eff != "No" {
-		t.Errorf("a Planner shows users.view effective %q", eff)
+	if eff := p.text(edit + `[data-effective="users.manage"]`); eff != "Yes" {
+		t.Errorf("an Operations Manager shows users.manage effective %q", eff)
 	}
 	p.check("edit-user")
 	if r := call(t, s, "PATCH", "/users/"+id, token, `{"phone":"07911 123457"}`); r.status != 200 {
@@ -241,8 +242,8 @@ func TestConsoleInABrowser(t *testing.T) {
 	if a := p.text("#stale-alert"); !strings.Contains(a, "Someone else changed this user") || !strings.Contains(a, "+447911123457") {
 		t.Errorf("the stale edit says %q; want who changed it and the saved phone", a)
 	}
-	if role := p.value(edit + `select[name=role]`); role != "planner" {
-		t.Errorf("after the stale save the role holds %q, want planner as chosen", role)
+	if role := p.value(edit + `select[name=role]`); role != "operations-manager" {
+		t.Errorf("after the stale save the role holds %q, want operations-manager as chosen", role)
 	}
 	p.do("Load the fresh copy", chromedp.Click(chromedp.CSS(`#use-fresh`)), chromedp.WaitVisible(chromedp.CSS(`#stale .notice`)))
 	if phone := p.value(edit + `input[name=phone]`); phone != "+447911123457" {
@@ -251,11 +252,11 @@ func TestConsoleInABrowser(t *testing.T) {
 	if role := p.value(edit + `select[name=role]`); role != "supervisor" {
 		t.Errorf("the fresh copy shows role %q", role)
 	}
-	p.choose(edit+`select[name=role]`, "planner")
-	p.choose(edit+`select[data-permission="reports.view"]`, "grant")
+	p.choose(edit+`select[name=role]`, "operations-manager")
+	p.choose(edit+`select[data-permission="purchasing.approve"]`, "revoke")
 	p.do("Save", chromedp.Click(chromedp.CSS(`#save-button`)), chromedp.WaitVisible(chromedp.CSS(`#edit-button`)))
 	u := call(t, s, "GET", "/users/"+id, token, "").body
-	if u["role"] != "planner" || !strings.Contains(fmt.Sprint(u["permissions"]), "reports.view") || u["phone"] != "+447911123457" {
+	if u["role"] != "operations-manager" || fmt.Sprint(u["permissions"].(map[string]any)["revoke"]) != "[purchasing.approve]" || u["phone"] != "+447911123457" {
 		t.Errorf("after Step 2 the user is %v", u)
 	}
 
@@ -283,21 +284,35 @@ func TestConsoleInABrowser(t *testing.T) {
 	if pw == nil || link == "" {
 		t.Fatalf("the email shows no temporary password or link:\n%s", mail)
 	}
+	// Priya, a manager now, signs in to the console in a tab of her own:
+	// the temporary password, then a password of her own before anything else.
 	tab, closeTab := chromedp.NewContext(ctx)
-	newUser := browserPage{t: t, ctx: tab}
-	newUser.do("first sign-in", chromedp.Navigate(link), chromedp.WaitVisible(chromedp.CSS("#email")),
-		chromedp.SetValue(chromedp.CSS("#email"), "priya.shah@example.com"), chromedp.SendKeys(chromedp.CSS("#password"), pw[1]),
-		chromedp.Click(chromedp.CSS("#signin-button")), chromedp.WaitVisible(chromedp.CSS("#newpassword")),
-		chromedp.SendKeys(chromedp.CSS("#new-password"), "Priya-Chooses-This-7"), chromedp.SendKeys(chromedp.CSS("#confirm-password"), "Priya-Chooses-This-7"),
-		chromedp.Click(chromedp.CSS("#newpassword-button")), chromedp.WaitVisible(chromedp.CSS("#signedin")))
+	priya := browserPage{t: t, ctx: tab}
+	priya.do("Priya's first sign-in", chromedp.Navigate(base+"/console/"), chromedp.WaitVisible(chromedp.CSS(`#signin input[name=email]`)),
+		chromedp.SendKeys(chromedp.CSS(`#signin input[name=email]`), "priya.shah@example.com"), chromedp.SendKeys(chromedp.CSS(`#signin input[name=password]`), pw[1]),
+		chromedp.Click(chromedp.CSS("#signin-button")), chromedp.WaitVisible(chromedp.CSS(`#newpassword input[name=newPassword]`)),
+		chromedp.SendKeys(chromedp.CSS(`#newpassword input[name=newPassword]`), "Priya-Chooses-This-7"),
+		chromedp.SendKeys(chromedp.CSS(`#newpassword input[name=confirm]`), "Priya-Chooses-This-7"),
+		chromedp.Click(chromedp.CSS(`#newpassword button[type=submit]`)), chromedp.WaitVisible(chromedp.CSS(`#create-user`)))
+	if who := priya.text("#who-name"); !strings.Contains(who, "priya.shah@example.com") {
+		t.Errorf("Priya's console says %q", who)
+	}
+	priya.do("Priya signs out", chromedp.Click(chromedp.CSS(`#signout`)), chromedp.WaitVisible(chromedp.CSS(`#signin`)))
 	closeTab()
 	waitFor(t, "Priya active", func() bool { return call(t, s, "GET", "/users/"+id, token, "").body["status"] == "active" })
 
-	// Back in the console, still signed in: Priya is Active in the list.
+	// Back in the manager's console, still signed in: Priya is Active in the list.
 	p.do("Users, active", chromedp.Navigate(base+"/console/#/users?status=active"), chromedp.WaitVisible(chromedp.CSS(`table.users`)))
 	row := p.text(`table.users tbody`)
 	if !regexp.MustCompile(`Priya Shah[\s\S]*Active`).MatchString(row) {
 		t.Errorf("the list of active users shows %q", row)
+	}
+	// Paging: one user a page, the next page shows the other.
+	p.do("the first page", chromedp.Navigate(base+"/console/#/users?limit=1"), chromedp.WaitVisible(chromedp.CSS(`#next-page`)))
+	first := p.text(`table.users tbody`)
+	p.do("the next page", chromedp.Click(chromedp.CSS(`#next-page`)), chromedp.WaitVisible(chromedp.Search(`//a[text()="First page"]`)))
+	if second := p.text(`table.users tbody`); second == first || !strings.Contains(first+second, "Priya Shah") {
+		t.Errorf("the pages show %q, then %q", first, second)
 	}
 
 	if p.shots != "" {

@@ -17,8 +17,8 @@ export async function usersPage(main, q) {
   document.title = 'Users · OpsOS';
   const cat = await catalogue();
   const params = new URLSearchParams();
-  for (const k of ['status', 'role', 'type', 'q', 'cursor']) if (q.get(k)) params.set(k, q.get(k));
-  params.set('limit', '25');
+  for (const k of ['status', 'role', 'type', 'q', 'cursor', 'limit']) if (q.get(k)) params.set(k, q.get(k));
+  if (!params.has('limit')) params.set('limit', '25');
   const res = await api('GET', `/users?${params}`);
   if (!res.ok) throw res;
 
