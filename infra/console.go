@@ -15,7 +15,7 @@ import (
 var consoleRoutes = []string{"/console", "/console/{proxy+}"}
 
 // console serves the manager console from the API function at
-// <API>/console/ and lets it sign managers in: its address is a callback
+// <API>/console and lets it sign managers in: its address is a callback
 // and sign-out URL of the app client (authorization code with PKCE), and
 // the function is told the managed login's domain and the client id,
 // which the pages read from /console/config.json.
@@ -23,7 +23,8 @@ var consoleRoutes = []string{"/console", "/console/{proxy+}"}
 // The pages are public files; every API call they make carries the
 // signed-in manager's token through the authorizer like any other.
 func (s *Stack) console() {
-	url := *s.stage.Url() + "console/"
+	// Without the slash: see console.Path.
+	url := *s.stage.Url() + "console"
 	client := s.client.Node().DefaultChild().(awscognito.CfnUserPoolClient)
 	client.SetCallbackUrLs(jsii.Strings(append(slices.Clone(s.cfg.CallbackURLs), url)...))
 	client.SetLogoutUrLs(jsii.Strings(append(slices.Clone(s.cfg.LogoutURLs), url)...))

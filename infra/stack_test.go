@@ -323,7 +323,7 @@ func TestUserPool(t *testing.T) {
 	callbacks := asList(c.props["CallbackURLs"])
 	want(t, "callback URLs", callbacks[:2], []string{"https://app.ops.example.com/auth/callback", "http://localhost:3000/auth/callback"})
 	// The console signs managers in with the managed login and back out.
-	if len(callbacks) != 3 || !strings.Contains(js(callbacks[2]), "console/") || !strings.Contains(js(asList(c.props["LogoutURLs"])), "console/") {
+	if len(callbacks) != 3 || !strings.HasSuffix(js(callbacks[2]), `/console"]]}`) || !strings.Contains(js(asList(c.props["LogoutURLs"])), `/console"]]}`) {
 		t.Errorf("the console's address is not a callback and sign-out URL: %s, %s", js(callbacks), js(c.props["LogoutURLs"]))
 	}
 	api := functionsByName(t)["api"]

@@ -15,7 +15,12 @@ import (
 	"strings"
 )
 
-// Path is where the console is served; every asset is under it.
+// Path is where the console is served; every asset is under it. The
+// page itself answers at Path and at Path without its slash: API
+// Gateway's HTTP API routes "/console" and "/console/{proxy+}", and a
+// greedy variable matches nothing empty, so in AWS the console's address
+// is "/console" (the pages refer to their files by absolute paths for
+// that reason).
 const Path = "/console/"
 
 //go:embed assets
@@ -82,9 +87,6 @@ func Handler(cfg Config) http.Handler {
 		}
 		name := strings.TrimPrefix(path.Clean("/"+r.URL.Path), strings.TrimSuffix(Path, "/"))
 		switch {
-		case name == "" && !strings.HasSuffix(r.URL.Path, "/"):
-			http.Redirect(w, r, Path, http.StatusMovedPermanently)
-			return
 		case name == "/config.json":
 			h.Set("Content-Type", "application/json")
 			h.Set("Cache-Control", "no-store")

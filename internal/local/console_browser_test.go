@@ -158,7 +158,7 @@ func TestConsoleInABrowser(t *testing.T) {
 	p := browserPage{t: t, ctx: ctx, axe: axe, shots: os.Getenv("OPSOS_CONSOLE_SCREENSHOTS")}
 
 	// Sign in as the administrator, with the token make run prints.
-	p.do("open the console", chromedp.Navigate(base+"/console/"), chromedp.WaitVisible(chromedp.CSS(`#token-signin input[name=token]`)))
+	p.do("open the console", chromedp.Navigate(base+"/console"), chromedp.WaitVisible(chromedp.CSS(`#token-signin input[name=token]`)))
 	p.check("sign-in")
 	p.do("sign in", chromedp.SendKeys(chromedp.CSS(`#token-signin input[name=token]`), token),
 		chromedp.Click(chromedp.CSS(`#token-button`)), chromedp.WaitVisible(chromedp.CSS(`#create-user`)))

@@ -1,8 +1,6 @@
 // The HTTP API, called with the signed-in manager's token. The console is
 // served beside the API, so its routes are relative to where it runs.
-import { token, expired } from './auth.js';
-
-const base = location.pathname.slice(0, location.pathname.indexOf('/console/'));
+import { base, token, expired } from './auth.js';
 
 // api calls the API and answers {status, ok, body, etag}; a problem's
 // body is the problem document. A 401 ends the session.

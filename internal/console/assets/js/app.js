@@ -1,6 +1,6 @@
 // The console's entry point: configuration, session, and the pages, one
 // per address after the '#' (so every page is a link and Back works).
-import { init, session, signInPage, signOut } from './auth.js';
+import { base, init, session, signInPage, signOut } from './auth.js';
 import { h, showFlash } from './dom.js';
 import { usersPage, createUserPage } from './users.js';
 import { userPage, editUserPage } from './user.js';
@@ -62,7 +62,7 @@ async function start() {
   document.getElementById('signout').addEventListener('click', signOut);
   let cfg = { signIn: 'local' };
   try {
-    const r = await fetch('config.json', { cache: 'no-store' });
+    const r = await fetch(`${base}/console/config.json`, { cache: 'no-store' });
     if (r.ok) cfg = await r.json();
   } catch { /* local defaults */ }
   try {

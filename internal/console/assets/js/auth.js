@@ -5,6 +5,9 @@
 // login, authorization code flow with PKCE.
 import { h, field, clearErrors } from './dom.js';
 
+// base is where the API is: the console is served beside it, at /console.
+export const base = location.pathname.replace(/\/console(\/.*)?$/, '');
+
 const SESSION = 'opsos.console.session';
 const PKCE = 'opsos.console.pkce';
 
@@ -40,9 +43,10 @@ export function signOut() {
   onChange('You are signed out.');
 }
 
+// consoleURL is the console's address, registered on the app client as
+// its sign-in callback and sign-out URL.
 function consoleURL() {
-  const p = location.pathname;
-  return location.origin + p.slice(0, p.indexOf('/console/')) + '/console/';
+  return `${location.origin}${base}/console`;
 }
 
 // init reads the configuration and finishes a managed login coming back
@@ -108,7 +112,6 @@ export function signInPage(main, message) {
 }
 
 async function post(path, body) {
-  const base = location.pathname.slice(0, location.pathname.indexOf('/console/'));
   const r = await fetch(base + path, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
   return { status: r.status, body: await r.json().catch(() => ({})) };
 }
@@ -161,8 +164,7 @@ function localForms() {
     ev.preventDefault();
     clearErrors(admin);
     const value = tok.control.value.trim();
-    const base = location.pathname.slice(0, location.pathname.indexOf('/console/'));
-    const r = await fetch(`${base}/roles`, { headers: { Authorization: `Bearer ${value}` } });
+      const r = await fetch(`${base}/roles`, { headers: { Authorization: `Bearer ${value}` } });
     if (r.status === 401) { fail(alert3, 'That token is not accepted: copy it again from make run’s output.'); return; }
     save({ token: value, who: 'the administrator (token)', expires: 0 });
   });
