@@ -140,7 +140,7 @@ func (p browserPage) check(name string) {
 func TestConsoleInABrowser(t *testing.T) {
 	exe := chromium(t)
 	axe := axeSource(t)
-	s, _ := start(t, config(t, t.TempDir()))
+	s, _, logs := startLogged(t, config(t, t.TempDir()))
 	defer stop(t, s)
 	base := "http://" + s.Addr()
 
@@ -245,6 +245,7 @@ func TestConsoleInABrowser(t *testing.T) {
 	if role := p.value(edit + `select[name=role]`); role != "operations-manager" {
 		t.Errorf("after the stale save the role holds %q, want operations-manager as chosen", role)
 	}
+	p.check("edit-user-stale")
 	p.do("Load the fresh copy", chromedp.Click(chromedp.CSS(`#use-fresh`)), chromedp.WaitVisible(chromedp.CSS(`#stale .notice`)))
 	if phone := p.value(edit + `input[name=phone]`); phone != "+447911123457" {
 		t.Errorf("the fresh copy shows phone %q", phone)
@@ -297,6 +298,10 @@ func TestConsoleInABrowser(t *testing.T) {
 	if who := priya.text("#who-name"); !strings.Contains(who, "priya.shah@example.com") {
 		t.Errorf("Priya's console says %q", who)
 	}
+	priyaToken := get(priya, "read Priya's session", chromedp.Evaluate[string](`JSON.parse(sessionStorage.getItem('opsos.console.session')).token`))
+	if len(priyaToken) < 16 {
+		t.Errorf("Priya's session holds the token %q", priyaToken)
+	}
 	priya.do("Priya signs out", chromedp.Click(chromedp.CSS(`#signout`)), chromedp.WaitVisible(chromedp.CSS(`#signin`)))
 	closeTab()
 	waitFor(t, "Priya active", func() bool { return call(t, s, "GET", "/users/"+id, token, "").body["status"] == "active" })
@@ -340,5 +345,11 @@ func TestConsoleInABrowser(t *testing.T) {
 	stored := get(p, "read the session", chromedp.Evaluate[string](`JSON.stringify(sessionStorage)`))
 	if strings.Contains(stored, token) {
 		t.Errorf("the token is still stored after sign-out: %s", stored)
+	}
+	// Tokens stay out of the logs (and the addresses the server saw).
+	for who, secret := range map[string]string{"the administrator's": token, "Priya's": priyaToken} {
+		if strings.Contains(logs.String(), secret) {
+			t.Errorf("%s token is in the server's log", who)
+		}
 	}
 }

@@ -50,8 +50,12 @@ async function render() {
     await found[1](q, ...params.map(decodeURIComponent));
   } catch (e) {
     const detail = e?.body?.detail || e?.message || `The server answered ${e?.status}.`;
-    main.replaceChildren(h('h1', { tabindex: '-1' }, 'This page could not be shown'), h('p', { class: 'alert', role: 'alert' }, detail),
-      h('p', null, h('a', { href: '#/users' }, 'Back to Users')));
+    const notManager = e?.status === 403 && !path.includes('/', 1);
+    main.replaceChildren(h('h1', { tabindex: '-1' }, notManager ? 'Only managers can use the console' : 'This page could not be shown'),
+      h('p', { class: 'alert', role: 'alert' }, detail),
+      notManager
+        ? h('p', null, 'Managing users needs an active account with the users.manage permission. Sign out, and sign in as a manager, or ask one.')
+        : h('p', null, h('a', { href: '#/users' }, 'Back to Users')));
   }
   showFlash();
   // Tell assistive technology a new page is shown.
@@ -60,6 +64,12 @@ async function render() {
 
 async function start() {
   document.getElementById('signout').addEventListener('click', signOut);
+  // The pages' addresses are after the '#': the skip link moves focus
+  // instead of changing the address.
+  document.querySelector('.skip').addEventListener('click', (ev) => {
+    ev.preventDefault();
+    main.focus();
+  });
   let cfg = { signIn: 'local' };
   try {
     const r = await fetch(`${base}/console/config.json`, { cache: 'no-store' });
