@@ -307,7 +307,14 @@ func TestConsoleInABrowser(t *testing.T) {
 	waitFor(t, "Priya active", func() bool { return call(t, s, "GET", "/users/"+id, token, "").body["status"] == "active" })
 
 	// Back in the manager's console, still signed in: Priya is Active in the list.
-	p.do("Users, active", chromedp.Navigate(base+"/console/#/users?status=active"), chromedp.WaitVisible(chromedp.CSS(`table.users`)))
+	p.do("Users", chromedp.Navigate(base+"/console/#/users"), chromedp.WaitVisible(chromedp.CSS(`table.users`)))
+	p.choose(`form[role=search] select[name=status]`, "active")
+	p.typeInto(`form[role=search] input[name=q]`, "priya")
+	p.do("Show the active users", chromedp.Click(chromedp.Search(`//form[@role="search"]//button[text()="Show"]`)),
+		chromedp.WaitVisible(chromedp.Search(`//table[contains(@class,"users")]//span[text()="Active"]`)))
+	if where := get(p, "read the address", chromedp.Location()); !strings.HasSuffix(where, "#/users?q=priya&status=active") {
+		t.Errorf("the filters are not in the address: %s", where)
+	}
 	row := p.text(`table.users tbody`)
 	if !regexp.MustCompile(`Priya Shah[\s\S]*Active`).MatchString(row) {
 		t.Errorf("the list of active users shows %q", row)
@@ -338,6 +345,13 @@ func TestConsoleInABrowser(t *testing.T) {
 	p.do("Create role", chromedp.Click(chromedp.CSS(`#save-role`)), chromedp.WaitVisible(chromedp.CSS(`#create-role`)))
 	if roles := p.text("main table"); !strings.Contains(roles, "Night Supervisor") || !strings.Contains(roles, "users.view, planner.view") {
 		t.Errorf("the roles after creating one: %q", roles)
+	}
+	p.do("Edit the role", chromedp.Click(chromedp.CSS(`a[aria-label="Edit Night Supervisor"]`)), chromedp.WaitVisible(chromedp.CSS(`#role-form`)))
+	p.typeInto(`#role-form input[name=description]`, "Runs the night shift and its handover")
+	p.do("untick planner.view", chromedp.Click(chromedp.CSS(`#perm-planner-view`)))
+	p.do("Save the role", chromedp.Click(chromedp.CSS(`#save-role`)), chromedp.WaitVisible(chromedp.CSS(`#create-role`)))
+	if roles := p.text("main table"); !strings.Contains(roles, "Runs the night shift and its handover\tusers.view\t") {
+		t.Errorf("the roles after editing one: %q", roles)
 	}
 
 	// Sign out ends the session: the console asks to sign in again.
