@@ -354,6 +354,29 @@ func TestConsoleInABrowser(t *testing.T) {
 		t.Errorf("the roles after editing one: %q", roles)
 	}
 
+	// In AWS the console signs in with Cognito managed login: the
+	// authorization code flow with PKCE, the code gone from the address
+	// once used; signing out goes through the managed login's logout.
+	login := newFakeManagedLogin(t, "console-client", token)
+	inAWS := consoleAsInAWS(t, base, login)
+	awsTab, closeAWSTab := chromedp.NewContext(ctx)
+	m := browserPage{t: t, ctx: awsTab}
+	m.do("open the console as in AWS", chromedp.Navigate(inAWS+"/console"), chromedp.WaitVisible(chromedp.CSS(`#signin-button`)))
+	m.do("Sign in with managed login", chromedp.Click(chromedp.CSS(`#signin-button`)), chromedp.WaitVisible(chromedp.CSS(`table.users`)))
+	if where := get(m, "read the address", chromedp.Location()); where != inAWS+"/console#/users" {
+		t.Errorf("after managed login the address is %s", where)
+	}
+	if rows := m.text(`table.users tbody`); !strings.Contains(rows, "Priya Shah") {
+		t.Errorf("signed in through managed login, the list shows %q", rows)
+	}
+	m.do("Sign out of managed login", chromedp.Click(chromedp.CSS(`#signout`)), chromedp.WaitVisible(chromedp.CSS(`#signin-button`)))
+	login.mu.Lock()
+	if !login.exchanged || !login.loggedOut {
+		t.Errorf("managed login: code exchanged %v, signed out %v", login.exchanged, login.loggedOut)
+	}
+	login.mu.Unlock()
+	closeAWSTab()
+
 	// Sign out ends the session: the console asks to sign in again.
 	p.do("sign out", chromedp.Click(chromedp.CSS(`#signout`)), chromedp.WaitVisible(chromedp.CSS(`#token-signin`)))
 	stored := get(p, "read the session", chromedp.Evaluate[string](`JSON.stringify(sessionStorage)`))
