@@ -161,9 +161,8 @@ export async function editUserPage(main, id) {
     const v = f.values();
     const out = {};
     for (const k of ['type', 'firstName', 'lastName', 'email', 'phone', 'jobTitle', 'role']) if (v[k] !== (base[k] || '')) out[k] = v[k];
-    if (v.type === 'external') {
-      for (const k of ['externalPlannerAccess', 'externalPurchasingAccess']) if (v[k] !== base[k]) out[k] = v[k];
-    }
+    // An internal user has neither external access (values() says false).
+    for (const k of ['externalPlannerAccess', 'externalPurchasingAccess']) if (v[k] !== base[k]) out[k] = v[k];
     const held = hold.control.value === 'yes';
     if (held !== base.holdInvite) out.holdInvite = held;
     const a = adjustments();

@@ -118,6 +118,13 @@ export function userFields(cat, u, { creating }) {
   };
 }
 
+// randomKey names one create, so that a retried request makes one user.
+// (crypto.randomUUID needs a secure context; local mode on a LAN address
+// is plain http.)
+function randomKey() {
+  return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
 export async function createUserPage(main) {
   document.title = 'Create User · OpsOS';
   const cat = await catalogue();
@@ -138,7 +145,7 @@ export async function createUserPage(main) {
       delete body.externalPurchasingAccess;
     }
     button.disabled = true;
-    const res = await api('POST', '/users', { body, headers: { 'Idempotency-Key': crypto.randomUUID() } });
+    const res = await api('POST', '/users', { body, headers: { 'Idempotency-Key': randomKey() } });
     button.disabled = false;
     if (!res.ok) {
       showProblem(form, res);
