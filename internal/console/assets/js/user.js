@@ -207,10 +207,10 @@ export async function editUserPage(main, id) {
     const fresh = r.body;
     // What they changed and what you changed, side by side.
     const perms = (x) => `grant ${show(x.permissions.grant)}; revoke ${show(x.permissions.revoke)}`;
-    const saved = (x, k) => (k === 'permissions' ? perms(x) : show(x[k]));
+    const saved = (x, k) => (k === 'permissions' ? perms(x) : k === 'role' ? roleName(cat, x.role) : show(x[k]));
     const keys = [...new Set([...Object.keys(labels).filter((k) => saved(fresh, k) !== saved(base, k)), ...Object.keys(mine)])];
     const rows = keys.map((k) => h('tr', null, h('th', { scope: 'row' }, labels[k] || k), h('td', null, saved(fresh, k)),
-      h('td', null, k in mine ? (k === 'permissions' ? perms({ permissions: mine.permissions }) : show(mine[k])) : 'unchanged')));
+      h('td', null, k in mine ? saved({ ...fresh, ...mine }, k) : 'unchanged')));
     const use = h('button', { type: 'button', id: 'use-fresh' }, 'Load the fresh copy');
     const keep = h('button', { type: 'button', id: 'keep-mine' }, 'Save my changes over it');
     use.addEventListener('click', () => {
