@@ -46,6 +46,7 @@ type Stack struct {
 	cfg         Config
 	slackSecret awssecretsmanager.Secret
 	client      awscognito.UserPoolClient
+	loginDomain awscognito.UserPoolDomain
 	loginURL    *string
 	stage       awsapigatewayv2.HttpStage
 }
@@ -90,6 +91,7 @@ func NewStack(scope constructs.Construct, cfg Config, props *awscdk.StackProps) 
 	s.stream()
 	s.httpAPI()
 	s.routes()
+	s.console()
 	s.alarms()
 	s.outputs()
 	s.nag()
@@ -206,6 +208,7 @@ func (s *Stack) login() {
 		CognitoDomain:       &awscognito.CognitoDomainOptions{DomainPrefix: jsii.String(prefix)},
 		ManagedLoginVersion: awscognito.ManagedLoginVersion_NEWER_MANAGED_LOGIN,
 	})
+	s.loginDomain = domain
 	s.client = s.Pool.AddClient(jsii.String("WebApp"), &awscognito.UserPoolClientOptions{
 		GenerateSecret: jsii.Bool(false),
 		AuthFlows:      &awscognito.AuthFlow{UserSrp: jsii.Bool(true)},

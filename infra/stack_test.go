@@ -272,8 +272,18 @@ func TestHTTPAPI(t *testing.T) {
 	} else if r.props["AuthorizerId"] != nil || (r.props["AuthorizationType"] != nil && r.props["AuthorizationType"] != "NONE") {
 		t.Errorf("the OpenAPI document is public, yet its route has an authorizer: %s", js(r.props))
 	}
-	if len(routes) != 19 {
-		t.Errorf("%d routes, want 19: %v", len(routes), slices.Sorted(func(yield func(string) bool) {
+	// The console's pages are public files; the API calls they make
+	// carry the manager's token through the authorizer.
+	for _, key := range []string{"GET /console", "GET /console/{proxy+}"} {
+		r, ok := routes[key]
+		if !ok {
+			t.Errorf("no route %s", key)
+		} else if r.props["AuthorizerId"] != nil {
+			t.Errorf("%s needs no authorizer: %s", key, js(r.props))
+		}
+	}
+	if len(routes) != 21 {
+		t.Errorf("%d routes, want 21: %v", len(routes), slices.Sorted(func(yield func(string) bool) {
 			for k := range routes {
 				if !yield(k) {
 					return
@@ -350,7 +360,19 @@ func TestUserPool(t *testing.T) {
 	want(t, "managed login", d.props["ManagedLoginVersion"], 2)
 	one(t, "AWS::Cognito::ManagedLoginBranding")
 	c := one(t, "AWS::Cognito::UserPoolClient")
-	want(t, "callback URLs", c.props["CallbackURLs"], []string{"https://app.ops.example.com/auth/callback", "http://localhost:3000/auth/callback"})
+	callbacks := asList(c.props["CallbackURLs"])
+	want(t, "callback URLs", callbacks[:2], []string{"https://app.ops.example.com/auth/callback", "http://localhost:3000/auth/callback"})
+	// The console signs managers in with the managed login and back out.
+	if len(callbacks) != 3 || !strings.HasSuffix(js(callbacks[2]), `/console"]]}`) || !strings.Contains(js(asList(c.props["LogoutURLs"])), `/console"]]}`) {
+		t.Errorf("the console's address is not a callback and sign-out URL: %s, %s", js(callbacks), js(c.props["LogoutURLs"]))
+	}
+	api := functionsByName(t)["api"]
+	env := js(get(api.props, "Environment.Variables"))
+	for _, v := range []string{"OPSOS_CONSOLE_COGNITO_DOMAIN", "OPSOS_CONSOLE_CLIENT_ID"} {
+		if !strings.Contains(env, v) {
+			t.Errorf("the API function is not told %s: %s", v, env)
+		}
+	}
 	want(t, "OAuth flow", c.props["AllowedOAuthFlows"], []string{"code"})
 	if slices.Contains(toStrings(c.props["WriteAttributes"]), "custom:opsos_user_id") || c.props["WriteAttributes"] == nil {
 		t.Errorf("users must not be able to write their OpsOS user id: write attributes %s", js(c.props["WriteAttributes"]))

@@ -19,6 +19,7 @@ import (
 
 	"github.com/opsos/onboarding/internal/app"
 	"github.com/opsos/onboarding/internal/app/slackapp"
+	"github.com/opsos/onboarding/internal/console"
 	"github.com/opsos/onboarding/internal/gateway"
 	"github.com/opsos/onboarding/internal/httpapi"
 	"github.com/opsos/onboarding/internal/identity/localid"
@@ -238,6 +239,9 @@ func routes(a *app.Root, logins *localid.Identity, mailbox *outbox.Outbox, slack
 	api := httpapi.New(a.Service, log)
 	// The OpenAPI document is public, as behind API Gateway.
 	mux.Handle("GET "+httpapi.OpenAPIPath, gateway.New(api.Handle, nil))
+	consoleHandler := console.Handler(console.Config{SignIn: console.SignInLocal})
+	mux.Handle(console.Path, consoleHandler)
+	mux.Handle(strings.TrimSuffix(console.Path, "/"), consoleHandler)
 	mux.Handle("/", gateway.New(api.Handle, authorize))
 	return mux
 }
@@ -273,6 +277,7 @@ func (b banner) print(out io.Writer, addr net.Addr) {
 	if b.cfg.AllowRemote {
 		fmt.Fprintf(out, remoteWarning, addr, outbox.PagePath)
 	}
+	fmt.Fprintf(out, "Console: %s%s (sign in with the administrator's token below)\n", b.base, console.Path)
 	fmt.Fprintf(out, "OpsOS local mode: %s (%s)\n", b.base, where)
 	fmt.Fprintf(out, "Mailbox: %s%s   Sign-in page: %s/_local/login\n", b.base, outbox.PagePath, b.base)
 	if b.created {

@@ -1,0 +1,172 @@
+// Signing the manager in and out. The session (the ID token and who it
+// is) lives in this tab's sessionStorage only: never in a URL, a cookie
+// or a log. Local mode signs in with the local logins (or the
+// administrator's token that `make run` prints); AWS with Cognito managed
+// login, authorization code flow with PKCE.
+import { h, field, clearErrors } from './dom.js';
+
+// base is where the API is: the console is served beside it, at /console.
+export const base = location.pathname.replace(/\/console(\/.*)?$/, '');
+
+const SESSION = 'opsos.console.session';
+const PKCE = 'opsos.console.pkce';
+
+let config = { signIn: 'local' };
+let onChange = () => {};
+
+export function session() {
+  try { return JSON.parse(sessionStorage.getItem(SESSION) || 'null'); } catch { return null; }
+}
+
+export function token() { return session()?.token || ''; }
+
+function save(s) {
+  sessionStorage.setItem(SESSION, JSON.stringify(s));
+  onChange();
+}
+
+// expired ends a session the API no longer accepts.
+export function expired() {
+  if (!session()) return;
+  sessionStorage.removeItem(SESSION);
+  onChange('Your session has ended: sign in again.');
+}
+
+export function signOut() {
+  sessionStorage.removeItem(SESSION);
+  if (config.signIn === 'cognito') {
+    const u = new URL(`${config.cognitoDomain}/logout`);
+    u.search = new URLSearchParams({ client_id: config.clientId, logout_uri: consoleURL() });
+    location.assign(u);
+    return;
+  }
+  onChange('You are signed out.');
+}
+
+// consoleURL is the console's address, registered on the app client as
+// its sign-in callback and sign-out URL.
+function consoleURL() {
+  return `${location.origin}${base}/console`;
+}
+
+// init reads the configuration and finishes a managed login coming back
+// with its code. changed is called whenever the session starts or ends.
+export async function init(cfg, changed) {
+  config = cfg;
+  onChange = changed;
+  if (cfg.signIn !== 'cognito') return;
+  const params = new URLSearchParams(location.search);
+  if (!params.has('code') && !params.has('error')) return;
+  const saved = JSON.parse(sessionStorage.getItem(PKCE) || 'null');
+  sessionStorage.removeItem(PKCE);
+  // The code leaves the address bar (and history) at once.
+  history.replaceState(null, '', location.pathname + (saved?.back || '#/users'));
+  if (params.has('error')) throw new Error(`Sign-in was refused: ${params.get('error_description') || params.get('error')}.`);
+  if (!saved || saved.state !== params.get('state')) throw new Error('That sign-in was not started from this page: sign in again.');
+  const r = await fetch(`${cfg.cognitoDomain}/oauth2/token`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ grant_type: 'authorization_code', client_id: cfg.clientId, code: params.get('code'), redirect_uri: consoleURL(), code_verifier: saved.verifier }),
+  });
+  const j = await r.json().catch(() => ({}));
+  if (!r.ok || !j.id_token) throw new Error(`Sign-in could not be completed (${j.error || r.status}): sign in again.`);
+  const claims = jwtClaims(j.id_token);
+  save({ token: j.id_token, who: claims.email || 'signed in', expires: claims.exp ? claims.exp * 1000 : 0 });
+}
+
+function jwtClaims(jwt) {
+  try {
+    const part = jwt.split('.')[1].replace(/-/g, '+').replace(/_/g, '/');
+    return JSON.parse(decodeURIComponent(escape(atob(part))));
+  } catch { return {}; }
+}
+
+function b64url(buf) {
+  return btoa(String.fromCharCode(...new Uint8Array(buf))).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
+async function startManagedLogin() {
+  const verifier = b64url(crypto.getRandomValues(new Uint8Array(32)));
+  const state = b64url(crypto.getRandomValues(new Uint8Array(16)));
+  const challenge = b64url(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(verifier)));
+  sessionStorage.setItem(PKCE, JSON.stringify({ verifier, state, back: location.hash }));
+  const u = new URL(`${config.cognitoDomain}/oauth2/authorize`);
+  u.search = new URLSearchParams({
+    response_type: 'code', client_id: config.clientId, redirect_uri: consoleURL(), scope: 'openid email profile',
+    state, code_challenge: challenge, code_challenge_method: 'S256',
+  });
+  location.assign(u);
+}
+
+// signInPage draws the sign-in into main.
+export function signInPage(main, message) {
+  document.title = 'Sign in · OpsOS';
+  const note = message ? h('p', { class: 'notice', role: 'status' }, message) : null;
+  if (config.signIn === 'cognito') {
+    main.replaceChildren(h('h1', { tabindex: '-1' }, 'Sign in to OpsOS'), note,
+      h('p', null, 'Managers sign in with their OpsOS account to manage users.'),
+      h('button', { type: 'button', class: 'primary', id: 'signin-button', onclick: startManagedLogin }, 'Sign in'));
+    return;
+  }
+  main.replaceChildren(h('h1', { tabindex: '-1' }, 'Sign in to OpsOS'), note, localForms());
+}
+
+async function post(path, body) {
+  const r = await fetch(base + path, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+  return { status: r.status, body: await r.json().catch(() => ({})) };
+}
+
+function localForms() {
+  const email = field({ name: 'email', label: 'Email', type: 'email', autocomplete: 'username', required: true });
+  const password = field({ name: 'password', label: 'Password', type: 'password', autocomplete: 'current-password', required: true });
+  const alert = h('div', { class: 'alert', tabindex: '-1' });
+  const signin = h('form', { class: 'card', id: 'signin', novalidate: true }, h('h2', null, 'With your email and password'), alert, email.wrap, password.wrap,
+    h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'primary', id: 'signin-button' }, 'Sign in')));
+  let sessionID = '';
+  const newPw = field({ name: 'newPassword', label: 'New password', type: 'password', autocomplete: 'new-password', required: true,
+    hint: 'At least 12 characters, with upper- and lower-case letters, a digit and a symbol.' });
+  const again = field({ name: 'confirm', label: 'Repeat the new password', type: 'password', autocomplete: 'new-password', required: true });
+  const alert2 = h('div', { class: 'alert', tabindex: '-1' });
+  const challenge = h('form', { class: 'card', id: 'newpassword', novalidate: true, hidden: true },
+    h('h2', null, 'Choose your own password'), h('p', null, 'The temporary password works only once: choose your own before you do anything else.'),
+    alert2, newPw.wrap, again.wrap, h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'primary' }, 'Set password and sign in')));
+  const fail = (a, msg) => { a.replaceChildren(h('p', null, msg)); a.setAttribute('role', 'alert'); a.focus(); };
+  const done = (tokens) => save({ token: tokens.idToken, who: email.control.value.trim(), expires: Date.now() + tokens.expiresIn * 1000 });
+  signin.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    clearErrors(signin);
+    const r = await post('/_local/auth/initiate', { email: email.control.value.trim(), password: password.control.value });
+    if (r.status !== 200) { fail(alert, r.body.message || 'Sign-in failed.'); return; }
+    if (r.body.challengeName === 'NEW_PASSWORD_REQUIRED') {
+      sessionID = r.body.session;
+      signin.hidden = true;
+      challenge.hidden = false;
+      newPw.control.focus();
+      return;
+    }
+    done(r.body.tokens);
+  });
+  challenge.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    clearErrors(challenge);
+    if (newPw.control.value !== again.control.value) { fail(alert2, 'The two passwords differ.'); return; }
+    const r = await post('/_local/auth/respond', { email: email.control.value.trim(), session: sessionID, newPassword: newPw.control.value });
+    if (r.status !== 200) { fail(alert2, r.body.message || 'The password was not accepted.'); return; }
+    done(r.body.tokens);
+  });
+
+  const tok = field({ name: 'token', label: 'Administrator token', type: 'password', autocomplete: 'off', required: true,
+    hint: 'make run prints it at start (export OPSOS_TOKEN=…).' });
+  const alert3 = h('div', { class: 'alert', tabindex: '-1' });
+  const admin = h('form', { class: 'card', id: 'token-signin', novalidate: true }, h('h2', null, 'Or with the administrator’s token'), alert3, tok.wrap,
+    h('div', { class: 'actions' }, h('button', { type: 'submit', id: 'token-button' }, 'Sign in with the token')));
+  admin.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    clearErrors(admin);
+    const value = tok.control.value.trim();
+      const r = await fetch(`${base}/roles`, { headers: { Authorization: `Bearer ${value}` } });
+    if (r.status === 401) { fail(alert3, 'That token is not accepted: copy it again from make run’s output.'); return; }
+    save({ token: value, who: 'the administrator (token)', expires: 0 });
+  });
+  return h('div', null, signin, challenge, admin);
+}
