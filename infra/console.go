@@ -8,7 +8,6 @@ import (
 	integrations "github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2integrations"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscognito"
 	"github.com/aws/jsii-runtime-go"
-	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 )
 
 // consoleRoutes serve the manager console's pages (DESIGN.md §12).
@@ -34,17 +33,9 @@ func (s *Stack) console() {
 	api.AddEnvironment(jsii.String("OPSOS_CONSOLE_CLIENT_ID"), s.client.UserPoolClientId(), nil)
 
 	pages := integrations.NewHttpLambdaIntegration(jsii.String("ConsoleIntegration"), api, nil)
-	for _, p := range consoleRoutes {
-		routes := s.API.AddRoutes(&awsapigatewayv2.AddRoutesOptions{
-			Path: jsii.String(p), Methods: &[]awsapigatewayv2.HttpMethod{awsapigatewayv2.HttpMethod_GET}, Integration: pages,
-		})
-		for _, rt := range *routes {
-			cdknag.NagSuppressions_AddResourceSuppressions(rt, &[]*cdknag.NagPackSuppression{
-				{Id: jsii.String("AwsSolutions-APIG4"), Reason: jsii.String("The console's pages are public static files (a browser cannot send a token to load the page that signs it in); every API call they make carries the manager's Cognito token through the authorizer.")},
-				{Id: jsii.String("AwsSolutions-COG4"), Reason: jsii.String("The console's static pages need no Cognito authorizer; the API routes they call have it.")},
-			}, jsii.Bool(true))
-		}
-	}
+	s.publicRoutes(pages, awsapigatewayv2.HttpMethod_GET, consoleRoutes,
+		"The console's pages are public static files (a browser cannot send a token to load the page that signs it in); every API call they make carries the manager's Cognito token through the authorizer.",
+		"The console's static pages need no Cognito authorizer; the API routes they call have it.")
 	awscdk.NewCfnOutput(s.Stack, jsii.String("ConsoleUrl"), &awscdk.CfnOutputProps{
 		Value: jsii.String(url), Description: jsii.String("The manager console (Settings → Users); managers sign in with Cognito managed login"),
 	})

@@ -379,25 +379,29 @@ func (s *Stack) routes() {
 	}
 	// The OpenAPI document is the public contract: anyone may read it,
 	// without a token, as in local mode.
-	for _, rt := range *s.API.AddRoutes(&awsapigatewayv2.AddRoutesOptions{
-		Path: jsii.String(OpenAPIPath), Methods: &[]awsapigatewayv2.HttpMethod{awsapigatewayv2.HttpMethod_GET}, Integration: apiIntegration,
-	}) {
-		cdknag.NagSuppressions_AddResourceSuppressions(rt, &[]*cdknag.NagPackSuppression{
-			{Id: jsii.String("AwsSolutions-APIG4"), Reason: jsii.String("The OpenAPI document is the API's public contract: it holds no data, and every other API route needs the managers' token.")},
-			{Id: jsii.String("AwsSolutions-COG4"), Reason: jsii.String("The OpenAPI document is public; the user and role routes keep the Cognito authorizer.")},
-		}, jsii.Bool(true))
-	}
+	s.publicRoutes(apiIntegration, awsapigatewayv2.HttpMethod_GET, []string{OpenAPIPath},
+		"The OpenAPI document is the API's public contract: it holds no data, and every other API route needs the managers' token.",
+		"The OpenAPI document is public; the user and role routes keep the Cognito authorizer.")
 	// Slack cannot send a Cognito token: its requests carry a signature,
 	// which the function checks before anything else.
 	slackIntegration := integrations.NewHttpLambdaIntegration(jsii.String("SlackIntegration"), s.Functions["slack"], nil)
-	for _, p := range []string{"/slack/commands", "/slack/interactions"} {
-		routes := s.API.AddRoutes(&awsapigatewayv2.AddRoutesOptions{
-			Path: jsii.String(p), Methods: &[]awsapigatewayv2.HttpMethod{awsapigatewayv2.HttpMethod_POST}, Integration: slackIntegration,
-		})
-		for _, rt := range *routes {
+	s.publicRoutes(slackIntegration, awsapigatewayv2.HttpMethod_POST, []string{"/slack/commands", "/slack/interactions"},
+		"Slack cannot present a Cognito token; the Slack function verifies each request's Slack signature (v0 HMAC, 5-minute window) before reading it.",
+		"Slack's requests are authenticated by their signature in the function, not by a Cognito authorizer.")
+}
+
+// publicRoutes adds routes to the API without the Cognito authorizer,
+// with the reasons cdk-nag is told: why anyone may call them
+// (AwsSolutions-APIG4), and why they need no Cognito authorizer
+// (AwsSolutions-COG4).
+func (s *Stack) publicRoutes(to awsapigatewayv2.HttpRouteIntegration, method awsapigatewayv2.HttpMethod, paths []string, why, whyNoCognito string) {
+	for _, p := range paths {
+		for _, rt := range *s.API.AddRoutes(&awsapigatewayv2.AddRoutesOptions{
+			Path: jsii.String(p), Methods: &[]awsapigatewayv2.HttpMethod{method}, Integration: to,
+		}) {
 			cdknag.NagSuppressions_AddResourceSuppressions(rt, &[]*cdknag.NagPackSuppression{
-				{Id: jsii.String("AwsSolutions-APIG4"), Reason: jsii.String("Slack cannot present a Cognito token; the Slack function verifies each request's Slack signature (v0 HMAC, 5-minute window) before reading it.")},
-				{Id: jsii.String("AwsSolutions-COG4"), Reason: jsii.String("Slack's requests are authenticated by their signature in the function, not by a Cognito authorizer.")},
+				{Id: jsii.String("AwsSolutions-APIG4"), Reason: jsii.String(why)},
+				{Id: jsii.String("AwsSolutions-COG4"), Reason: jsii.String(whyNoCognito)},
 			}, jsii.Bool(true))
 		}
 	}
