@@ -141,8 +141,15 @@ func (s *Service) ReleaseMany(ctx context.Context, actor Actor, sel BulkSelectio
 			"%d users match now, not the %d you confirmed: nothing was released; look again and confirm the new count", len(us), expectedCount)
 	}
 	var res BulkResult
+	rolesChanged := false
 	for _, u := range us {
+		if rolesChanged {
+			// The roles only move on: every write left would be refused.
+			res.Failed = append(res.Failed, BulkFailure{User: u, Err: fmt.Errorf("release user %s: %w", u.ID, ErrRolesChanged)})
+			continue
+		}
 		n, err := s.changeIn(ctx, cat, actor, u.ID, u.Version, "release", releaseTransition)
+		rolesChanged = errors.Is(err, ErrRolesChanged)
 		if err != nil {
 			res.Failed = append(res.Failed, BulkFailure{User: u, Err: err})
 			continue

@@ -278,7 +278,7 @@ func (s *Service) checkRoleLockout(ctx context.Context, cat *access.Catalogue, b
 			roles[i] = after
 		}
 	}
-	last, err := s.lastSettingsManager(ctx, s.base.WithRoles(roles), "")
+	last, err := s.lastSettingsManager(ctx, s.base.WithRoles(roles, cat.Version()), "")
 	if err != nil {
 		return err
 	}
