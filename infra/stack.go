@@ -268,9 +268,13 @@ func (s *Stack) tableAccess() {
 	for _, ix := range schema.Indexes() {
 		tableAndIndexes = append(tableAndIndexes, jsii.String(*s.Table.TableArn()+"/index/"+ix.Name))
 	}
-	// The managers' use cases list through the indexes.
+	// The managers' use cases list through the indexes. Their writes
+	// check the roles' version (ConditionCheckItem), and role writes, the
+	// default roles' seeding on a table without roles among them, add
+	// one to it (UpdateItem).
 	for _, f := range []awslambda.Function{s.Functions["api"], s.Functions["slack"]} {
-		allow(f, []string{"dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:DeleteItem"}, tableAndIndexes...)
+		allow(f, []string{"dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:DeleteItem",
+			"dynamodb:ConditionCheckItem", "dynamodb:UpdateItem"}, tableAndIndexes...)
 	}
 	// The worker reads users by key and holds its claims with a put, an
 	// update (done) and a delete (given up): no index.

@@ -442,7 +442,9 @@ func TestLeastPrivilege(t *testing.T) {
 	fs := functionsByName(t)
 	byRole := actionsByRole(t)
 	role := func(name string) []string { return byRole[get(fs[name].props, "Role.Fn::GetAtt").([]any)[0].(string)] }
-	data := []string{"dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"}
+	// The managers' writes check the roles' version and role writes add
+	// one to it: ConditionCheckItem and UpdateItem, in transactions.
+	data := []string{"dynamodb:ConditionCheckItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"}
 	claims := []string{"dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}
 	logs := []string{"logs:CreateLogStream", "logs:PutLogEvents"}
 	secret := []string{"secretsmanager:GetSecretValue"}
