@@ -31,7 +31,11 @@ import (
 // in its transaction, and a write decided by the roles carries a
 // condition on that version: a ConditionCheck in a user write's
 // transaction, the update's own condition in a role write's. Neither
-// adds a request. A table without the item is at version 0.
+// adds a request. A table without the item is at version 0. The item is
+// in every such transaction, so two managers' writes at the same moment
+// can meet on it (a TransactionConflict) where they met on nothing
+// before; transact retries those, and at a team's rate of writes they
+// are rare.
 
 var _ onboarding.RoleStore = (*Store)(nil)
 
