@@ -271,9 +271,12 @@ func (s *Stack) tableAccess() {
 	for _, ix := range schema.Indexes() {
 		tableAndIndexes = append(tableAndIndexes, jsii.String(*s.Table.TableArn()+"/index/"+ix.Name))
 	}
-	// The managers' use cases list through the indexes.
+	// The managers' use cases list through the indexes. Role writes, the
+	// default roles' seeding on a table without roles among them, add
+	// one to the roles' version (UpdateItem).
 	for _, f := range []awslambda.Function{s.Functions["api"], s.Functions["slack"]} {
-		allow(f, []string{"dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:DeleteItem"}, tableAndIndexes...)
+		allow(f, []string{"dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:DeleteItem",
+			"dynamodb:UpdateItem"}, tableAndIndexes...)
 	}
 	// The worker reads users by key and holds its claims with a put, an
 	// update (done) and a delete (given up): no index.

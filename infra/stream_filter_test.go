@@ -270,6 +270,8 @@ func kindOf(pk, sk string) string {
 		return "Slack request remembered"
 	case pk == item.RolesPK && strings.HasPrefix(sk, item.RoleSK("")):
 		return "role"
+	case pk == item.RolesPK && item.IsRolesVersion(sk):
+		return "roles version"
 	case strings.HasPrefix(pk, item.RoleAuditPK("")) && strings.HasPrefix(sk, strings.TrimSuffix(item.AuditSK(0), "000000000000")):
 		return "role audit entry"
 	case strings.HasPrefix(pk, item.RoleNamePK("")) && sk == item.RoleNameSK:
@@ -422,7 +424,8 @@ func checkStreamFilter(t *testing.T, endpoint, table string) {
 	for _, k := range []string{"user INSERT", "user MODIFY", "audit entry INSERT", "email guard INSERT", "email guard REMOVE",
 		"idempotency key INSERT", "invitation claim INSERT", "invitation claim MODIFY", "invitation claim REMOVE",
 		"notice claim INSERT", "cursor key INSERT", "Slack request remembered INSERT",
-		"role INSERT", "role MODIFY", "role REMOVE", "role audit entry INSERT", "role name guard INSERT", "role name guard REMOVE"} {
+		"role INSERT", "role MODIFY", "role REMOVE", "role audit entry INSERT", "role name guard INSERT", "role name guard REMOVE",
+		"roles version INSERT", "roles version MODIFY"} {
 		if seen[k] == 0 {
 			t.Errorf("no %s record on the stream: the run no longer makes that change, so the filter is not checked against it", k)
 		}
@@ -443,7 +446,7 @@ func (r *rig) driveRoles() {
 	t, ctx := r.t, r.ctx
 	store := dynamo.New(dynamo.NewLocalClient(r.ddb), r.table)
 	now := time.Now().UTC()
-	if roles, err := store.ListRoles(ctx); err != nil || len(roles) < len(access.DefaultCatalogue().Roles()) {
+	if roles, _, err := store.ListRoles(ctx); err != nil || len(roles) < len(access.DefaultCatalogue().Roles()) {
 		t.Fatalf("seeded roles: %d %v", len(roles), err)
 	}
 	night := access.Role{ID: "night-supervisor", Name: "Night Supervisor", Permissions: []string{access.PlannerView},

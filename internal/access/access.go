@@ -56,6 +56,8 @@ type Role struct {
 type Catalogue struct {
 	roles       []Role
 	permissions []Permission
+	// version is the stored version of the roles as a whole (WithRoles).
+	version int64
 }
 
 // DefaultCatalogue returns the roles every OpsOS organisation starts with.
@@ -188,8 +190,9 @@ var _ user.Catalogue = (*Catalogue)(nil)
 // WithRoles returns the catalogue of stored roles: c's permissions and
 // Planner Worker marker, with roles in place of c's. The roles c also
 // has come first, in c's order, and the others after them by name, so
-// that the default roles read as they always have.
-func (c *Catalogue) WithRoles(roles []Role) *Catalogue {
+// that the default roles read as they always have. version is the stored
+// version of the roles as a whole that roles were read at (Version).
+func (c *Catalogue) WithRoles(roles []Role, version int64) *Catalogue {
 	order := func(r Role) int {
 		if i := slices.IndexFunc(c.roles, func(d Role) bool { return d.ID == r.ID }); i >= 0 {
 			return i
@@ -206,5 +209,11 @@ func (c *Catalogue) WithRoles(roles []Role) *Catalogue {
 	if w := c.plannerWorker(); w.ID != "" {
 		out = append(out, w)
 	}
-	return &Catalogue{roles: out, permissions: c.permissions}
+	return &Catalogue{roles: out, permissions: c.permissions, version: version}
 }
+
+// Version returns the stored version of the roles the catalogue holds:
+// every write of a role changes it, so a write decided by this catalogue
+// can be made on the condition that the roles are still at it. The
+// default catalogue's is 0.
+func (c *Catalogue) Version() int64 { return c.version }

@@ -117,7 +117,7 @@ func TestWithRolesPutsStoredRolesInTheCatalogue(t *testing.T) {
 	staff, _ := base.Role("staff")
 	staff.Permissions = nil // narrowed by the organisation
 	admin, _ := base.Role("administrator")
-	c := base.WithRoles([]access.Role{night, staff, aux, admin})
+	c := base.WithRoles([]access.Role{night, staff, aux, admin}, 0)
 	var ids []string
 	for _, r := range c.Roles() {
 		ids = append(ids, r.ID)

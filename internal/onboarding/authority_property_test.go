@@ -207,11 +207,11 @@ func (w *world) users() map[string]user.User {
 
 // roles is the roles in force, the Planner Worker marker aside.
 func (w *world) roles() *access.Catalogue {
-	stored, err := w.store.ListRoles(context.Background())
+	stored, version, err := w.store.ListRoles(context.Background())
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	return access.DefaultCatalogue().WithRoles(stored)
+	return access.DefaultCatalogue().WithRoles(stored, version)
 }
 
 // worldState is everything a call may change: the users and the roles.

@@ -278,7 +278,7 @@ func (s *Service) checkRoleLockout(ctx context.Context, cat *access.Catalogue, b
 			roles[i] = after
 		}
 	}
-	last, err := s.lastSettingsManager(ctx, s.base.WithRoles(roles), "")
+	last, err := s.lastSettingsManager(ctx, s.base.WithRoles(roles, cat.Version()), "")
 	if err != nil {
 		return err
 	}
@@ -316,7 +316,7 @@ func roleWriteError(action, id string, err error) error {
 }
 
 func (s *Service) roleAudit(actor Actor, id string, version int64, action string, changes []user.Change, now time.Time) RoleAuditEntry {
-	return RoleAuditEntry{RoleID: id, Audit: actor.audit(version, action, changes, now)}
+	return RoleAuditEntry{RoleID: id, Audit: actor.roleAudit(version, action, changes, now)}
 }
 
 // roleSlug makes a role id of a name: lower-case letters and digits of

@@ -19,11 +19,11 @@ import (
 func roleSnapshot(t *testing.T, store *embedded.Store) string {
 	t.Helper()
 	ctx := context.Background()
-	roles, err := store.ListRoles(ctx)
+	roles, version, err := store.ListRoles(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	lines := []string{snapshot(t, store)}
+	lines := []string{snapshot(t, store), fmt.Sprintf("roles at version %d", version)}
 	for _, r := range roles {
 		h, err := store.RoleHistory(ctx, r.ID, 200, "")
 		if err != nil {
@@ -276,7 +276,7 @@ func TestRolesSeededOnFirstRead(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	stored, err := store.ListRoles(ctx)
+	stored, _, err := store.ListRoles(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

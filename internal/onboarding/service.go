@@ -38,6 +38,9 @@ type Identity struct {
 // Authorize makes one, so holding an Actor proves the check was done. An
 // Actor is one request's: it carries the roles read when it was made, so
 // the next request authorizes again and sees the roles as they are then.
+// Every role write an Actor makes is conditioned on those roles still
+// being the stored ones (Audit.RolesVersion): a role changed after
+// Authorize refuses it with ErrRolesChanged.
 type Actor struct {
 	user   user.User
 	source Source
@@ -134,7 +137,7 @@ func New(store Store, base *access.Catalogue, cfg Config, now func() time.Time, 
 // at once, on every instance. A store with no roles at all (a table made
 // before roles were stored) gets the default roles first.
 func (s *Service) Catalogue(ctx context.Context) (*access.Catalogue, error) {
-	roles, err := s.store.ListRoles(ctx)
+	roles, version, err := s.store.ListRoles(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("read roles: %w", err)
 	}
@@ -142,11 +145,11 @@ func (s *Service) Catalogue(ctx context.Context) (*access.Catalogue, error) {
 		if _, err := s.store.SeedRoles(ctx, s.base.Roles(), s.now()); err != nil {
 			return nil, fmt.Errorf("seed the default roles: %w", err)
 		}
-		if roles, err = s.store.ListRoles(ctx); err != nil {
+		if roles, version, err = s.store.ListRoles(ctx); err != nil {
 			return nil, fmt.Errorf("read roles: %w", err)
 		}
 	}
-	return s.base.WithRoles(roles), nil
+	return s.base.WithRoles(roles, version), nil
 }
 
 // rolesOf returns the roles actor was authorized with, or reads them for

@@ -178,6 +178,10 @@ func (s *Store) CreateUser(ctx context.Context, u user.User, a onboarding.AuditE
 			return err
 		}
 	}
+	items, rolesAt, err := s.appendRolesCheck(items, a.RolesVersion)
+	if err != nil {
+		return err
+	}
 	err = s.transact(ctx, items)
 	if errors.Is(err, errConflicted) {
 		return s.createConflicted(ctx, u, email, idem, err)
@@ -186,6 +190,8 @@ func (s *Store) CreateUser(ctx context.Context, u user.User, a onboarding.AuditE
 		switch {
 		case idem != nil && failed[reasonIdem]:
 			return onboarding.ErrIdempotencyKeyUsed
+		case rolesAt >= 0 && failed[rolesAt]:
+			return onboarding.ErrRolesChanged
 		case failed[reasonUser-offset]:
 			return fmt.Errorf("user id %s already exists", u.ID)
 		case failed[reasonEmail-offset]:
@@ -315,6 +321,10 @@ func (s *Store) update(ctx context.Context, u user.User, expectedVersion int64, 
 	if items, err = s.appendPutNew(items, aud); err != nil {
 		return err
 	}
+	items, rolesAt, err := s.appendRolesCheck(items, a.RolesVersion)
+	if err != nil {
+		return err
+	}
 	err = s.transact(ctx, items)
 	if errors.Is(err, errConflicted) {
 		// Someone else was writing the user (or the email it moves to)
@@ -323,6 +333,8 @@ func (s *Store) update(ctx context.Context, u user.User, expectedVersion int64, 
 	}
 	if failed, ok := cancelled(err); ok {
 		switch {
+		case rolesAt >= 0 && failed[rolesAt]:
+			return onboarding.ErrRolesChanged
 		case failed[0]:
 			return errConditionFailed
 		case newGuard >= 0 && failed[newGuard]:

@@ -10,11 +10,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/opsos/onboarding/internal/access"
 	"github.com/opsos/onboarding/internal/emulators"
 	"github.com/opsos/onboarding/internal/onboarding"
 	"github.com/opsos/onboarding/internal/release"
 	"github.com/opsos/onboarding/internal/store/dynamo"
 	"github.com/opsos/onboarding/internal/store/dynamo/dynamotest"
+	"github.com/opsos/onboarding/internal/store/item"
 	"github.com/opsos/onboarding/internal/store/storetest"
 )
 
@@ -99,4 +101,63 @@ func TestClaims(t *testing.T) {
 		db, name := newTable(t)
 		return dynamo.New(db, name)
 	})
+}
+
+// A role stored under a key of its name that access.RoleNameKey no longer
+// makes (as a change to the key's normalisation would leave older roles)
+// is still updated and deleted, with the guard it was stored with.
+func TestRoleStoredUnderAnOlderNameKey(t *testing.T) {
+	ctx := context.Background()
+	db, name := newTable(t)
+	s := dynamo.New(db, name)
+	older := func(r access.Role, key string) {
+		t.Helper()
+		for _, in := range []*dynamodb.TransactWriteItemsInput{{TransactItems: []types.TransactWriteItem{
+			{Update: &types.Update{TableName: &name, Key: itemKey(item.RolesPK, item.RoleSK(r.ID)),
+				UpdateExpression:          aws.String("SET nameKey = :k"),
+				ExpressionAttributeValues: map[string]types.AttributeValue{":k": &types.AttributeValueMemberS{Value: key}}}},
+			{Delete: &types.Delete{TableName: &name, Key: itemKey(item.RoleNamePK(r.Name), item.RoleNameSK)}},
+			{Put: &types.Put{TableName: &name, Item: map[string]types.AttributeValue{
+				"PK": &types.AttributeValueMemberS{Value: item.RoleNameKeyPK(key)}, "SK": &types.AttributeValueMemberS{Value: item.RoleNameSK},
+				"entity": &types.AttributeValueMemberS{Value: item.EntityRoleName}, "roleId": &types.AttributeValueMemberS{Value: r.ID}}}},
+		}}} {
+			if _, err := db.TransactWriteItems(ctx, in); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	night, day := storetest.Role(1, "Night Shift"), storetest.Role(2, "Day Shift")
+	for _, r := range []access.Role{night, day} {
+		if err := s.CreateRole(ctx, r, storetest.RoleAudit(r, "create")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	older(night, "Night Shift")
+	older(day, "Day Shift")
+
+	gone := night
+	gone.Version++
+	if err := s.DeleteRole(ctx, night, storetest.RoleAudit(gone, "delete")); err != nil {
+		t.Fatalf("delete a role stored under an older name key: %v", err)
+	}
+	renamed := day
+	renamed.Name, renamed.Version = "Early Shift", 2
+	if err := s.UpdateRole(ctx, renamed, 1, storetest.RoleAudit(renamed, "edit")); err != nil {
+		t.Fatalf("rename a role stored under an older name key: %v", err)
+	}
+	// The older guards went with them: their names are free again.
+	for i, n := range []string{"Night Shift", "Day Shift"} {
+		r := storetest.Role(3+i, n)
+		if err := s.CreateRole(ctx, r, storetest.RoleAudit(r, "create")); err != nil {
+			t.Errorf("create %q after its older guard's role was deleted or renamed: %v", n, err)
+		}
+		out, err := db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &name, Key: itemKey(item.RoleNameKeyPK(n), item.RoleNameSK), ConsistentRead: aws.Bool(true)})
+		if err != nil || out.Item != nil {
+			t.Errorf("the older guard of %q is left: %v %v", n, out.Item, err)
+		}
+	}
+}
+
+func itemKey(pk, sk string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{"PK": &types.AttributeValueMemberS{Value: pk}, "SK": &types.AttributeValueMemberS{Value: sk}}
 }

@@ -661,6 +661,9 @@ func TestRequestsPerUseCaseAreBounded(t *testing.T) {
 	// service reads the user to apply the rule (GetItem), then one
 	// transaction writes the user, conditioned on the version and email the
 	// service read, with its audit entry: the store reads nothing first.
+	// The transaction also checks that the roles are still at the version
+	// Authorize read (a ConditionCheck of the roles' version item): one
+	// more item of the transaction, and its capacity, but no request.
 	change := map[string]int{get: 1, txn: 1}
 	// The roles in force are read once per request, by Authorize: one
 	// Query of the roles' partition, never kept across requests, so that
@@ -680,8 +683,9 @@ func TestRequestsPerUseCaseAreBounded(t *testing.T) {
 		// Once per Slack command: the bySlackUser index (at most two users,
 		// to notice a doubly linked Slack user).
 		"AuthorizeSlack": {want: withRoles(map[string]int{query: 1})},
-		// User, email guard and audit entry in one transaction: nothing is
-		// read first, the conditions do the checking.
+		// User, email guard and audit entry in one transaction, with the
+		// check of the roles' version: nothing is read first, the
+		// conditions do the checking.
 		"Create": {want: map[string]int{txn: 1}},
 		// The key's record is read first to replay a retry; it is then
 		// written in the same transaction as the user.
@@ -733,17 +737,20 @@ func TestRequestsPerUseCaseAreBounded(t *testing.T) {
 		// The request's roles check the name, the permissions and the
 		// author's own; the role, its name guard and its audit entry are
 		// then one transaction, conditioned so that a taken id or name fails.
+		// The same transaction adds one to the roles' version, on the
+		// condition that it is the one Authorize read: an item more, not a
+		// request.
 		"RoleCreate": {want: map[string]int{txn: 1}},
 		// The role as the request read it (strongly consistent, with its
 		// version), then one transaction of the role and its audit entry,
-		// conditioned on that version.
+		// conditioned on that version, and of the roles' version, as above.
 		"RoleEdit": {want: map[string]int{txn: 1}},
 		// The role's holders counted: users have no role index, so the
 		// count reads byEntity as ListByRole does, one Query per 100
 		// users, bounded so that it gets no worse. The store is handed the
 		// role as the request read it, so the one transaction of the
-		// role, its name guard and its audit entry follows without reading
-		// it again.
+		// role, its name guard, its audit entry and the roles' version
+		// follows without reading it again.
 		"RoleDelete": {atMost: 1 + (seededUsers+99)/100, exact: map[string]int{get: 0, txn: 1}},
 		// One Query of the role's audit entries; a role with none is 404.
 		"RoleHistory": {want: map[string]int{query: 1}},

@@ -26,39 +26,61 @@ import (
 // first, and moves the guard only when the name's key changes. A delete
 // is conditioned the same way, on the role as the caller read it, and
 // removes the guard of the name it read.
+//
+// Every role write also adds one to the roles' version (ROLES, VERSION)
+// in its transaction, and a write decided by the roles carries a
+// condition on that version: a ConditionCheck in a user write's
+// transaction, the update's own condition in a role write's. Neither
+// adds a request. A table without the item is at version 0. The item is
+// in every such transaction, so two managers' writes at the same moment
+// can meet on it (a TransactionConflict) where they met on nothing
+// before; transact retries those, and at a team's rate of writes they
+// are rare.
 
 var _ onboarding.RoleStore = (*Store)(nil)
 
 // ListRoles implements onboarding.RoleStore: one strongly consistent
-// query of the ROLES partition, in id order.
-func (s *Store) ListRoles(ctx context.Context) ([]access.Role, error) {
+// query of the ROLES partition, in id order, which holds the roles'
+// version too.
+func (s *Store) ListRoles(ctx context.Context) ([]access.Role, int64, error) {
 	expr, err := expression.NewBuilder().WithKeyCondition(expression.Key("PK").Equal(expression.Value(item.RolesPK))).Build()
 	if err != nil {
-		return nil, fmt.Errorf("build roles query: %w", err)
+		return nil, 0, fmt.Errorf("build roles query: %w", err)
 	}
 	in := &dynamodb.QueryInput{
 		TableName: &s.table, KeyConditionExpression: expr.KeyCondition(), ConsistentRead: aws.Bool(true),
 		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
 	}
-	var out []access.Role
+	var (
+		out     []access.Role
+		version int64
+	)
 	for {
 		page, err := s.db.Query(ctx, in)
 		if err != nil {
-			return nil, fmt.Errorf("list roles: %w", err)
+			return nil, 0, fmt.Errorf("list roles: %w", err)
 		}
 		for _, m := range page.Items {
+			if sk, ok := m["SK"].(*types.AttributeValueMemberS); ok && item.IsRolesVersion(sk.Value) {
+				var it item.RolesVersion
+				if err := attributevalue.UnmarshalMap(m, &it); err != nil {
+					return nil, 0, fmt.Errorf("decode the roles' version: %w", err)
+				}
+				version = it.Version
+				continue
+			}
 			var it item.Role
 			if err := attributevalue.UnmarshalMap(m, &it); err != nil {
-				return nil, fmt.Errorf("decode role: %w", err)
+				return nil, 0, fmt.Errorf("decode role: %w", err)
 			}
 			r, err := it.Domain()
 			if err != nil {
-				return nil, err
+				return nil, 0, err
 			}
 			out = append(out, r)
 		}
 		if page.LastEvaluatedKey == nil {
-			return out, nil
+			return out, version, nil
 		}
 		in.ExclusiveStartKey = page.LastEvaluatedKey
 	}
@@ -102,12 +124,18 @@ func (s *Store) CreateRole(ctx context.Context, r access.Role, a onboarding.Role
 			return err
 		}
 	}
+	items, rolesAt, err := s.appendRolesBump(items, a.RolesVersion)
+	if err != nil {
+		return err
+	}
 	err = s.transact(ctx, items)
 	if errors.Is(err, errConflicted) {
 		return s.createRoleConflicted(ctx, r, err)
 	}
 	if failed, ok := cancelled(err); ok {
 		switch {
+		case failed[rolesAt]:
+			return onboarding.ErrRolesChanged
 		case failed[0], failed[2]: // the role, or its trail: the id is or was used
 			return access.ErrRoleExists
 		case failed[1]:
@@ -189,17 +217,24 @@ func (s *Store) updateRole(ctx context.Context, r access.Role, expectedVersion i
 	if items, err = s.appendRoleAudit(items, a); err != nil {
 		return err
 	}
+	auditAt := len(items) - 1
+	items, rolesAt, err := s.appendRolesBump(items, a.RolesVersion)
+	if err != nil {
+		return err
+	}
 	err = s.transact(ctx, items)
 	if errors.Is(err, errConflicted) {
 		return fmt.Errorf("update role %s: %w: %w", r.ID, user.ErrVersionConflict, err)
 	}
 	if failed, ok := cancelled(err); ok {
 		switch {
+		case failed[rolesAt]:
+			return onboarding.ErrRolesChanged
 		case failed[0]:
 			return errConditionFailed
 		case newGuard >= 0 && failed[newGuard]:
 			return access.ErrRoleNameTaken
-		case failed[len(items)-1]:
+		case failed[auditAt]:
 			return user.ErrVersionConflict // the version's entry exists: someone wrote it
 		}
 	}
@@ -217,7 +252,7 @@ func (s *Store) deleteGuard(nameKey, roleID string) (types.TransactWriteItem, er
 		return types.TransactWriteItem{}, fmt.Errorf("build guard condition: %w", err)
 	}
 	return types.TransactWriteItem{Delete: &types.Delete{
-		TableName: &s.table, Key: key(item.RoleNamePK(nameKey), item.RoleNameSK),
+		TableName: &s.table, Key: key(item.RoleNameKeyPK(nameKey), item.RoleNameSK),
 		ConditionExpression: expr.Condition(), ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
 	}}, nil
 }
@@ -234,9 +269,38 @@ func (s *Store) appendRoleAudit(items []types.TransactWriteItem, a onboarding.Ro
 // the role is deleted on the condition that it is at the version and has
 // the name's key the caller read, and the guard of that name with it.
 // Only when the condition fails is the role read, to tell a stale read
-// from a role that is gone.
+// from a role that is gone, or from a role stored under another key of
+// its name (one written before access.RoleNameKey changed), which is
+// then deleted with the guard of the key it was stored with.
 func (s *Store) DeleteRole(ctx context.Context, r access.Role, a onboarding.RoleAuditEntry) error {
-	id, nameKey := r.ID, access.RoleNameKey(r.Name)
+	nameKey := access.RoleNameKey(r.Name)
+	err := s.deleteRole(ctx, r, a, nameKey)
+	if !errors.Is(err, errConditionFailed) {
+		return err
+	}
+	old, err := s.getRoleItem(ctx, r.ID)
+	if err != nil {
+		return err
+	}
+	if old.Version != r.Version || old.NameKey == nameKey {
+		return user.ErrVersionConflict
+	}
+	err = s.deleteRole(ctx, r, a, old.NameKey)
+	if errors.Is(err, errConditionFailed) {
+		if _, gerr := s.getRoleItem(ctx, r.ID); errors.Is(gerr, access.ErrRoleNotFound) {
+			return access.ErrRoleNotFound
+		}
+		return user.ErrVersionConflict
+	}
+	return err
+}
+
+// deleteRole deletes the role r at r.Version whose name guard is
+// nameKey, and the guard, with the audit entry, in one transaction. It
+// fails with errConditionFailed when the role, its guard or its next
+// audit entry is not as read.
+func (s *Store) deleteRole(ctx context.Context, r access.Role, a onboarding.RoleAuditEntry, nameKey string) error {
+	id := r.ID
 	expr, err := expression.NewBuilder().WithCondition(expression.Name("version").Equal(expression.Value(r.Version)).
 		And(expression.Name("nameKey").Equal(expression.Value(nameKey)))).Build()
 	if err != nil {
@@ -254,21 +318,70 @@ func (s *Store) DeleteRole(ctx context.Context, r access.Role, a onboarding.Role
 	if err != nil {
 		return err
 	}
+	items, rolesAt, err := s.appendRolesBump(items, a.RolesVersion)
+	if err != nil {
+		return err
+	}
 	err = s.transact(ctx, items)
 	if errors.Is(err, errConflicted) {
 		return fmt.Errorf("delete role %s: %w: %w", id, user.ErrVersionConflict, err)
 	}
-	if _, ok := cancelled(err); ok {
-		// The role, its guard or its next audit entry is not as read.
-		if _, gerr := s.getRoleItem(ctx, id); errors.Is(gerr, access.ErrRoleNotFound) {
-			return access.ErrRoleNotFound
+	if failed, ok := cancelled(err); ok {
+		if failed[rolesAt] {
+			return onboarding.ErrRolesChanged
 		}
-		return user.ErrVersionConflict
+		return errConditionFailed
 	}
 	if err != nil {
 		return fmt.Errorf("delete role %s: %w", id, err)
 	}
 	return nil
+}
+
+// rolesAt is the condition that the roles' version item is at want; a
+// table without it is at version 0.
+func rolesAt(want int64) expression.ConditionBuilder {
+	at := expression.Name("version").Equal(expression.Value(want))
+	if want == 0 {
+		return expression.AttributeNotExists(expression.Name("PK")).Or(at)
+	}
+	return at
+}
+
+// appendRolesCheck appends, when want is set, the transaction's check
+// that the roles are still at version want, and returns its index (-1
+// when there is none).
+func (s *Store) appendRolesCheck(items []types.TransactWriteItem, want *int64) ([]types.TransactWriteItem, int, error) {
+	if want == nil {
+		return items, -1, nil
+	}
+	expr, err := expression.NewBuilder().WithCondition(rolesAt(*want)).Build()
+	if err != nil {
+		return items, -1, fmt.Errorf("build roles condition: %w", err)
+	}
+	return append(items, types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{
+		TableName: &s.table, Key: key(item.RolesPK, item.RolesVersionSK),
+		ConditionExpression: expr.Condition(), ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
+	}}), len(items), nil
+}
+
+// appendRolesBump appends the update that adds one to the roles' version
+// (making the item at 1 when there is none), conditioned on want when it
+// is set, and returns its index.
+func (s *Store) appendRolesBump(items []types.TransactWriteItem, want *int64) ([]types.TransactWriteItem, int, error) {
+	b := expression.NewBuilder().WithUpdate(expression.Add(expression.Name("version"), expression.Value(1)).
+		Set(expression.Name("entity"), expression.Value(item.EntityRolesVersion)))
+	if want != nil {
+		b = b.WithCondition(rolesAt(*want))
+	}
+	expr, err := b.Build()
+	if err != nil {
+		return items, -1, fmt.Errorf("build roles version update: %w", err)
+	}
+	return append(items, types.TransactWriteItem{Update: &types.Update{
+		TableName: &s.table, Key: key(item.RolesPK, item.RolesVersionSK), UpdateExpression: expr.Update(),
+		ConditionExpression: expr.Condition(), ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
+	}}), len(items), nil
 }
 
 // SeedRoles implements onboarding.RoleStore: one create per role, each

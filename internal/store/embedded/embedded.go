@@ -12,7 +12,8 @@
 //	audit        user id, NUL, audit sort key → item.Audit JSON
 //	idempotency  key → item.Idempotency JSON
 //	feed         big-endian sequence number → stream record JSON
-//	meta         the feed consumer's checkpoint
+//	meta         the feed consumer's checkpoint, the cursor key, and the
+//	             roles' version (roles.go)
 //	roles, roleNames, roleAudit
 //	             roles, their name guards and audit trails (roles.go)
 //
@@ -270,6 +271,9 @@ func (s *Store) CreateUser(ctx context.Context, u user.User, a onboarding.AuditE
 				oldIdem = old // expired: overwritten, as DynamoDB would
 			}
 		}
+		if err := checkRoles(tx, a.RolesVersion); err != nil {
+			return err
+		}
 		if bucket(tx, bucketUsers).Get([]byte(u.ID)) != nil {
 			return fmt.Errorf("user id %s already exists", u.ID)
 		}
@@ -311,6 +315,9 @@ func (s *Store) UpdateUser(ctx context.Context, u user.User, expectedVersion int
 	}
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		w := write{tx: tx, now: s.now().UTC()}
+		if err := checkRoles(tx, a.RolesVersion); err != nil {
+			return err
+		}
 		old, ok, err := getUser(tx, u.ID)
 		if err != nil {
 			return err

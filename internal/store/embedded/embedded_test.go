@@ -583,13 +583,16 @@ func TestFeedOfRoles(t *testing.T) {
 		summary{"INSERT", "role", "ROLES", "ROLE#r-01"},
 		summary{"INSERT", "roleName", "ROLENAME#night", "ROLENAME"},
 		summary{"INSERT", "roleAudit", "ROLE#r-01", "AUDIT#000000000001"},
+		summary{"INSERT", "rolesVersion", "ROLES", "VERSION"},
 		summary{"REMOVE", "roleName", "ROLENAME#night", "ROLENAME"},
 		summary{"INSERT", "roleName", "ROLENAME#day", "ROLENAME"},
 		summary{"MODIFY", "role", "ROLES", "ROLE#r-01"},
 		summary{"INSERT", "roleAudit", "ROLE#r-01", "AUDIT#000000000002"},
+		summary{"MODIFY", "rolesVersion", "ROLES", "VERSION"},
 		summary{"REMOVE", "role", "ROLES", "ROLE#r-01"},
 		summary{"REMOVE", "roleName", "ROLENAME#day", "ROLENAME"},
-		summary{"INSERT", "roleAudit", "ROLE#r-01", "AUDIT#000000000003"})
+		summary{"INSERT", "roleAudit", "ROLE#r-01", "AUDIT#000000000003"},
+		summary{"MODIFY", "rolesVersion", "ROLES", "VERSION"})
 	for _, rec := range recs {
 		if c, ok, err := item.DecodeChange(rec); ok || err != nil {
 			t.Errorf("the decoder took %s %v: %+v %v", rec.EventName, rec.Change.Keys, c, err)

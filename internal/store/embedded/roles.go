@@ -24,22 +24,36 @@ import (
 //	roleNames  access.RoleNameKey(name) → role id; the uniqueness guard
 //	roleAudit  role id, NUL, audit sort key → item.RoleAudit JSON; kept
 //	           when the role is deleted
+//
+// The version of the roles as a whole is item.RolesVersion JSON under
+// keyRolesVersion in the meta bucket, written through write (so the feed
+// carries it, as the table's stream carries the item) by every role write.
 const (
 	bucketRoles     = "roles"
 	bucketRoleNames = "roleNames"
 	bucketRoleAudit = "roleAudit"
 	cursorRoleAudit = "roleHistory:"
+	keyRolesVersion = "roles-version"
 )
 
 var _ onboarding.RoleStore = (*Store)(nil)
 
-// ListRoles implements onboarding.RoleStore: roles in id order.
-func (s *Store) ListRoles(ctx context.Context) ([]access.Role, error) {
+// ListRoles implements onboarding.RoleStore: roles in id order, and
+// their version, in one read transaction.
+func (s *Store) ListRoles(ctx context.Context) ([]access.Role, int64, error) {
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	var out []access.Role
+	var (
+		out     []access.Role
+		version int64
+	)
 	err := s.db.View(func(tx *bolt.Tx) error {
+		v, _, err := rolesVersion(tx)
+		if err != nil {
+			return err
+		}
+		version = v.Version
 		return bucket(tx, bucketRoles).ForEach(func(k, v []byte) error {
 			var it item.Role
 			if err := json.Unmarshal(v, &it); err != nil {
@@ -51,9 +65,58 @@ func (s *Store) ListRoles(ctx context.Context) ([]access.Role, error) {
 		})
 	})
 	if err != nil {
-		return nil, fmt.Errorf("list roles: %w", err)
+		return nil, 0, fmt.Errorf("list roles: %w", err)
 	}
-	return out, nil
+	return out, version, nil
+}
+
+// rolesVersion returns the stored version of the roles, and whether there
+// is one (a store without it is at version 0).
+func rolesVersion(tx *bolt.Tx) (item.RolesVersion, bool, error) {
+	b := bucket(tx, bucketMeta).Get([]byte(keyRolesVersion))
+	if b == nil {
+		return item.FromRolesVersion(0), false, nil
+	}
+	var it item.RolesVersion
+	if err := json.Unmarshal(b, &it); err != nil {
+		return item.RolesVersion{}, false, fmt.Errorf("decode the roles' version: %w", err)
+	}
+	return it, true, nil
+}
+
+// checkRoles fails with onboarding.ErrRolesChanged when want, the roles'
+// version a write was decided by, is set and the stored one differs.
+func checkRoles(tx *bolt.Tx, want *int64) error {
+	if want == nil {
+		return nil
+	}
+	v, _, err := rolesVersion(tx)
+	if err != nil {
+		return err
+	}
+	if v.Version != *want {
+		return onboarding.ErrRolesChanged
+	}
+	return nil
+}
+
+// bumpRoles adds one to the roles' version: every role write does, in
+// its transaction, after checkRoles.
+func (w write) bumpRoles() error {
+	old, ok, err := rolesVersion(w.tx)
+	if err != nil {
+		return err
+	}
+	it := item.FromRolesVersion(old.Version + 1)
+	b, err := json.Marshal(it)
+	if err != nil {
+		return fmt.Errorf("encode the roles' version: %w", err)
+	}
+	var oldItem any
+	if ok {
+		oldItem = old
+	}
+	return w.put(bucketMeta, []byte(keyRolesVersion), b, oldItem, it)
 }
 
 // GetRole implements onboarding.RoleStore.
@@ -108,6 +171,9 @@ func (s *Store) CreateRole(ctx context.Context, r access.Role, a onboarding.Role
 // createRole writes a new role, its name guard and its first audit entry,
 // unless the id is or was used or the name is taken.
 func (w write) createRole(r access.Role, a onboarding.RoleAuditEntry) error {
+	if err := checkRoles(w.tx, a.RolesVersion); err != nil {
+		return err
+	}
 	if bucket(w.tx, bucketRoles).Get([]byte(r.ID)) != nil || hasRoleTrail(w.tx, r.ID) {
 		return access.ErrRoleExists
 	}
@@ -121,7 +187,10 @@ func (w write) createRole(r access.Role, a onboarding.RoleAuditEntry) error {
 	if err := w.put(bucketRoleNames, []byte(key), []byte(r.ID), nil, item.FromRoleName(r.Name, r.ID)); err != nil {
 		return err
 	}
-	return w.putRoleAudit(a)
+	if err := w.putRoleAudit(a); err != nil {
+		return err
+	}
+	return w.bumpRoles()
 }
 
 // hasRoleTrail reports whether a role of this id was ever written.
@@ -138,6 +207,9 @@ func (s *Store) UpdateRole(ctx context.Context, r access.Role, expectedVersion i
 	}
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		w := write{tx: tx, now: s.now().UTC()}
+		if err := checkRoles(tx, a.RolesVersion); err != nil {
+			return err
+		}
 		old, err := currentRole(tx, r.ID, expectedVersion)
 		if err != nil {
 			return err
@@ -156,7 +228,10 @@ func (s *Store) UpdateRole(ctx context.Context, r access.Role, expectedVersion i
 		if err := w.putRole(r, &old); err != nil {
 			return err
 		}
-		return w.putRoleAudit(a)
+		if err := w.putRoleAudit(a); err != nil {
+			return err
+		}
+		return w.bumpRoles()
 	})
 	if err != nil {
 		return fmt.Errorf("update role %s: %w", r.ID, err)
@@ -188,6 +263,9 @@ func (s *Store) DeleteRole(ctx context.Context, r access.Role, a onboarding.Role
 	id := r.ID
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		w := write{tx: tx, now: s.now().UTC()}
+		if err := checkRoles(tx, a.RolesVersion); err != nil {
+			return err
+		}
 		old, err := currentRole(tx, id, r.Version)
 		if err != nil {
 			return err
@@ -198,7 +276,10 @@ func (s *Store) DeleteRole(ctx context.Context, r access.Role, a onboarding.Role
 		if err := w.del(bucketRoleNames, []byte(old.NameKey), item.FromRoleName(old.Name, id)); err != nil {
 			return err
 		}
-		return w.putRoleAudit(a)
+		if err := w.putRoleAudit(a); err != nil {
+			return err
+		}
+		return w.bumpRoles()
 	})
 	if err != nil {
 		return fmt.Errorf("delete role %s: %w", id, err)

@@ -14,7 +14,7 @@ import (
 // record of the table's stream as the change of the user it carries. A
 // record of any other item (claim, audit entry, email guard, idempotency
 // record, cursor key, Slack replay record, role, role audit entry, role
-// name guard) is passed over, ok false; so
+// name guard, the roles' version) is passed over, ok false; so
 // the stream needs no filter to be safe to consume. A user record whose
 // image cannot be read is a *stream.UnreadableError naming the record.
 func DecodeChange(r events.DynamoDBEventRecord) (c stream.Change, ok bool, err error) {

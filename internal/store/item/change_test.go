@@ -99,6 +99,7 @@ func TestDecodeChangeSkipsOtherItems(t *testing.T) {
 		"audit entry": audit, "email guard": item.FromEmail(u.Email, u.ID), "idempotency record": idem,
 		"claim": claim, "cursor key": cursorKey, "Slack replay record": item.NewReplay("0123abcd", at.Add(5*time.Minute)),
 		"role": item.FromRole(role), "role audit entry": roleAudit, "role name guard": item.FromRoleName(role.Name, role.ID),
+		"roles version": item.FromRolesVersion(1),
 	}
 	for name, v := range others {
 		for _, rec := range []events.DynamoDBEventRecord{
@@ -116,6 +117,9 @@ func TestDecodeChangeSkipsOtherItems(t *testing.T) {
 	renamed.Name, renamed.Version = "Evening Supervisor", 2
 	if c, ok, err := item.DecodeChange(record(t, "MODIFY", "4", item.FromRole(role), item.FromRole(renamed))); ok || err != nil {
 		t.Errorf("role renamed: %+v, ok %v, error %v; want passed over", c, ok, err)
+	}
+	if c, ok, err := item.DecodeChange(record(t, "MODIFY", "5", item.FromRolesVersion(1), item.FromRolesVersion(2))); ok || err != nil {
+		t.Errorf("roles version moved: %+v, ok %v, error %v; want passed over", c, ok, err)
 	}
 }
 

@@ -11,6 +11,8 @@
 //	IDEMPOTENCY#<key>  IDEMPOTENCY        a create's outcome, until ExpiresAt (TTL)
 //	CLAIM#<key>        CLAIM              the release worker's claim on a piece of work (TTL)
 //	ROLES              ROLE#<id>          a role; all in one partition, listed in id order
+//	ROLES              VERSION            the version of the roles as a whole: every role write
+//	                                      adds one, and writes decided by the roles check it
 //	ROLE#<id>          AUDIT#<version>    one audit entry per role version, kept after
 //	                                      the role is deleted (so its id is never reused)
 //	ROLENAME#<key>     ROLENAME           uniqueness guard of a role name (access.RoleNameKey),

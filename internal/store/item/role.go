@@ -14,6 +14,8 @@ const (
 	EntityRole      = "role"
 	EntityRoleAudit = "roleAudit"
 	EntityRoleName  = "roleName"
+	// EntityRolesVersion is the version of the roles as a whole.
+	EntityRolesVersion = "rolesVersion"
 )
 
 // Key prefixes and fixed keys of roles' items (see the package comment).
@@ -25,6 +27,10 @@ const (
 	rolePrefix     = "ROLE#"
 	roleNamePrefix = "ROLENAME#"
 	RoleNameSK     = "ROLENAME"
+	// RolesVersionSK is the sort key of the roles' version in the ROLES
+	// partition: not a role's (those begin with ROLE#), so the Query that
+	// lists the roles reads it too, and tells it apart by IsRolesVersion.
+	RolesVersionSK = "VERSION"
 )
 
 // RoleSK is the sort key of a role in the ROLES partition.
@@ -36,7 +42,13 @@ func RoleAuditPK(id string) string { return rolePrefix + id }
 
 // RoleNamePK is the partition key of the guard of a role name, keyed by
 // access.RoleNameKey.
-func RoleNamePK(name string) string { return roleNamePrefix + access.RoleNameKey(name) }
+func RoleNamePK(name string) string { return RoleNameKeyPK(access.RoleNameKey(name)) }
+
+// RoleNameKeyPK is the partition key of the guard whose key is nameKey,
+// as a role stores it (item.Role.NameKey): taken as it is, not made
+// again, so that a guard written before access.RoleNameKey changed is
+// still found.
+func RoleNameKeyPK(nameKey string) string { return roleNamePrefix + nameKey }
 
 // Role is the stored form of an access.Role. Its id is "roleId", not
 // "id": the byEntity index is keyed by entity and id and must hold users
@@ -66,6 +78,26 @@ type RoleAudit struct {
 	RoleID string `dynamodbav:"roleId"`
 	AuditRecord
 }
+
+// RolesVersion is the version of the roles as a whole: every write of a
+// role adds one to it in the same transaction, so that a write decided by
+// the roles can be conditioned on their still being the ones it read. A
+// table without the item is at version 0; the first role write makes it.
+type RolesVersion struct {
+	PK      string `dynamodbav:"PK"`
+	SK      string `dynamodbav:"SK"`
+	Entity  string `dynamodbav:"entity"`
+	Version int64  `dynamodbav:"version"`
+}
+
+// FromRolesVersion returns the item of the roles at version v.
+func FromRolesVersion(v int64) RolesVersion {
+	return RolesVersion{PK: RolesPK, SK: RolesVersionSK, Entity: EntityRolesVersion, Version: v}
+}
+
+// IsRolesVersion reports whether the sort key sk of an item of the ROLES
+// partition is the roles' version rather than a role.
+func IsRolesVersion(sk string) bool { return sk == RolesVersionSK }
 
 // RoleName is the guard that keeps one name to one role.
 type RoleName struct {

@@ -36,6 +36,8 @@ func RunRoles(t *testing.T, newStore func(t *testing.T) onboarding.RoleStore) {
 		{"SeedKeepsEdits", testRoleSeedKeepsEdits},
 		{"History", testRoleHistory},
 		{"ConcurrentUpdatesOneWinner", testRoleConcurrentUpdates},
+		{"RolesVersionCountsRoleWrites", testRolesVersion},
+		{"RoleWriteAtStaleRolesVersion", testRoleWriteStaleRoles},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) { c.fn(t, newStore(t)) })
@@ -106,7 +108,7 @@ func mustGetRole(t *testing.T, s onboarding.RoleStore, id string) access.Role {
 
 func roleIDs(t *testing.T, s onboarding.RoleStore) []string {
 	t.Helper()
-	rs, err := s.ListRoles(context.Background())
+	rs, _, err := s.ListRoles(context.Background())
 	if err != nil {
 		t.Fatalf("list roles: %v", err)
 	}
@@ -145,7 +147,7 @@ func testRoleCreateGetList(t *testing.T, s onboarding.RoleStore) {
 	mustCreateRole(t, s, empty)
 	SameRole(t, mustGetRole(t, s, night.ID), night)
 	SameRole(t, mustGetRole(t, s, empty.ID), empty)
-	rs, err := s.ListRoles(context.Background())
+	rs, _, err := s.ListRoles(context.Background())
 	if err != nil || len(rs) != 2 {
 		t.Fatalf("list: %d roles, %v; want 2", len(rs), err)
 	}

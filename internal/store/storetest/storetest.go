@@ -44,6 +44,7 @@ func Run(t *testing.T, newStore func(t *testing.T) onboarding.Store) {
 		{"IdempotencyExpires", testIdempotencyExpires},
 		{"ConcurrentCreatesOneEmail", testConcurrentCreates},
 		{"ConcurrentUpdatesOneWinner", testConcurrentUpdates},
+		{"UserWriteAtStaleRolesVersion", testUserWriteStaleRoles},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) { c.fn(t, newStore(t)) })
