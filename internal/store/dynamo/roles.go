@@ -28,14 +28,12 @@ import (
 // removes the guard of the name it read.
 //
 // Every role write also adds one to the roles' version (ROLES, VERSION)
-// in its transaction, and a write decided by the roles carries a
-// condition on that version: a ConditionCheck in a user write's
-// transaction, the update's own condition in a role write's. Neither
-// adds a request. A table without the item is at version 0. The item is
-// in every such transaction, so two managers' writes at the same moment
-// can meet on it (a TransactionConflict) where they met on nothing
-// before; transact retries those, and at a team's rate of writes they
-// are rare.
+// in its transaction, conditioned on the version the caller's roles had
+// when the audit entry carries one. A user write whose entry carries one
+// gets a ConditionCheck on it in its transaction; the service sets it on
+// role writes only, since an item in every manager's transaction would
+// make concurrent writes meet on it (TransactionConflict) in AWS. None
+// of this adds a request. A table without the item is at version 0.
 
 var _ onboarding.RoleStore = (*Store)(nil)
 
