@@ -127,6 +127,20 @@ func (p browserPage) check(name string) {
 	}
 }
 
+// signedOut checks the sign-in page as a signed-out visitor sees it: no
+// navigation, no "Sign out", and no stray "null" where no message is.
+func (p browserPage) signedOut(when string) {
+	p.t.Helper()
+	for _, sel := range []string{"#nav", "#signout", "#who"} {
+		if p.truth(fmt.Sprintf(`document.querySelector(%q).checkVisibility()`, sel)) {
+			p.t.Errorf("%s, signed out, %s is shown", when, sel)
+		}
+	}
+	if m := p.text("main"); strings.Contains(m, "null") || strings.Contains(m, "undefined") {
+		p.t.Errorf("%s, the sign-in page says %q", when, m)
+	}
+}
+
 // TestConsoleInABrowser is the help page "Inviting Your Team" done word
 // for word in the console, in headless Chromium: sign in as a manager;
 // Step 1, create an internal user in Introduction Mode; Step 2, set the
@@ -159,6 +173,7 @@ func TestConsoleInABrowser(t *testing.T) {
 
 	// Sign in as the administrator, with the token make run prints.
 	p.do("open the console", chromedp.Navigate(base+"/console"), chromedp.WaitVisible(chromedp.CSS(`#token-signin input[name=token]`)))
+	p.signedOut("on opening the console")
 	p.check("sign-in")
 	p.do("sign in", chromedp.SendKeys(chromedp.CSS(`#token-signin input[name=token]`), token),
 		chromedp.Click(chromedp.CSS(`#token-button`)), chromedp.WaitVisible(chromedp.CSS(`#create-user`)))
@@ -363,6 +378,7 @@ func TestConsoleInABrowser(t *testing.T) {
 	awsTab, closeAWSTab := chromedp.NewContext(ctx)
 	m := browserPage{t: t, ctx: awsTab}
 	m.do("open the console as in AWS", chromedp.Navigate(inAWS+"/console"), chromedp.WaitVisible(chromedp.CSS(`#signin-button`)))
+	m.signedOut("on opening the console in AWS")
 	m.do("Sign in with managed login", chromedp.Click(chromedp.CSS(`#signin-button`)), chromedp.WaitVisible(chromedp.CSS(`table.users`)))
 	if where := get(m, "read the address", chromedp.Location()); where != inAWS+"/console#/users" {
 		t.Errorf("after managed login the address is %s", where)
@@ -380,6 +396,7 @@ func TestConsoleInABrowser(t *testing.T) {
 
 	// Sign out ends the session: the console asks to sign in again.
 	p.do("sign out", chromedp.Click(chromedp.CSS(`#signout`)), chromedp.WaitVisible(chromedp.CSS(`#token-signin`)))
+	p.signedOut("after signing out")
 	stored := get(p, "read the session", chromedp.Evaluate[string](`JSON.stringify(sessionStorage)`))
 	if strings.Contains(stored, token) {
 		t.Errorf("the token is still stored after sign-out: %s", stored)

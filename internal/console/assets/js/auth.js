@@ -101,14 +101,15 @@ async function startManagedLogin() {
 // signInPage draws the sign-in into main.
 export function signInPage(main, message) {
   document.title = 'Sign in · OpsOS';
-  const note = message ? h('p', { class: 'notice', role: 'status' }, message) : null;
+  // replaceChildren writes null as the text "null": no message, no node.
+  const notes = message ? [h('p', { class: 'notice', role: 'status' }, message)] : [];
   if (config.signIn === 'cognito') {
-    main.replaceChildren(h('h1', { tabindex: '-1' }, 'Sign in to OpsOS'), note,
+    main.replaceChildren(h('h1', { tabindex: '-1' }, 'Sign in to OpsOS'), ...notes,
       h('p', null, 'Managers sign in with their OpsOS account to manage users.'),
       h('button', { type: 'button', class: 'primary', id: 'signin-button', onclick: startManagedLogin }, 'Sign in'));
     return;
   }
-  main.replaceChildren(h('h1', { tabindex: '-1' }, 'Sign in to OpsOS'), note, localForms());
+  main.replaceChildren(h('h1', { tabindex: '-1' }, 'Sign in to OpsOS'), ...notes, localForms());
 }
 
 async function post(path, body) {
