@@ -56,13 +56,18 @@ export async function init(cfg, changed) {
   onChange = changed;
   if (cfg.signIn !== 'cognito') return;
   const params = new URLSearchParams(location.search);
-  if (!params.has('code') && !params.has('error')) return;
+  if (!params.has('code') && !params.has('error') && !params.has('state')) return;
   const saved = JSON.parse(sessionStorage.getItem(PKCE) || 'null');
   sessionStorage.removeItem(PKCE);
-  // The code leaves the address bar (and history) at once.
-  history.replaceState(null, '', location.pathname + (saved?.back || '#/users'));
-  if (params.has('error')) throw new Error(`Sign-in was refused: ${params.get('error_description') || params.get('error')}.`);
-  if (!saved || saved.state !== params.get('state')) throw new Error('That sign-in was not started from this page: sign in again.');
+  // Only an answer to the sign-in this tab started is read: anyone can
+  // send a manager a link to /console?error=…, but not with our state.
+  const ours = !!saved && !!params.get('state') && saved.state === params.get('state');
+  // The code or error leaves the address bar (and history) at once, whatever it was.
+  history.replaceState(null, '', location.pathname + (ours && saved.back ? saved.back : '#/users'));
+  if (!ours) throw new Error('That sign-in was not started from this page: sign in again.');
+  // The address's error_description is never shown: it is whatever the link says.
+  if (params.has('error')) throw new Error((Object.hasOwn(oauthErrors, params.get('error')) && oauthErrors[params.get('error')]) || 'Sign-in did not complete: sign in again.');
+  if (!params.get('code')) throw new Error('Sign-in did not complete: sign in again.');
   const r = await fetch(`${cfg.cognitoDomain}/oauth2/token`, {
     method: 'POST',
     headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
@@ -73,6 +78,18 @@ export async function init(cfg, changed) {
   const claims = jwtClaims(j.id_token);
   save({ token: j.id_token, who: claims.email || 'signed in', expires: claims.exp ? claims.exp * 1000 : 0 });
 }
+
+// oauthErrors are what the console says for the authorization
+// endpoint's error codes (RFC 6749 §4.1.2.1).
+const oauthErrors = {
+  access_denied: 'Sign-in was cancelled or refused: sign in again, or ask an administrator for access.',
+  temporarily_unavailable: 'The sign-in service is busy: try again in a minute.',
+  server_error: 'The sign-in service had a problem: try again in a minute.',
+  invalid_request: 'Sign-in could not start: the console is not set up for it. Tell an administrator.',
+  unauthorized_client: 'Sign-in could not start: the console is not set up for it. Tell an administrator.',
+  unsupported_response_type: 'Sign-in could not start: the console is not set up for it. Tell an administrator.',
+  invalid_scope: 'Sign-in could not start: the console is not set up for it. Tell an administrator.',
+};
 
 function jwtClaims(jwt) {
   try {
