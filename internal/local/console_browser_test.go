@@ -200,6 +200,38 @@ func TestConsoleInABrowser(t *testing.T) {
 	p.typeInto(form+`input[name=phone]`, "07911 123456")
 	p.typeInto(form+`input[name=jobTitle]`, "Shift Lead")
 	p.choose(form+`select[name=role]`, "planner-worker")
+	typed := map[string]string{"firstName": "Priya", "lastName": "Shah", "email": "priya.shah@", "phone": "07911 123456", "jobTitle": "Shift Lead"}
+	kept := func(when string) {
+		t.Helper()
+		for sel, want := range typed {
+			if got := p.value(form + `input[name=` + sel + `]`); got != want {
+				t.Errorf("%s %s holds %q, want %q as typed", when, sel, got, want)
+			}
+		}
+		if got := p.value(form + `select[name=role]`); got != "planner-worker" {
+			t.Errorf("%s the role holds %q, want planner-worker as chosen", when, got)
+		}
+	}
+
+	// The session ends while the form is being filled (an ID token lasts
+	// an hour): Create User says so beside its button, keeps the form, and
+	// after signing in again the form holds what was typed.
+	p.eval(`(() => { const s = JSON.parse(sessionStorage.getItem('opsos.console.session')); s.token = 'an-expired-token'; sessionStorage.setItem('opsos.console.session', JSON.stringify(s)); })()`)
+	p.do("Create User after the session ended", chromedp.Click(chromedp.CSS(`#create-button`)), chromedp.WaitVisible(chromedp.CSS(form+`#session-ended`)))
+	if a := p.text(form + `#session-ended`); !strings.Contains(a, "session has ended") {
+		t.Errorf("the session's end says %q", a)
+	}
+	if !p.truth(`document.querySelector('#session-ended').nextElementSibling.contains(document.querySelector('#create-button'))`) {
+		t.Errorf("the session's end is not shown next to Create User")
+	}
+	kept("after the session ended,")
+	p.do("Sign in again", chromedp.Click(chromedp.CSS(`#sign-in-again`)), chromedp.WaitVisible(chromedp.CSS(`#token-signin input[name=token]`)),
+		chromedp.SendKeys(chromedp.CSS(`#token-signin input[name=token]`), token),
+		chromedp.Click(chromedp.CSS(`#token-button`)), chromedp.WaitVisible(chromedp.CSS(`#draft-restored`)))
+	kept("signed in again,")
+	if get(p, "read the drafts", chromedp.Evaluate[string](`Object.keys(sessionStorage).join(' ')`)) != "opsos.console.session" {
+		t.Errorf("the draft is still stored once restored")
+	}
 
 	// A mistake: the errors show next to their fields, and nothing typed is lost.
 	p.do("Create User with mistakes", chromedp.Click(chromedp.CSS(`#create-button`)),
@@ -213,11 +245,7 @@ func TestConsoleInABrowser(t *testing.T) {
 	if !p.truth(`document.querySelector('#create-user-form input[name=email]').getAttribute('aria-invalid') === 'true'`) {
 		t.Errorf("the email field is not marked invalid")
 	}
-	for sel, want := range map[string]string{"firstName": "Priya", "lastName": "Shah", "email": "priya.shah@", "phone": "07911 123456", "jobTitle": "Shift Lead"} {
-		if got := p.value(form + `input[name=` + sel + `]`); got != want {
-			t.Errorf("after the error %s holds %q, want %q as typed", sel, got, want)
-		}
-	}
+	kept("after the error")
 	p.check("create-user-errors")
 
 	p.typeInto(form+`input[name=email]`, "priya.shah@example.com")
@@ -250,6 +278,24 @@ func TestConsoleInABrowser(t *testing.T) {
 		t.Errorf("an Operations Manager shows users.manage effective %q", eff)
 	}
 	p.check("edit-user")
+	// The session ends during the edit too: Save keeps the form, and signing
+	// in again brings back the role and the adjustment chosen.
+	p.eval(`(() => { const s = JSON.parse(sessionStorage.getItem('opsos.console.session')); s.token = 'an-expired-token'; sessionStorage.setItem('opsos.console.session', JSON.stringify(s)); })()`)
+	p.do("Save after the session ended", chromedp.Click(chromedp.CSS(`#save-button`)), chromedp.WaitVisible(chromedp.CSS(edit+`#session-ended`)))
+	editKept := func(when string) {
+		t.Helper()
+		if role, adj := p.value(edit+`select[name=role]`), p.value(edit+`select[data-permission="purchasing.approve"]`); role != "operations-manager" || adj != "revoke" {
+			t.Errorf("%s the edit holds role %q and purchasing.approve %q; want operations-manager and revoke as chosen", when, role, adj)
+		}
+	}
+	editKept("after the session ended,")
+	p.do("Sign in again", chromedp.Click(chromedp.CSS(`#sign-in-again`)), chromedp.WaitVisible(chromedp.CSS(`#token-signin input[name=token]`)),
+		chromedp.SendKeys(chromedp.CSS(`#token-signin input[name=token]`), token),
+		chromedp.Click(chromedp.CSS(`#token-button`)), chromedp.WaitVisible(chromedp.CSS(`#draft-restored`)))
+	editKept("signed in again,")
+	if eff := p.text(edit + `[data-effective="purchasing.approve"]`); eff != "No" {
+		t.Errorf("signed in again, the restored revoke shows purchasing.approve effective %q", eff)
+	}
 	if r := call(t, s, "PATCH", "/users/"+id, token, `{"phone":"07911 123457"}`); r.status != 200 {
 		t.Fatalf("another manager's edit: %d %v", r.status, r.body)
 	}

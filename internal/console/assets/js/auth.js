@@ -32,8 +32,66 @@ export function expired() {
   onChange('Your session has ended: sign in again.');
 }
 
+// Drafts: a form's values kept in this tab while its manager signs in
+// again, under the page's address, and put back when the page is drawn.
+const DRAFT = 'opsos.console.draft:';
+
+function draftControls(form) {
+  return [...form.elements].filter((el) => el.matches('input, select, textarea') && el.type !== 'password');
+}
+
+function saveDraft(form) {
+  const fields = draftControls(form).map((el) => ({ k: el.name || el.id, v: el.value, c: el.checked }));
+  sessionStorage.setItem(DRAFT + location.hash, JSON.stringify({ form: form.id, fields }));
+}
+
+function forgetDrafts() {
+  for (const k of Object.keys(sessionStorage)) if (k.startsWith(DRAFT)) sessionStorage.removeItem(k);
+}
+
+// restoreDraft puts back into form what was typed in it on this page
+// before signing in again, and says so; it answers whether it did.
+export function restoreDraft(form) {
+  const key = DRAFT + location.hash;
+  let draft = null;
+  try { draft = JSON.parse(sessionStorage.getItem(key) || 'null'); } catch { /* none */ }
+  if (!draft || draft.form !== form.id) return false;
+  sessionStorage.removeItem(key);
+  const els = draftControls(form);
+  draft.fields.forEach((f, i) => {
+    const el = els[i];
+    if (!el || (el.name || el.id) !== f.k) return;
+    if (el.type === 'checkbox' || el.type === 'radio') el.checked = f.c;
+    else el.value = f.v;
+    el.dispatchEvent(new Event('change', { bubbles: true }));
+  });
+  form.prepend(h('p', { class: 'notice', role: 'status', id: 'draft-restored' },
+    'What you typed before signing in again is back in the form: check it, then save.'));
+  return true;
+}
+
+// sessionEnded tells, next to form's buttons, that the API refused the
+// session when the form was sent: nothing was saved, and what was typed
+// stays. "Sign in again" keeps the form's values for after the sign-in.
+export function sessionEnded(form) {
+  form.querySelectorAll('.session-ended').forEach((e) => e.remove());
+  const again = h('button', { type: 'button', class: 'primary', id: 'sign-in-again' }, 'Sign in again');
+  again.addEventListener('click', () => {
+    saveDraft(form);
+    sessionStorage.removeItem(SESSION);
+    onChange('Your session had ended. Sign in again: what you typed will be back in the form.');
+  });
+  const box = h('div', { class: 'alert session-ended', role: 'alert', tabindex: '-1', id: 'session-ended' },
+    h('p', null, h('strong', null, 'Your session has ended, so nothing was saved.'), ' What you typed is still in the form.'),
+    h('div', { class: 'actions' }, again));
+  const actions = [...form.children].filter((c) => c.classList.contains('actions')).pop();
+  form.insertBefore(box, actions || null);
+  box.focus();
+}
+
 export function signOut() {
   sessionStorage.removeItem(SESSION);
+  forgetDrafts();
   if (config.signIn === 'cognito') {
     const u = new URL(`${config.cognitoDomain}/logout`);
     u.search = new URLSearchParams({ client_id: config.clientId, logout_uri: consoleURL() });

@@ -2,6 +2,7 @@
 // and edit roles.
 import { api, apiPath, catalogue, forgetRoles } from './api.js';
 import { h, field, showProblem, clearErrors, flash } from './dom.js';
+import { restoreDraft, sessionEnded } from './auth.js';
 
 export async function rolesPage(main) {
   document.title = 'Roles and Permissions · OpsOS';
@@ -58,9 +59,13 @@ export async function roleFormPage(main, id) {
     clearErrors(form);
     button.disabled = true;
     const r = id
-      ? await api('PATCH', apiPath('/roles/', id), { body: values(), ifMatch: role.version })
-      : await api('POST', '/roles', { body: values() });
+      ? await api('PATCH', apiPath('/roles/', id), { body: values(), ifMatch: role.version, keepPage: true })
+      : await api('POST', '/roles', { body: values(), keepPage: true });
     button.disabled = false;
+    if (r.status === 401) {
+      sessionEnded(form);
+      return;
+    }
     if (r.status === 412) {
       r.body = { ...r.body, detail: 'Someone else changed this role while you were editing; nothing was saved. Open the role again to see their change.' };
     }
@@ -75,7 +80,11 @@ export async function roleFormPage(main, id) {
   });
   del?.addEventListener('click', async () => {
     clearErrors(form);
-    const r = await api('DELETE', apiPath('/roles/', id), { ifMatch: role.version });
+    const r = await api('DELETE', apiPath('/roles/', id), { ifMatch: role.version, keepPage: true });
+    if (r.status === 401) {
+      sessionEnded(form);
+      return;
+    }
     if (!r.ok) {
       showProblem(form, r);
       return;
@@ -85,4 +94,5 @@ export async function roleFormPage(main, id) {
     location.hash = '#/roles';
   });
   main.replaceChildren(h('p', null, h('a', { href: '#/roles' }, '← Roles and Permissions')), h('h1', { tabindex: '-1' }, title), form);
+  restoreDraft(form);
 }

@@ -4,6 +4,7 @@
 import { api, apiPath, catalogue, effective } from './api.js';
 import { h, field, showProblem, clearErrors, badge, fullName, when, flash, showFlash, statusLabels } from './dom.js';
 import { userFields, roleName } from './users.js';
+import { restoreDraft, sessionEnded } from './auth.js';
 
 const yesNo = (b) => (b ? 'Yes' : 'No');
 
@@ -181,8 +182,12 @@ export async function editUserPage(main, id) {
       return;
     }
     button.disabled = true;
-    const r = await api('PATCH', apiPath('/users/', id), { body, ifMatch: base.version });
+    const r = await api('PATCH', apiPath('/users/', id), { body, ifMatch: base.version, keepPage: true });
     button.disabled = false;
+    if (r.status === 401) {
+      sessionEnded(form);
+      return;
+    }
     if (r.status === 412) {
       await offerFresh(id, body);
       return;
@@ -202,7 +207,8 @@ export async function editUserPage(main, id) {
   // what is now saved beside what they typed (which stays in the form),
   // and lets them take the fresh copy or save theirs over it.
   async function offerFresh(userID, mine) {
-    const r = await api('GET', apiPath('/users/', userID));
+    const r = await api('GET', apiPath('/users/', userID), { keepPage: true });
+    if (r.status === 401) { sessionEnded(form); return; }
     if (!r.ok) { showProblem(form, r); return; }
     const fresh = r.body;
     // What they changed and what you changed, side by side.
@@ -240,4 +246,5 @@ export async function editUserPage(main, id) {
   main.replaceChildren(
     h('p', null, h('a', { href: `#/users/${encodeURIComponent(id)}` }, `← ${fullName(base)}`)),
     h('h1', { tabindex: '-1' }, `Edit ${fullName(base)}`, ' ', badge(base.status)), form);
+  restoreDraft(form);
 }

@@ -1,5 +1,6 @@
 // Settings → Users: the list, and Create User (the help page's Step 1).
 import { api, catalogue } from './api.js';
+import { restoreDraft, sessionEnded } from './auth.js';
 import { h, field, showProblem, clearErrors, badge, fullName, statusLabels, flash } from './dom.js';
 
 export const plannerWorker = { value: 'planner-worker', label: 'Planner Worker (sees only their shifts)' };
@@ -145,8 +146,12 @@ export async function createUserPage(main) {
       delete body.externalPurchasingAccess;
     }
     button.disabled = true;
-    const res = await api('POST', '/users', { body, headers: { 'Idempotency-Key': randomKey() } });
+    const res = await api('POST', '/users', { body, headers: { 'Idempotency-Key': randomKey() }, keepPage: true });
     button.disabled = false;
+    if (res.status === 401) {
+      sessionEnded(form);
+      return;
+    }
     if (!res.ok) {
       showProblem(form, res);
       return;
@@ -160,4 +165,5 @@ export async function createUserPage(main) {
   main.replaceChildren(h('h1', { tabindex: '-1' }, 'Create User'),
     h('p', null, 'New users start in Introduction Mode: the account exists, but they cannot log in and are not told until you release access.'),
     form);
+  restoreDraft(form);
 }
