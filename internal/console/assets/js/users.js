@@ -136,6 +136,8 @@ export async function createUserPage(main) {
   const button = h('button', { type: 'submit', class: 'primary', id: 'create-button' }, 'Create User');
   const form = h('form', { class: 'card', id: 'create-user-form', novalidate: true }, alert, ...f.nodes, hold.wrap, h('div', { class: 'actions' }, button,
     h('a', { class: 'button', href: '#/users' }, 'Cancel')));
+  let key = '';
+  let keyFor = ''; // the JSON body key was made for
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     clearErrors(form);
@@ -145,8 +147,16 @@ export async function createUserPage(main) {
       delete body.externalPlannerAccess;
       delete body.externalPurchasingAccess;
     }
+    // One key while the body is the same: a retry after a lost answer
+    // is the same create (the API answers the user it made), while a
+    // corrected form is a new one.
+    const json = JSON.stringify(body);
+    if (json !== keyFor) {
+      key = randomKey();
+      keyFor = json;
+    }
     button.disabled = true;
-    const res = await api('POST', '/users', { body, headers: { 'Idempotency-Key': randomKey() }, keepPage: true });
+    const res = await api('POST', '/users', { body, headers: { 'Idempotency-Key': key }, keepPage: true });
     button.disabled = false;
     if (res.status === 401) {
       sessionEnded(form);
