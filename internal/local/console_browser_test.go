@@ -404,6 +404,18 @@ func TestConsoleInABrowser(t *testing.T) {
 		p.do("a desktop's screen", chromedp.EmulateViewport(1100, 900))
 	}
 
+	// A slow page does not cover a newer one: the user's page waits for
+	// its answer while the manager has already gone on to Roles.
+	p.eval(`(() => { const real = window.fetch; let slowed = false; window.fetch = async (u, o) => {
+		if (!slowed && /\/users\/[^/?]+$/.test(String(u))) { slowed = true; await new Promise((r) => setTimeout(r, 1500)); }
+		return real(u, o); }; })()`)
+	p.eval(fmt.Sprintf(`location.hash = '#/users/%s'`, id))
+	p.do("go on to Roles before the user's page is shown", chromedp.Click(chromedp.CSS(`[data-nav=roles]`)), chromedp.WaitVisible(chromedp.CSS(`#create-role`)),
+		chromedp.Sleep(2*time.Second))
+	if h1, title := p.text("main h1"), get(p, "read the title", chromedp.Title()); h1 != "Roles and Permissions" || !strings.HasPrefix(title, "Roles and Permissions") {
+		t.Errorf("after the slow user's page answered, the page shows %q titled %q; want Roles and Permissions", h1, title)
+	}
+
 	// Roles and Permissions: review, create.
 	p.do("Roles and Permissions", chromedp.Click(chromedp.CSS(`[data-nav=roles]`)), chromedp.WaitVisible(chromedp.CSS(`#create-role`)))
 	p.check("roles")

@@ -55,7 +55,7 @@ export function restoreDraft(form) {
   const key = DRAFT + location.hash;
   let draft = null;
   try { draft = JSON.parse(sessionStorage.getItem(key) || 'null'); } catch { /* none */ }
-  if (!draft || draft.form !== form.id) return false;
+  if (!draft || draft.form !== form.id || !form.isConnected) return false;
   sessionStorage.removeItem(key);
   const els = draftControls(form);
   draft.fields.forEach((f, i) => {

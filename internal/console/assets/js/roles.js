@@ -5,7 +5,7 @@ import { h, field, showProblem, clearErrors, flash } from './dom.js';
 import { restoreDraft, sessionEnded } from './auth.js';
 
 export async function rolesPage(main) {
-  document.title = 'Roles and Permissions · OpsOS';
+  main.setTitle('Roles and Permissions · OpsOS');
   forgetRoles();
   const cat = await catalogue();
   main.replaceChildren(
@@ -35,7 +35,7 @@ export async function roleFormPage(main, id) {
     role = r.body;
   }
   const title = id ? `Edit role ${role.name}` : 'Create role';
-  document.title = `${title} · OpsOS`;
+  main.setTitle(`${title} · OpsOS`);
   const name = field({ name: 'name', label: 'Name', value: role.name, required: true, autocomplete: 'off' });
   const description = field({ name: 'description', label: 'Description', value: role.description, autocomplete: 'off' });
   const boxes = cat.permissions.map((p) => {

@@ -46,7 +46,7 @@ export async function userPage(main, id) {
   const [res, hist] = await Promise.all([api('GET', apiPath('/users/', id)), api('GET', apiPath('/users/', id, '/history?limit=100'))]);
   if (!res.ok) throw res;
   const u = res.body;
-  document.title = `${fullName(u)} · Users · OpsOS`;
+  main.setTitle(`${fullName(u)} · Users · OpsOS`);
 
   const diagnosis = h('div', { id: 'diagnosis', role: 'status', 'aria-live': 'polite' });
   const why = h('button', { type: 'button', id: 'why-button' }, 'Why can’t they log in?');
@@ -107,7 +107,7 @@ export async function editUserPage(main, id) {
   const res = await api('GET', apiPath('/users/', id));
   if (!res.ok) throw res;
   let base = res.body; // the copy this edit started from
-  document.title = `Edit ${fullName(base)} · Users · OpsOS`;
+  main.setTitle(`Edit ${fullName(base)} · Users · OpsOS`);
 
   const f = userFields(cat, base, { creating: false });
   const hold = field({ name: 'holdInvite', label: 'Hold Invite (Introduction Mode)', type: 'select', value: base.holdInvite ? 'yes' : 'no',

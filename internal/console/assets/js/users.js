@@ -15,7 +15,7 @@ export function roleName(cat, id) {
 }
 
 export async function usersPage(main, q) {
-  document.title = 'Users · OpsOS';
+  main.setTitle('Users · OpsOS');
   const cat = await catalogue();
   const params = new URLSearchParams();
   for (const k of ['status', 'role', 'type', 'q', 'cursor', 'limit']) if (q.get(k)) params.set(k, q.get(k));
@@ -127,7 +127,7 @@ function randomKey() {
 }
 
 export async function createUserPage(main) {
-  document.title = 'Create User · OpsOS';
+  main.setTitle('Create User · OpsOS');
   const cat = await catalogue();
   const f = userFields(cat, {}, { creating: true });
   const hold = field({ name: 'holdInvite', label: 'Hold Invite (Introduction Mode)', type: 'checkbox', value: true,
