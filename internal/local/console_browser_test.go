@@ -175,6 +175,22 @@ func TestConsoleInABrowser(t *testing.T) {
 	p.do("open the console", chromedp.Navigate(base+"/console"), chromedp.WaitVisible(chromedp.CSS(`#token-signin input[name=token]`)))
 	p.signedOut("on opening the console")
 	p.check("sign-in")
+	// The token signs in only when the API accepts it: a failing API or
+	// none at all is said on the page, and no session starts.
+	for _, c := range []struct{ fails, says string }{
+		{`return new Response('{}', {status: 503, headers: {'Content-Type': 'application/json'}})`, "answered 503"},
+		{`return new Response('{}', {status: 403, headers: {'Content-Type': 'application/json'}})`, "may not manage users"},
+		{`throw new TypeError('Failed to fetch')`, "could not be reached"},
+	} {
+		p.eval(`(() => { const real = window.fetch; window.fetch = async (u, o) => { window.fetch = real; ` + c.fails + `; }; })()`)
+		p.typeInto(`#token-signin input[name=token]`, token)
+		p.do("sign in with the token while the API "+c.says, chromedp.Click(chromedp.CSS(`#token-button`)),
+			chromedp.WaitVisible(chromedp.Search(`//form[@id="token-signin"]//div[contains(@class,"alert")]/p[contains(., "`+c.says+`")]`)))
+		if p.truth(`sessionStorage.getItem('opsos.console.session') !== null`) {
+			t.Errorf("the API %s, and a session started", c.says)
+		}
+	}
+	p.eval(`document.querySelector('#token-signin input[name=token]').value = ''`)
 	p.do("sign in", chromedp.SendKeys(chromedp.CSS(`#token-signin input[name=token]`), token),
 		chromedp.Click(chromedp.CSS(`#token-button`)), chromedp.WaitVisible(chromedp.CSS(`#create-user`)))
 	if who := p.text("#who-name"); !strings.Contains(who, "administrator") {

@@ -240,8 +240,17 @@ function localForms() {
     ev.preventDefault();
     clearErrors(admin);
     const value = tok.control.value.trim();
-      const r = await fetch(`${base}/roles`, { headers: { Authorization: `Bearer ${value}` } });
+    // The token signs in only once the API has answered a request with it.
+    let r;
+    try {
+      r = await fetch(`${base}/roles`, { headers: { Authorization: `Bearer ${value}` }, cache: 'no-store', credentials: 'omit' });
+    } catch (e) {
+      fail(alert3, `The API could not be reached (${e.message}): check that make run is still running, then try again.`);
+      return;
+    }
     if (r.status === 401) { fail(alert3, 'That token is not accepted: copy it again from make run’s output.'); return; }
+    if (r.status === 403) { fail(alert3, 'That token may not manage users: sign in with the administrator’s token or a manager’s account.'); return; }
+    if (!r.ok) { fail(alert3, `The API answered ${r.status}, so the token could not be checked: try again.`); return; }
     save({ token: value, who: 'the administrator (token)', expires: 0 });
   });
   return h('div', null, signin, challenge, admin);
