@@ -451,6 +451,22 @@ func TestConsoleInABrowser(t *testing.T) {
 	if roles := p.text("main table"); !strings.Contains(roles, "Runs the night shift and its handover\tusers.view\t") {
 		t.Errorf("the roles after editing one: %q", roles)
 	}
+	// Deleting a role asks first; Keep it keeps it.
+	p.do("Edit the role", chromedp.Click(chromedp.CSS(`a[aria-label="Edit Night Supervisor"]`)), chromedp.WaitVisible(chromedp.CSS(`#role-form`)))
+	p.do("Delete role", chromedp.Click(chromedp.CSS(`#delete-role`)), chromedp.WaitVisible(chromedp.CSS(`#confirm-delete`)))
+	if q := p.text("#confirm-delete"); !strings.Contains(q, "Delete the role Night Supervisor?") {
+		t.Errorf("deleting a role asks %q", q)
+	}
+	p.check("delete-role")
+	if r := call(t, s, "GET", "/roles", token, ""); !strings.Contains(fmt.Sprint(r.body), "Night Supervisor") {
+		t.Errorf("asking whether to delete the role deleted it: %v", r.body)
+	}
+	p.do("Keep it", chromedp.Click(chromedp.CSS(`#keep-role`)), chromedp.WaitNotVisible(chromedp.CSS(`#confirm-delete`)))
+	p.do("Delete role, and confirm", chromedp.Click(chromedp.CSS(`#delete-role`)), chromedp.WaitVisible(chromedp.CSS(`#confirm-delete-role`)),
+		chromedp.Click(chromedp.CSS(`#confirm-delete-role`)), chromedp.WaitVisible(chromedp.CSS(`#create-role`)))
+	if roles := p.text("main table"); strings.Contains(roles, "Night Supervisor") {
+		t.Errorf("the roles after deleting one: %q", roles)
+	}
 
 	// In AWS the console signs in with Cognito managed login: the
 	// authorization code flow with PKCE, the code gone from the address

@@ -48,8 +48,14 @@ export async function roleFormPage(main, id) {
   const alert = h('div', { class: 'alert', tabindex: '-1' });
   const button = h('button', { type: 'submit', class: 'primary', id: 'save-role' }, id ? 'Save' : 'Create role');
   const del = id ? h('button', { type: 'button', id: 'delete-role' }, 'Delete role') : null;
+  // Deleting asks first, on the page: the role's name, and that it is final.
+  const confirmDelete = id ? h('button', { type: 'button', class: 'primary', id: 'confirm-delete-role' }, `Delete ${role.name}`) : null;
+  const keep = id ? h('button', { type: 'button', id: 'keep-role' }, 'Keep it') : null;
+  const confirmBox = id ? h('div', { class: 'confirm', id: 'confirm-delete', role: 'group', 'aria-labelledby': 'confirm-delete-q', tabindex: '-1', hidden: true },
+    h('p', { id: 'confirm-delete-q' }, h('strong', null, `Delete the role ${role.name}?`), ' This cannot be undone.'),
+    h('div', { class: 'actions' }, confirmDelete, keep)) : null;
   const form = h('form', { class: 'card', id: 'role-form', novalidate: true }, alert, name.wrap, description.wrap, perms,
-    h('div', { class: 'actions' }, button, h('a', { class: 'button', href: '#/roles' }, 'Cancel'), del));
+    h('div', { class: 'actions' }, button, h('a', { class: 'button', href: '#/roles' }, 'Cancel'), del), confirmBox);
   const values = () => ({
     name: name.control.value, description: description.control.value,
     permissions: [...perms.querySelectorAll('input:checked')].map((c) => c.value),
@@ -78,8 +84,17 @@ export async function roleFormPage(main, id) {
     flash(`${id ? 'Saved' : 'Created'} the role ${r.body.name}.${warn ? ` ${warn}` : ''}`);
     location.hash = '#/roles';
   });
-  del?.addEventListener('click', async () => {
+  del?.addEventListener('click', () => {
+    confirmBox.hidden = false;
+    confirmBox.focus();
+  });
+  keep?.addEventListener('click', () => {
+    confirmBox.hidden = true;
+    del.focus();
+  });
+  confirmDelete?.addEventListener('click', async () => {
     clearErrors(form);
+    confirmBox.hidden = true;
     const r = await api('DELETE', apiPath('/roles/', id), { ifMatch: role.version, keepPage: true });
     if (r.status === 401) {
       sessionEnded(form);
