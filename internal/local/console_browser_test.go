@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 )
 
 // axeSource is axe-core from the npm lock file (scripts/emulators.sh
@@ -466,6 +467,66 @@ func TestConsoleInABrowser(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`#confirm-delete-role`)), chromedp.WaitVisible(chromedp.CSS(`#create-role`)))
 	if roles := p.text("main table"); strings.Contains(roles, "Night Supervisor") {
 		t.Errorf("the roles after deleting one: %q", roles)
+	}
+
+	// Create User with the keyboard alone: Tab, the arrow keys, Space and
+	// Enter, each landing where a person expects.
+	active := func() string {
+		return get(p, "read the focus", chromedp.Evaluate[string](`(() => { const a = document.activeElement; return a.name || a.id || a.tagName; })()`))
+	}
+	focusedH1 := func(want string) {
+		t.Helper()
+		for i := 0; i < 50 && !p.truth(`document.activeElement.tagName === 'H1' && document.activeElement.textContent === `+fmt.Sprintf("%q", want)); i++ {
+			time.Sleep(50 * time.Millisecond)
+		}
+		if got := p.text("main h1"); got != want || active() != "H1" {
+			t.Fatalf("the page shows %q with the focus on %s; want %q with the focus on its heading", got, active(), want)
+		}
+	}
+	press := func(what, keys, want string) {
+		t.Helper()
+		p.do(what, chromedp.KeyEvent(keys))
+		if got := active(); got != want {
+			t.Fatalf("%s: the focus is on %q, want %q", what, got, want)
+		}
+	}
+	p.do("Users", chromedp.Navigate(base+"/console/#/users"), chromedp.WaitVisible(chromedp.CSS(`#create-user`)))
+	focusedH1("Users")
+	press("Tab to Create User", kb.Tab, "create-user")
+	p.do("Enter on Create User", chromedp.KeyEvent(kb.Enter))
+	focusedH1("Create User")
+	press("Tab to the user type", kb.Tab, "type")
+	press("the arrow to External User", kb.ArrowDown, "type")
+	if !p.truth(`document.querySelector('#type-external').checked && document.querySelector('#external-access').checkVisibility()`) {
+		t.Errorf("the down arrow did not choose External User and show its access")
+	}
+	press("the arrow back to Internal User", kb.ArrowUp, "type")
+	for _, f := range []struct{ name, text string }{
+		{"firstName", "Kim"}, {"lastName", "Lee"}, {"email", "kim.lee@example.com"}, {"phone", "07911 000111"}, {"jobTitle", "Night Lead"},
+	} {
+		press("Tab to "+f.name, kb.Tab, f.name)
+		p.do("type "+f.name, chromedp.KeyEvent(f.text))
+	}
+	press("Tab to Role", kb.Tab, "role")
+	for i := 0; i < 12 && p.value(form+`select[name=role]`) != "supervisor"; i++ {
+		p.do("the arrow down the roles", chromedp.KeyEvent(kb.ArrowDown))
+	}
+	press("Tab to Hold Invite", kb.Tab, "holdInvite")
+	holdTicked := func() bool {
+		return p.truth(`document.querySelector('#create-user-form input[name=holdInvite]').checked`)
+	}
+	press("Space on Hold Invite", " ", "holdInvite")
+	if holdTicked() {
+		t.Errorf("Space did not untick Hold Invite")
+	}
+	press("Space on Hold Invite again", " ", "holdInvite")
+	press("Tab to Create User", kb.Tab, "create-button")
+	p.do("Enter on Create User", chromedp.KeyEvent(kb.Enter), chromedp.WaitVisible(chromedp.CSS(`#edit-button`)))
+	kimURL := get(p, "read the address", chromedp.Location())
+	kim := call(t, s, "GET", "/users/"+kimURL[strings.LastIndex(kimURL, "/")+1:], token, "").body
+	if kim["email"] != "kim.lee@example.com" || kim["firstName"] != "Kim" || kim["lastName"] != "Lee" || kim["jobTitle"] != "Night Lead" ||
+		kim["role"] != "supervisor" || kim["type"] != "internal" || kim["holdInvite"] != true {
+		t.Errorf("created with the keyboard: %v", kim)
 	}
 
 	// In AWS the console signs in with Cognito managed login: the
