@@ -263,6 +263,9 @@ func TestConsoleInABrowser(t *testing.T) {
 		t.Errorf("the email field is not marked invalid")
 	}
 	kept("after the error")
+	if p.truth(`document.querySelector('#draft-restored') !== null`) {
+		t.Errorf("once the form is sent again, it still says what was typed came back")
+	}
 	p.check("create-user-errors")
 
 	p.typeInto(form+`input[name=email]`, "priya.shah@example.com")

@@ -65,7 +65,7 @@ export function restoreDraft(form) {
     else el.value = f.v;
     el.dispatchEvent(new Event('change', { bubbles: true }));
   });
-  form.prepend(h('p', { class: 'notice', role: 'status', id: 'draft-restored' },
+  form.prepend(h('p', { class: 'notice draft-restored', role: 'status', id: 'draft-restored' },
     'What you typed before signing in again is back in the form: check it, then save.'));
   return true;
 }
