@@ -317,10 +317,21 @@ func TestConsoleInABrowser(t *testing.T) {
 		}
 	}
 	editKept("after the session ended,")
+	// Meanwhile another manager saves the user: signing in again shows
+	// their change under this manager's.
+	if r := call(t, s, "PATCH", "/users/"+id, token, `{"jobTitle":"Senior Shift Lead"}`); r.status != 200 {
+		t.Fatalf("another manager's edit: %d %v", r.status, r.body)
+	}
 	p.do("Sign in again", chromedp.Click(chromedp.CSS(`#sign-in-again`)), chromedp.WaitVisible(chromedp.CSS(`#token-signin input[name=token]`)),
 		chromedp.SendKeys(chromedp.CSS(`#token-signin input[name=token]`), token),
 		chromedp.Click(chromedp.CSS(`#token-button`)), chromedp.WaitVisible(chromedp.CSS(`#draft-restored`)))
 	editKept("signed in again,")
+	if job := p.value(edit + `input[name=jobTitle]`); job != "Senior Shift Lead" {
+		t.Errorf("signed in again, the job title holds %q; want the other manager's Senior Shift Lead, which this one did not change", job)
+	}
+	if n := p.text("#draft-restored"); !strings.Contains(n, "Someone else saved this") {
+		t.Errorf("signed in again after another manager saved the user, the form says %q", n)
+	}
 	if eff := p.text(edit + `[data-effective="purchasing.approve"]`); eff != "No" {
 		t.Errorf("signed in again, the restored revoke shows purchasing.approve effective %q", eff)
 	}

@@ -32,24 +32,34 @@ export function expired() {
   onChange('Your session has ended: sign in again.');
 }
 
-// Drafts: a form's values kept in this tab while its manager signs in
-// again, under the page's address, and put back when the page is drawn.
+// Drafts: what the manager changed in a form, kept in this tab while
+// they sign in again, under the page's address, and put back when the
+// page is drawn. Only the controls changed from what the page drew are
+// kept, so a fresh copy of what is saved shows under the changes. A form
+// that edits a saved copy names its version in data-version.
 const DRAFT = 'opsos.console.draft:';
 
 function draftControls(form) {
   return [...form.elements].filter((el) => el.matches('input, select, textarea') && el.type !== 'password');
 }
 
+function changed(el) {
+  if (el.type === 'checkbox' || el.type === 'radio') return el.checked !== el.defaultChecked;
+  if (el.tagName === 'SELECT') return [...el.options].some((o) => o.selected !== o.defaultSelected);
+  return el.value !== el.defaultValue;
+}
+
 function saveDraft(form) {
-  const fields = draftControls(form).map((el) => ({ k: el.name || el.id, v: el.value, c: el.checked }));
-  sessionStorage.setItem(DRAFT + location.hash, JSON.stringify({ form: form.id, fields }));
+  const fields = draftControls(form).map((el, i) => ({ i, k: el.name || el.id, v: el.value, c: el.checked, changed: changed(el) }))
+    .filter((f) => f.changed);
+  sessionStorage.setItem(DRAFT + location.hash, JSON.stringify({ form: form.id, version: form.dataset.version, fields }));
 }
 
 function forgetDrafts() {
   for (const k of Object.keys(sessionStorage)) if (k.startsWith(DRAFT)) sessionStorage.removeItem(k);
 }
 
-// restoreDraft puts back into form what was typed in it on this page
+// restoreDraft puts back into form what was changed in it on this page
 // before signing in again, and says so; it answers whether it did.
 export function restoreDraft(form) {
   const key = DRAFT + location.hash;
@@ -58,15 +68,17 @@ export function restoreDraft(form) {
   if (!draft || draft.form !== form.id || !form.isConnected) return false;
   sessionStorage.removeItem(key);
   const els = draftControls(form);
-  draft.fields.forEach((f, i) => {
-    const el = els[i];
-    if (!el || (el.name || el.id) !== f.k) return;
+  for (const f of draft.fields) {
+    const el = els[f.i];
+    if (!el || (el.name || el.id) !== f.k) continue;
     if (el.type === 'checkbox' || el.type === 'radio') el.checked = f.c;
     else el.value = f.v;
     el.dispatchEvent(new Event('change', { bubbles: true }));
-  });
-  form.prepend(h('p', { class: 'notice draft-restored', role: 'status', id: 'draft-restored' },
-    'What you typed before signing in again is back in the form: check it, then save.'));
+  }
+  const since = draft.version !== form.dataset.version;
+  form.prepend(h('p', { class: 'notice draft-restored', role: 'status', id: 'draft-restored' }, since
+    ? 'Someone else saved this since you started: the form shows what is saved now, with your changes back on top. Check it, then save.'
+    : 'What you typed before signing in again is back in the form: check it, then save.'));
   return true;
 }
 

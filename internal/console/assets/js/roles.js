@@ -54,7 +54,7 @@ export async function roleFormPage(main, id) {
   const confirmBox = id ? h('div', { class: 'confirm', id: 'confirm-delete', role: 'group', 'aria-labelledby': 'confirm-delete-q', tabindex: '-1', hidden: true },
     h('p', { id: 'confirm-delete-q' }, h('strong', null, `Delete the role ${role.name}?`), ' This cannot be undone.'),
     h('div', { class: 'actions' }, confirmDelete, keep)) : null;
-  const form = h('form', { class: 'card', id: 'role-form', novalidate: true }, alert, name.wrap, description.wrap, perms,
+  const form = h('form', { class: 'card', id: 'role-form', novalidate: true, 'data-version': id ? role.version : null }, alert, name.wrap, description.wrap, perms,
     h('div', { class: 'actions' }, button, h('a', { class: 'button', href: '#/roles' }, 'Cancel'), del), confirmBox);
   const values = () => ({
     name: name.control.value, description: description.control.value,

@@ -146,7 +146,7 @@ export async function editUserPage(main, id) {
   const alert = h('div', { class: 'alert', tabindex: '-1' });
   const stale = h('div', { id: 'stale' });
   const button = h('button', { type: 'submit', class: 'primary', id: 'save-button' }, 'Save');
-  const form = h('form', { class: 'card', id: 'edit-user-form', novalidate: true }, alert, stale,
+  const form = h('form', { class: 'card', id: 'edit-user-form', novalidate: true, 'data-version': base.version }, alert, stale,
     h('h2', null, 'Details'), ...f.nodes,
     h('h2', null, 'Onboarding'), hold.wrap,
     h('h2', null, 'Permission adjustments'),
@@ -221,6 +221,7 @@ export async function editUserPage(main, id) {
     const keep = h('button', { type: 'button', id: 'keep-mine' }, 'Save my changes over it');
     use.addEventListener('click', () => {
       base = fresh;
+      form.dataset.version = fresh.version;
       f.set({ ...fresh, phone: fresh.phone || '', jobTitle: fresh.jobTitle || '' });
       hold.control.value = fresh.holdInvite ? 'yes' : 'no';
       for (const [name, s] of Object.entries(adjust)) {
@@ -232,6 +233,7 @@ export async function editUserPage(main, id) {
     });
     keep.addEventListener('click', () => {
       base = fresh;
+      form.dataset.version = fresh.version;
       stale.replaceChildren();
       form.requestSubmit();
     });
