@@ -192,6 +192,12 @@ func TestConsoleInABrowser(t *testing.T) {
 		}
 	}
 	p.eval(`document.querySelector('#token-signin input[name=token]').value = ''`)
+	p.eval(`(() => { const real = window.fetch; window.fetch = async () => { window.fetch = real; throw new TypeError('Failed to fetch'); }; })()`)
+	p.typeInto(`#signin input[name=email]`, "someone@example.com")
+	p.typeInto(`#signin input[name=password]`, "a password")
+	p.do("sign in with a password while the API cannot be reached", chromedp.Click(chromedp.CSS(`#signin-button`)),
+		chromedp.WaitVisible(chromedp.Search(`//form[@id="signin"]//div[contains(@class,"alert")]/p[contains(., "could not be reached")]`)))
+	p.eval(`document.querySelector('#signin').reset()`)
 	p.do("sign in", chromedp.SendKeys(chromedp.CSS(`#token-signin input[name=token]`), token),
 		chromedp.Click(chromedp.CSS(`#token-button`)), chromedp.WaitVisible(chromedp.CSS(`#create-user`)))
 	if who := p.text("#who-name"); !strings.Contains(who, "administrator") {

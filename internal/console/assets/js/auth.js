@@ -200,7 +200,12 @@ export function signInPage(main, message) {
 }
 
 async function post(path, body) {
-  const r = await fetch(base + path, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+  let r;
+  try {
+    r = await fetch(base + path, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body), cache: 'no-store', credentials: 'omit' });
+  } catch (e) {
+    return { status: 0, body: { message: `The API could not be reached (${e.message}): check the connection, then try again.` } };
+  }
   return { status: r.status, body: await r.json().catch(() => ({})) };
 }
 
