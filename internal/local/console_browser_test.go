@@ -168,7 +168,7 @@ func TestConsoleInABrowser(t *testing.T) {
 	defer cancel()
 	ctx, cancel := chromedp.NewContext(actx)
 	defer cancel()
-	ctx, cancel = context.WithTimeout(ctx, 40*time.Second)
+	ctx, cancel = context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
 	p := browserPage{t: t, ctx: ctx, axe: axe, shots: os.Getenv("OPSOS_CONSOLE_SCREENSHOTS")}
 
