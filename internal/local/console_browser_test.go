@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 )
 
 // axeSource is axe-core from the npm lock file (scripts/emulators.sh
@@ -127,6 +128,20 @@ func (p browserPage) check(name string) {
 	}
 }
 
+// signedOut checks the sign-in page as a signed-out visitor sees it: no
+// navigation, no "Sign out", and no stray "null" where no message is.
+func (p browserPage) signedOut(when string) {
+	p.t.Helper()
+	for _, sel := range []string{"#nav", "#signout", "#who"} {
+		if p.truth(fmt.Sprintf(`document.querySelector(%q).checkVisibility()`, sel)) {
+			p.t.Errorf("%s, signed out, %s is shown", when, sel)
+		}
+	}
+	if m := p.text("main"); strings.Contains(m, "null") || strings.Contains(m, "undefined") {
+		p.t.Errorf("%s, the sign-in page says %q", when, m)
+	}
+}
+
 // TestConsoleInABrowser is the help page "Inviting Your Team" done word
 // for word in the console, in headless Chromium: sign in as a manager;
 // Step 1, create an internal user in Introduction Mode; Step 2, set the
@@ -153,13 +168,36 @@ func TestConsoleInABrowser(t *testing.T) {
 	defer cancel()
 	ctx, cancel := chromedp.NewContext(actx)
 	defer cancel()
-	ctx, cancel = context.WithTimeout(ctx, 40*time.Second)
+	ctx, cancel = context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
 	p := browserPage{t: t, ctx: ctx, axe: axe, shots: os.Getenv("OPSOS_CONSOLE_SCREENSHOTS")}
 
 	// Sign in as the administrator, with the token make run prints.
 	p.do("open the console", chromedp.Navigate(base+"/console"), chromedp.WaitVisible(chromedp.CSS(`#token-signin input[name=token]`)))
+	p.signedOut("on opening the console")
 	p.check("sign-in")
+	// The token signs in only when the API accepts it: a failing API or
+	// none at all is said on the page, and no session starts.
+	for _, c := range []struct{ fails, says string }{
+		{`return new Response('{}', {status: 503, headers: {'Content-Type': 'application/json'}})`, "answered 503"},
+		{`return new Response('{}', {status: 403, headers: {'Content-Type': 'application/json'}})`, "may not manage users"},
+		{`throw new TypeError('Failed to fetch')`, "could not be reached"},
+	} {
+		p.eval(`(() => { const real = window.fetch; window.fetch = async (u, o) => { window.fetch = real; ` + c.fails + `; }; })()`)
+		p.typeInto(`#token-signin input[name=token]`, token)
+		p.do("sign in with the token while the API "+c.says, chromedp.Click(chromedp.CSS(`#token-button`)),
+			chromedp.WaitVisible(chromedp.Search(`//form[@id="token-signin"]//div[contains(@class,"alert")]/p[contains(., "`+c.says+`")]`)))
+		if p.truth(`sessionStorage.getItem('opsos.console.session') !== null`) {
+			t.Errorf("the API %s, and a session started", c.says)
+		}
+	}
+	p.eval(`document.querySelector('#token-signin input[name=token]').value = ''`)
+	p.eval(`(() => { const real = window.fetch; window.fetch = async () => { window.fetch = real; throw new TypeError('Failed to fetch'); }; })()`)
+	p.typeInto(`#signin input[name=email]`, "someone@example.com")
+	p.typeInto(`#signin input[name=password]`, "a password")
+	p.do("sign in with a password while the API cannot be reached", chromedp.Click(chromedp.CSS(`#signin-button`)),
+		chromedp.WaitVisible(chromedp.Search(`//form[@id="signin"]//div[contains(@class,"alert")]/p[contains(., "could not be reached")]`)))
+	p.eval(`document.querySelector('#signin').reset()`)
 	p.do("sign in", chromedp.SendKeys(chromedp.CSS(`#token-signin input[name=token]`), token),
 		chromedp.Click(chromedp.CSS(`#token-button`)), chromedp.WaitVisible(chromedp.CSS(`#create-user`)))
 	if who := p.text("#who-name"); !strings.Contains(who, "administrator") {
@@ -185,11 +223,43 @@ func TestConsoleInABrowser(t *testing.T) {
 	p.typeInto(form+`input[name=phone]`, "07911 123456")
 	p.typeInto(form+`input[name=jobTitle]`, "Shift Lead")
 	p.choose(form+`select[name=role]`, "planner-worker")
+	typed := map[string]string{"firstName": "Priya", "lastName": "Shah", "email": "priya.shah@", "phone": "07911 123456", "jobTitle": "Shift Lead"}
+	kept := func(when string) {
+		t.Helper()
+		for sel, want := range typed {
+			if got := p.value(form + `input[name=` + sel + `]`); got != want {
+				t.Errorf("%s %s holds %q, want %q as typed", when, sel, got, want)
+			}
+		}
+		if got := p.value(form + `select[name=role]`); got != "planner-worker" {
+			t.Errorf("%s the role holds %q, want planner-worker as chosen", when, got)
+		}
+	}
+
+	// The session ends while the form is being filled (an ID token lasts
+	// an hour): Create User says so beside its button, keeps the form, and
+	// after signing in again the form holds what was typed.
+	p.eval(`(() => { const s = JSON.parse(sessionStorage.getItem('opsos.console.session')); s.token = 'an-expired-token'; sessionStorage.setItem('opsos.console.session', JSON.stringify(s)); })()`)
+	p.do("Create User after the session ended", chromedp.Click(chromedp.CSS(`#create-button`)), chromedp.WaitVisible(chromedp.CSS(form+`#session-ended`)))
+	if a := p.text(form + `#session-ended`); !strings.Contains(a, "session has ended") {
+		t.Errorf("the session's end says %q", a)
+	}
+	if !p.truth(`document.querySelector('#session-ended').nextElementSibling.contains(document.querySelector('#create-button'))`) {
+		t.Errorf("the session's end is not shown next to Create User")
+	}
+	kept("after the session ended,")
+	p.do("Sign in again", chromedp.Click(chromedp.CSS(`#sign-in-again`)), chromedp.WaitVisible(chromedp.CSS(`#token-signin input[name=token]`)),
+		chromedp.SendKeys(chromedp.CSS(`#token-signin input[name=token]`), token),
+		chromedp.Click(chromedp.CSS(`#token-button`)), chromedp.WaitVisible(chromedp.CSS(`#draft-restored`)))
+	kept("signed in again,")
+	if get(p, "read the drafts", chromedp.Evaluate[string](`Object.keys(sessionStorage).join(' ')`)) != "opsos.console.session" {
+		t.Errorf("the draft is still stored once restored")
+	}
 
 	// A mistake: the errors show next to their fields, and nothing typed is lost.
 	p.do("Create User with mistakes", chromedp.Click(chromedp.CSS(`#create-button`)),
 		chromedp.WaitVisible(chromedp.CSS(form+`[data-field=email] .error`)))
-	if e := p.text(form + `[data-field=email] .error`); !strings.Contains(strings.ToLower(e), "email") && e == "" {
+	if e := p.text(form + `[data-field=email] .error`); !strings.Contains(strings.ToLower(e), "email") || e == "" {
 		t.Errorf("the email's error says %q", e)
 	}
 	if e := p.text(form + `[data-field=role] .error`); !strings.Contains(e, "Planner's worker onboarding flow") {
@@ -198,16 +268,23 @@ func TestConsoleInABrowser(t *testing.T) {
 	if !p.truth(`document.querySelector('#create-user-form input[name=email]').getAttribute('aria-invalid') === 'true'`) {
 		t.Errorf("the email field is not marked invalid")
 	}
-	for sel, want := range map[string]string{"firstName": "Priya", "lastName": "Shah", "email": "priya.shah@", "phone": "07911 123456", "jobTitle": "Shift Lead"} {
-		if got := p.value(form + `input[name=` + sel + `]`); got != want {
-			t.Errorf("after the error %s holds %q, want %q as typed", sel, got, want)
-		}
+	kept("after the error")
+	if p.truth(`document.querySelector('#draft-restored') !== null`) {
+		t.Errorf("once the form is sent again, it still says what was typed came back")
 	}
 	p.check("create-user-errors")
 
 	p.typeInto(form+`input[name=email]`, "priya.shah@example.com")
 	p.choose(form+`select[name=role]`, "supervisor")
-	p.do("Create User", chromedp.Click(chromedp.CSS(`#create-button`)), chromedp.WaitVisible(chromedp.CSS(`#edit-button`)))
+	// The create's answer is lost on the way back; Create User again is the
+	// same create, answered with the user it made, not "email taken".
+	p.eval(`(() => { const real = window.fetch; let lost = false; window.fetch = async (u, o) => {
+		const r = await real(u, o);
+		if (!lost && o?.method === 'POST' && String(u).endsWith('/users')) { lost = true; throw new TypeError('the answer was lost'); }
+		return r; }; })()`)
+	p.do("Create User, the answer lost", chromedp.Click(chromedp.CSS(`#create-button`)),
+		chromedp.WaitVisible(chromedp.Search(`//form[@id="create-user-form"]//div[contains(@class,"alert")]//p[contains(., "could not be reached")]`)))
+	p.do("Create User again", chromedp.Click(chromedp.CSS(`#create-button`)), chromedp.WaitVisible(chromedp.CSS(`#edit-button`)))
 	if b := p.text("h1 .badge"); b != "Introduction Mode" {
 		t.Errorf("the new user's badge says %q, want Introduction Mode", b)
 	}
@@ -235,6 +312,35 @@ func TestConsoleInABrowser(t *testing.T) {
 		t.Errorf("an Operations Manager shows users.manage effective %q", eff)
 	}
 	p.check("edit-user")
+	// The session ends during the edit too: Save keeps the form, and signing
+	// in again brings back the role and the adjustment chosen.
+	p.eval(`(() => { const s = JSON.parse(sessionStorage.getItem('opsos.console.session')); s.token = 'an-expired-token'; sessionStorage.setItem('opsos.console.session', JSON.stringify(s)); })()`)
+	p.do("Save after the session ended", chromedp.Click(chromedp.CSS(`#save-button`)), chromedp.WaitVisible(chromedp.CSS(edit+`#session-ended`)))
+	editKept := func(when string) {
+		t.Helper()
+		if role, adj := p.value(edit+`select[name=role]`), p.value(edit+`select[data-permission="purchasing.approve"]`); role != "operations-manager" || adj != "revoke" {
+			t.Errorf("%s the edit holds role %q and purchasing.approve %q; want operations-manager and revoke as chosen", when, role, adj)
+		}
+	}
+	editKept("after the session ended,")
+	// Meanwhile another manager saves the user: signing in again shows
+	// their change under this manager's.
+	if r := call(t, s, "PATCH", "/users/"+id, token, `{"jobTitle":"Senior Shift Lead"}`); r.status != 200 {
+		t.Fatalf("another manager's edit: %d %v", r.status, r.body)
+	}
+	p.do("Sign in again", chromedp.Click(chromedp.CSS(`#sign-in-again`)), chromedp.WaitVisible(chromedp.CSS(`#token-signin input[name=token]`)),
+		chromedp.SendKeys(chromedp.CSS(`#token-signin input[name=token]`), token),
+		chromedp.Click(chromedp.CSS(`#token-button`)), chromedp.WaitVisible(chromedp.CSS(`#draft-restored`)))
+	editKept("signed in again,")
+	if job := p.value(edit + `input[name=jobTitle]`); job != "Senior Shift Lead" {
+		t.Errorf("signed in again, the job title holds %q; want the other manager's Senior Shift Lead, which this one did not change", job)
+	}
+	if n := p.text("#draft-restored"); !strings.Contains(n, "Someone else saved this") {
+		t.Errorf("signed in again after another manager saved the user, the form says %q", n)
+	}
+	if eff := p.text(edit + `[data-effective="purchasing.approve"]`); eff != "No" {
+		t.Errorf("signed in again, the restored revoke shows purchasing.approve effective %q", eff)
+	}
 	if r := call(t, s, "PATCH", "/users/"+id, token, `{"phone":"07911 123457"}`); r.status != 200 {
 		t.Fatalf("another manager's edit: %d %v", r.status, r.body)
 	}
@@ -335,6 +441,18 @@ func TestConsoleInABrowser(t *testing.T) {
 		p.do("a desktop's screen", chromedp.EmulateViewport(1100, 900))
 	}
 
+	// A slow page does not cover a newer one: the user's page waits for
+	// its answer while the manager has already gone on to Roles.
+	p.eval(`(() => { const real = window.fetch; let slowed = false; window.fetch = async (u, o) => {
+		if (!slowed && /\/users\/[^/?]+$/.test(String(u))) { slowed = true; await new Promise((r) => setTimeout(r, 1500)); }
+		return real(u, o); }; })()`)
+	p.eval(fmt.Sprintf(`location.hash = '#/users/%s'`, id))
+	p.do("go on to Roles before the user's page is shown", chromedp.Click(chromedp.CSS(`[data-nav=roles]`)), chromedp.WaitVisible(chromedp.CSS(`#create-role`)),
+		chromedp.Sleep(2*time.Second))
+	if h1, title := p.text("main h1"), get(p, "read the title", chromedp.Title()); h1 != "Roles and Permissions" || !strings.HasPrefix(title, "Roles and Permissions") {
+		t.Errorf("after the slow user's page answered, the page shows %q titled %q; want Roles and Permissions", h1, title)
+	}
+
 	// Roles and Permissions: review, create.
 	p.do("Roles and Permissions", chromedp.Click(chromedp.CSS(`[data-nav=roles]`)), chromedp.WaitVisible(chromedp.CSS(`#create-role`)))
 	p.check("roles")
@@ -354,6 +472,82 @@ func TestConsoleInABrowser(t *testing.T) {
 	if roles := p.text("main table"); !strings.Contains(roles, "Runs the night shift and its handover\tusers.view\t") {
 		t.Errorf("the roles after editing one: %q", roles)
 	}
+	// Deleting a role asks first; Keep it keeps it.
+	p.do("Edit the role", chromedp.Click(chromedp.CSS(`a[aria-label="Edit Night Supervisor"]`)), chromedp.WaitVisible(chromedp.CSS(`#role-form`)))
+	p.do("Delete role", chromedp.Click(chromedp.CSS(`#delete-role`)), chromedp.WaitVisible(chromedp.CSS(`#confirm-delete`)))
+	if q := p.text("#confirm-delete"); !strings.Contains(q, "Delete the role Night Supervisor?") {
+		t.Errorf("deleting a role asks %q", q)
+	}
+	p.check("delete-role")
+	if r := call(t, s, "GET", "/roles", token, ""); !strings.Contains(fmt.Sprint(r.body), "Night Supervisor") {
+		t.Errorf("asking whether to delete the role deleted it: %v", r.body)
+	}
+	p.do("Keep it", chromedp.Click(chromedp.CSS(`#keep-role`)), chromedp.WaitNotVisible(chromedp.CSS(`#confirm-delete`)))
+	p.do("Delete role, and confirm", chromedp.Click(chromedp.CSS(`#delete-role`)), chromedp.WaitVisible(chromedp.CSS(`#confirm-delete-role`)),
+		chromedp.Click(chromedp.CSS(`#confirm-delete-role`)), chromedp.WaitVisible(chromedp.CSS(`#create-role`)))
+	if roles := p.text("main table"); strings.Contains(roles, "Night Supervisor") {
+		t.Errorf("the roles after deleting one: %q", roles)
+	}
+
+	// Create User with the keyboard alone: Tab, the arrow keys, Space and
+	// Enter, each landing where a person expects.
+	active := func() string {
+		return get(p, "read the focus", chromedp.Evaluate[string](`(() => { const a = document.activeElement; return a.name || a.id || a.tagName; })()`))
+	}
+	focusedH1 := func(want string) {
+		t.Helper()
+		for i := 0; i < 50 && !p.truth(`document.activeElement.tagName === 'H1' && document.activeElement.textContent === `+fmt.Sprintf("%q", want)); i++ {
+			time.Sleep(50 * time.Millisecond)
+		}
+		if got := p.text("main h1"); got != want || active() != "H1" {
+			t.Fatalf("the page shows %q with the focus on %s; want %q with the focus on its heading", got, active(), want)
+		}
+	}
+	press := func(what, keys, want string) {
+		t.Helper()
+		p.do(what, chromedp.KeyEvent(keys))
+		if got := active(); got != want {
+			t.Fatalf("%s: the focus is on %q, want %q", what, got, want)
+		}
+	}
+	p.do("Users", chromedp.Navigate(base+"/console/#/users"), chromedp.WaitVisible(chromedp.CSS(`#create-user`)))
+	focusedH1("Users")
+	press("Tab to Create User", kb.Tab, "create-user")
+	p.do("Enter on Create User", chromedp.KeyEvent(kb.Enter))
+	focusedH1("Create User")
+	press("Tab to the user type", kb.Tab, "type")
+	press("the arrow to External User", kb.ArrowDown, "type")
+	if !p.truth(`document.querySelector('#type-external').checked && document.querySelector('#external-access').checkVisibility()`) {
+		t.Errorf("the down arrow did not choose External User and show its access")
+	}
+	press("the arrow back to Internal User", kb.ArrowUp, "type")
+	for _, f := range []struct{ name, text string }{
+		{"firstName", "Kim"}, {"lastName", "Lee"}, {"email", "kim.lee@example.com"}, {"phone", "07911 000111"}, {"jobTitle", "Night Lead"},
+	} {
+		press("Tab to "+f.name, kb.Tab, f.name)
+		p.do("type "+f.name, chromedp.KeyEvent(f.text))
+	}
+	press("Tab to Role", kb.Tab, "role")
+	for i := 0; i < 12 && p.value(form+`select[name=role]`) != "supervisor"; i++ {
+		p.do("the arrow down the roles", chromedp.KeyEvent(kb.ArrowDown))
+	}
+	press("Tab to Hold Invite", kb.Tab, "holdInvite")
+	holdTicked := func() bool {
+		return p.truth(`document.querySelector('#create-user-form input[name=holdInvite]').checked`)
+	}
+	press("Space on Hold Invite", " ", "holdInvite")
+	if holdTicked() {
+		t.Errorf("Space did not untick Hold Invite")
+	}
+	press("Space on Hold Invite again", " ", "holdInvite")
+	press("Tab to Create User", kb.Tab, "create-button")
+	p.do("Enter on Create User", chromedp.KeyEvent(kb.Enter), chromedp.WaitVisible(chromedp.CSS(`#edit-button`)))
+	kimURL := get(p, "read the address", chromedp.Location())
+	kim := call(t, s, "GET", "/users/"+kimURL[strings.LastIndex(kimURL, "/")+1:], token, "").body
+	if kim["email"] != "kim.lee@example.com" || kim["firstName"] != "Kim" || kim["lastName"] != "Lee" || kim["jobTitle"] != "Night Lead" ||
+		kim["role"] != "supervisor" || kim["type"] != "internal" || kim["holdInvite"] != true {
+		t.Errorf("created with the keyboard: %v", kim)
+	}
 
 	// In AWS the console signs in with Cognito managed login: the
 	// authorization code flow with PKCE, the code gone from the address
@@ -363,6 +557,7 @@ func TestConsoleInABrowser(t *testing.T) {
 	awsTab, closeAWSTab := chromedp.NewContext(ctx)
 	m := browserPage{t: t, ctx: awsTab}
 	m.do("open the console as in AWS", chromedp.Navigate(inAWS+"/console"), chromedp.WaitVisible(chromedp.CSS(`#signin-button`)))
+	m.signedOut("on opening the console in AWS")
 	m.do("Sign in with managed login", chromedp.Click(chromedp.CSS(`#signin-button`)), chromedp.WaitVisible(chromedp.CSS(`table.users`)))
 	if where := get(m, "read the address", chromedp.Location()); where != inAWS+"/console#/users" {
 		t.Errorf("after managed login the address is %s", where)
@@ -380,6 +575,7 @@ func TestConsoleInABrowser(t *testing.T) {
 
 	// Sign out ends the session: the console asks to sign in again.
 	p.do("sign out", chromedp.Click(chromedp.CSS(`#signout`)), chromedp.WaitVisible(chromedp.CSS(`#token-signin`)))
+	p.signedOut("after signing out")
 	stored := get(p, "read the session", chromedp.Evaluate[string](`JSON.stringify(sessionStorage)`))
 	if strings.Contains(stored, token) {
 		t.Errorf("the token is still stored after sign-out: %s", stored)

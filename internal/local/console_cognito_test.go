@@ -1,6 +1,7 @@
 package local_test
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -9,8 +10,12 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"strings"
 	"sync"
 	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
 
 	"github.com/opsos/onboarding/internal/console"
 )
@@ -30,6 +35,10 @@ type fakeManagedLogin struct {
 	mu                   sync.Mutex
 	challenge, code      string
 	exchanged, loggedOut bool
+	tokenCalls           int
+	// refuse, when set, is the error the managed login sends the manager
+	// back with (and refuseText its error_description) instead of a code.
+	refuse, refuseText string
 }
 
 func newFakeManagedLogin(t *testing.T, clientID, idToken string) *fakeManagedLogin {
@@ -58,8 +67,12 @@ func (f *fakeManagedLogin) authorize(w http.ResponseWriter, r *http.Request) {
 	}
 	f.mu.Lock()
 	f.challenge, f.code = q.Get("code_challenge"), rand.Text()
-	code := f.code
+	code, refuse, refuseText := f.code, f.refuse, f.refuseText
 	f.mu.Unlock()
+	if refuse != "" {
+		http.Redirect(w, r, f.redirect+"?"+url.Values{"error": {refuse}, "error_description": {refuseText}, "state": {q.Get("state")}}.Encode(), http.StatusFound)
+		return
+	}
 	// The manager signs in on the managed login page; it sends them back.
 	http.Redirect(w, r, f.redirect+"?"+url.Values{"code": {code}, "state": {q.Get("state")}}.Encode(), http.StatusFound)
 }
@@ -73,6 +86,7 @@ func (f *fakeManagedLogin) token(w http.ResponseWriter, r *http.Request) {
 	r.ParseForm()
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.tokenCalls++
 	sum := sha256.Sum256([]byte(r.PostForm.Get("code_verifier")))
 	switch {
 	case r.PostForm.Get("grant_type") != "authorization_code", r.PostForm.Get("client_id") != f.clientID,
@@ -120,4 +134,76 @@ func consoleAsInAWS(t *testing.T, apiBase string, login *fakeManagedLogin) strin
 	t.Cleanup(srv.Close)
 	login.redirect = srv.URL + "/console"
 	return srv.URL
+}
+
+// TestConsoleCognitoCallbackTrustsOnlyItsOwnSignIn: the console's
+// address is its sign-in callback, so anyone can send a manager a link
+// to it with a code or an error of their choosing. The console reads
+// only the answer to the sign-in its own tab started (the state it
+// saved), never shows the link's error_description, and clears the
+// query from the address whatever it held.
+func TestConsoleCognitoCallbackTrustsOnlyItsOwnSignIn(t *testing.T) {
+	exe := chromium(t)
+	s, _, _ := startLogged(t, config(t, t.TempDir()))
+	defer stop(t, s)
+	login := newFakeManagedLogin(t, "console-client", token)
+	inAWS := consoleAsInAWS(t, "http://"+s.Addr(), login)
+
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], //nolint:gocritic // a copy of the defaults
+		chromedp.ExecPath(exe), chromedp.NoSandbox, chromedp.Flag("disable-gpu", true),
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true), chromedp.UserDataDir(t.TempDir()))
+	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	defer cancel()
+	ctx, cancel := chromedp.NewContext(actx)
+	defer cancel()
+	ctx, cancel = context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	p := browserPage{t: t, ctx: ctx}
+
+	const attacker = "Your account is locked: call +1 555 0100 at once"
+	landed := func(what string) string {
+		t.Helper()
+		p.do(what, chromedp.WaitVisible(chromedp.CSS(`#signin-button`)))
+		if where := get(p, "read the address", chromedp.Location()); where != inAWS+"/console#/users" {
+			t.Errorf("%s: the address is %s; want the query gone", what, where)
+		}
+		m := p.text("main")
+		if strings.Contains(m, attacker) || strings.Contains(m, "555") {
+			t.Errorf("%s: the page shows the link's text: %q", what, m)
+		}
+		return m
+	}
+
+	// Forged links, with no sign-in started in this tab and then with one.
+	forged := []url.Values{
+		{"error": {"access_denied"}, "error_description": {attacker}, "state": {"forged"}},
+		{"error": {"access_denied"}, "error_description": {attacker}},
+		{"code": {"forged-code"}, "state": {"forged"}},
+	}
+	for _, q := range forged {
+		p.do("open a forged link", chromedp.Navigate(inAWS+"/console?"+q.Encode()))
+		if m := landed("a forged link " + q.Encode()); !strings.Contains(m, "not started from this page") {
+			t.Errorf("a forged link %s: the page says %q", q.Encode(), m)
+		}
+	}
+	p.do("start a sign-in, then follow a forged link", chromedp.Navigate(inAWS+"/console"), chromedp.WaitVisible(chromedp.CSS(`#signin-button`)),
+		chromedp.Evaluate[chromedp.Void](`sessionStorage.setItem('opsos.console.pkce', JSON.stringify({verifier: 'v', state: 'mine', back: '#/roles'}))`),
+		chromedp.Navigate(inAWS+"/console?"+url.Values{"code": {"forged-code"}, "state": {"theirs"}}.Encode()))
+	landed("a forged code while a sign-in is under way")
+
+	// The managed login itself refuses: a fixed message for its error
+	// code, never its description.
+	login.mu.Lock()
+	login.refuse, login.refuseText = "access_denied", attacker
+	login.mu.Unlock()
+	p.do("sign in, refused", chromedp.Navigate(inAWS+"/console"), chromedp.WaitVisible(chromedp.CSS(`#signin-button`)),
+		chromedp.Click(chromedp.CSS(`#signin-button`)), chromedp.WaitVisible(chromedp.Search(`//main//p[contains(., "cancelled or refused")]`)))
+	landed("a refused sign-in")
+
+	login.mu.Lock()
+	defer login.mu.Unlock()
+	if login.tokenCalls != 0 || login.exchanged {
+		t.Errorf("the console asked the managed login for tokens %d times on forged or refused answers", login.tokenCalls)
+	}
 }

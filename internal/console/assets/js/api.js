@@ -3,8 +3,9 @@
 import { base, token, expired } from './auth.js';
 
 // api calls the API and answers {status, ok, body, etag}; a problem's
-// body is the problem document. A 401 ends the session.
-export async function api(method, path, { body, ifMatch, headers: extra } = {}) {
+// body is the problem document. A 401 ends the session, unless keepPage
+// says the page (a form being sent) tells the manager itself.
+export async function api(method, path, { body, ifMatch, headers: extra, keepPage } = {}) {
   const headers = { Accept: 'application/json', ...extra };
   const t = token();
   if (t) headers.Authorization = `Bearer ${t}`;
@@ -21,7 +22,7 @@ export async function api(method, path, { body, ifMatch, headers: extra } = {}) 
   if (text) {
     try { data = JSON.parse(text); } catch { data = { detail: text }; }
   }
-  if (r.status === 401) expired();
+  if (r.status === 401 && !keepPage) expired();
   return { status: r.status, ok: r.ok, body: data, etag: r.headers.get('ETag') };
 }
 

@@ -8,15 +8,31 @@ import { rolesPage, roleFormPage } from './roles.js';
 
 const main = document.getElementById('main');
 
+// Each page draws into a view of main; the pages' data arrive in any
+// order.
 const routes = [
-  [/^\/users$/, (q) => usersPage(main, q)],
-  [/^\/users\/new$/, () => createUserPage(main)],
-  [/^\/users\/([^/]+)\/edit$/, (q, id) => editUserPage(main, id)],
-  [/^\/users\/([^/]+)$/, (q, id) => userPage(main, id)],
-  [/^\/roles$/, () => rolesPage(main)],
-  [/^\/roles\/new$/, () => roleFormPage(main, null)],
-  [/^\/roles\/([^/]+)$/, (q, id) => roleFormPage(main, id)],
+  [/^\/users$/, (view, q) => usersPage(view, q)],
+  [/^\/users\/new$/, (view) => createUserPage(view)],
+  [/^\/users\/([^/]+)\/edit$/, (view, q, id) => editUserPage(view, id)],
+  [/^\/users\/([^/]+)$/, (view, q, id) => userPage(view, id)],
+  [/^\/roles$/, (view) => rolesPage(view)],
+  [/^\/roles\/new$/, (view) => roleFormPage(view, null)],
+  [/^\/roles\/([^/]+)$/, (view, q, id) => roleFormPage(view, id)],
 ];
+
+let renders = 0;
+
+// viewFor is main for the render numbered n: once a newer render has
+// started (the address changed again, or the session did), what an older,
+// slower page draws is dropped, so it never covers the newer page.
+function viewFor(n) {
+  const current = () => n === renders;
+  return {
+    current,
+    replaceChildren(...nodes) { if (current()) main.replaceChildren(...nodes); },
+    setTitle(t) { if (current()) document.title = t; },
+  };
+}
 
 let signInMessage = '';
 
@@ -28,6 +44,7 @@ function chrome() {
 }
 
 async function render() {
+  const view = viewFor(++renders);
   chrome();
   if (!session()) {
     signInPage(main, signInMessage);
@@ -47,8 +64,9 @@ async function render() {
   }
   const [, ...params] = path.match(found[0]);
   try {
-    await found[1](q, ...params.map(decodeURIComponent));
+    await found[1](view, q, ...params.map(decodeURIComponent));
   } catch (e) {
+    if (!view.current()) return;
     const detail = e?.body?.detail || e?.message || `The server answered ${e?.status}.`;
     const notManager = e?.status === 403 && !path.includes('/', 1);
     main.replaceChildren(h('h1', { tabindex: '-1' }, notManager ? 'Only managers can use the console' : 'This page could not be shown'),
@@ -57,6 +75,7 @@ async function render() {
         ? h('p', null, 'Managing users needs an active account with the users.manage permission. Sign out, and sign in as a manager, or ask one.')
         : h('p', null, h('a', { href: '#/users' }, 'Back to Users')));
   }
+  if (!view.current()) return;
   showFlash();
   // Tell assistive technology a new page is shown.
   main.querySelector('h1')?.focus();

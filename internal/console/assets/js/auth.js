@@ -32,8 +32,78 @@ export function expired() {
   onChange('Your session has ended: sign in again.');
 }
 
+// Drafts: what the manager changed in a form, kept in this tab while
+// they sign in again, under the page's address, and put back when the
+// page is drawn. Only the controls changed from what the page drew are
+// kept, so a fresh copy of what is saved shows under the changes. A form
+// that edits a saved copy names its version in data-version.
+const DRAFT = 'opsos.console.draft:';
+
+function draftControls(form) {
+  return [...form.elements].filter((el) => el.matches('input, select, textarea') && el.type !== 'password');
+}
+
+function changed(el) {
+  if (el.type === 'checkbox' || el.type === 'radio') return el.checked !== el.defaultChecked;
+  if (el.tagName === 'SELECT') return [...el.options].some((o) => o.selected !== o.defaultSelected);
+  return el.value !== el.defaultValue;
+}
+
+function saveDraft(form) {
+  const fields = draftControls(form).map((el, i) => ({ i, k: el.name || el.id, v: el.value, c: el.checked, changed: changed(el) }))
+    .filter((f) => f.changed);
+  sessionStorage.setItem(DRAFT + location.hash, JSON.stringify({ form: form.id, version: form.dataset.version, fields }));
+}
+
+function forgetDrafts() {
+  for (const k of Object.keys(sessionStorage)) if (k.startsWith(DRAFT)) sessionStorage.removeItem(k);
+}
+
+// restoreDraft puts back into form what was changed in it on this page
+// before signing in again, and says so; it answers whether it did.
+export function restoreDraft(form) {
+  const key = DRAFT + location.hash;
+  let draft = null;
+  try { draft = JSON.parse(sessionStorage.getItem(key) || 'null'); } catch { /* none */ }
+  if (!draft || draft.form !== form.id || !form.isConnected) return false;
+  sessionStorage.removeItem(key);
+  const els = draftControls(form);
+  for (const f of draft.fields) {
+    const el = els[f.i];
+    if (!el || (el.name || el.id) !== f.k) continue;
+    if (el.type === 'checkbox' || el.type === 'radio') el.checked = f.c;
+    else el.value = f.v;
+    el.dispatchEvent(new Event('change', { bubbles: true }));
+  }
+  const since = draft.version !== form.dataset.version;
+  form.prepend(h('p', { class: 'notice draft-restored', role: 'status', id: 'draft-restored' }, since
+    ? 'Someone else saved this since you started: the form shows what is saved now, with your changes back on top. Check it, then save.'
+    : 'What you typed before signing in again is back in the form: check it, then save.'));
+  return true;
+}
+
+// sessionEnded tells, next to form's buttons, that the API refused the
+// session when the form was sent: nothing was saved, and what was typed
+// stays. "Sign in again" keeps the form's values for after the sign-in.
+export function sessionEnded(form) {
+  form.querySelectorAll('.session-ended').forEach((e) => e.remove());
+  const again = h('button', { type: 'button', class: 'primary', id: 'sign-in-again' }, 'Sign in again');
+  again.addEventListener('click', () => {
+    saveDraft(form);
+    sessionStorage.removeItem(SESSION);
+    onChange('Your session had ended. Sign in again: what you typed will be back in the form.');
+  });
+  const box = h('div', { class: 'alert session-ended', role: 'alert', tabindex: '-1', id: 'session-ended' },
+    h('p', null, h('strong', null, 'Your session has ended, so nothing was saved.'), ' What you typed is still in the form.'),
+    h('div', { class: 'actions' }, again));
+  const actions = [...form.children].filter((c) => c.classList.contains('actions')).pop();
+  form.insertBefore(box, actions || null);
+  box.focus();
+}
+
 export function signOut() {
   sessionStorage.removeItem(SESSION);
+  forgetDrafts();
   if (config.signIn === 'cognito') {
     const u = new URL(`${config.cognitoDomain}/logout`);
     u.search = new URLSearchParams({ client_id: config.clientId, logout_uri: consoleURL() });
@@ -56,13 +126,18 @@ export async function init(cfg, changed) {
   onChange = changed;
   if (cfg.signIn !== 'cognito') return;
   const params = new URLSearchParams(location.search);
-  if (!params.has('code') && !params.has('error')) return;
+  if (!params.has('code') && !params.has('error') && !params.has('state')) return;
   const saved = JSON.parse(sessionStorage.getItem(PKCE) || 'null');
   sessionStorage.removeItem(PKCE);
-  // The code leaves the address bar (and history) at once.
-  history.replaceState(null, '', location.pathname + (saved?.back || '#/users'));
-  if (params.has('error')) throw new Error(`Sign-in was refused: ${params.get('error_description') || params.get('error')}.`);
-  if (!saved || saved.state !== params.get('state')) throw new Error('That sign-in was not started from this page: sign in again.');
+  // Only an answer to the sign-in this tab started is read: anyone can
+  // send a manager a link to /console?error=…, but not with our state.
+  const ours = !!saved && !!params.get('state') && saved.state === params.get('state');
+  // The code or error leaves the address bar (and history) at once, whatever it was.
+  history.replaceState(null, '', location.pathname + (ours && saved.back ? saved.back : '#/users'));
+  if (!ours) throw new Error('That sign-in was not started from this page: sign in again.');
+  // The address's error_description is never shown: it is whatever the link says.
+  if (params.has('error')) throw new Error((Object.hasOwn(oauthErrors, params.get('error')) && oauthErrors[params.get('error')]) || 'Sign-in did not complete: sign in again.');
+  if (!params.get('code')) throw new Error('Sign-in did not complete: sign in again.');
   const r = await fetch(`${cfg.cognitoDomain}/oauth2/token`, {
     method: 'POST',
     headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
@@ -73,6 +148,18 @@ export async function init(cfg, changed) {
   const claims = jwtClaims(j.id_token);
   save({ token: j.id_token, who: claims.email || 'signed in', expires: claims.exp ? claims.exp * 1000 : 0 });
 }
+
+// oauthErrors are what the console says for the authorization
+// endpoint's error codes (RFC 6749 §4.1.2.1).
+const oauthErrors = {
+  access_denied: 'Sign-in was cancelled or refused: sign in again, or ask an administrator for access.',
+  temporarily_unavailable: 'The sign-in service is busy: try again in a minute.',
+  server_error: 'The sign-in service had a problem: try again in a minute.',
+  invalid_request: 'Sign-in could not start: the console is not set up for it. Tell an administrator.',
+  unauthorized_client: 'Sign-in could not start: the console is not set up for it. Tell an administrator.',
+  unsupported_response_type: 'Sign-in could not start: the console is not set up for it. Tell an administrator.',
+  invalid_scope: 'Sign-in could not start: the console is not set up for it. Tell an administrator.',
+};
 
 function jwtClaims(jwt) {
   try {
@@ -101,18 +188,24 @@ async function startManagedLogin() {
 // signInPage draws the sign-in into main.
 export function signInPage(main, message) {
   document.title = 'Sign in · OpsOS';
-  const note = message ? h('p', { class: 'notice', role: 'status' }, message) : null;
+  // replaceChildren writes null as the text "null": no message, no node.
+  const notes = message ? [h('p', { class: 'notice', role: 'status' }, message)] : [];
   if (config.signIn === 'cognito') {
-    main.replaceChildren(h('h1', { tabindex: '-1' }, 'Sign in to OpsOS'), note,
+    main.replaceChildren(h('h1', { tabindex: '-1' }, 'Sign in to OpsOS'), ...notes,
       h('p', null, 'Managers sign in with their OpsOS account to manage users.'),
       h('button', { type: 'button', class: 'primary', id: 'signin-button', onclick: startManagedLogin }, 'Sign in'));
     return;
   }
-  main.replaceChildren(h('h1', { tabindex: '-1' }, 'Sign in to OpsOS'), note, localForms());
+  main.replaceChildren(h('h1', { tabindex: '-1' }, 'Sign in to OpsOS'), ...notes, localForms());
 }
 
 async function post(path, body) {
-  const r = await fetch(base + path, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+  let r;
+  try {
+    r = await fetch(base + path, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body), cache: 'no-store', credentials: 'omit' });
+  } catch (e) {
+    return { status: 0, body: { message: `The API could not be reached (${e.message}): check the connection, then try again.` } };
+  }
   return { status: r.status, body: await r.json().catch(() => ({})) };
 }
 
@@ -164,8 +257,17 @@ function localForms() {
     ev.preventDefault();
     clearErrors(admin);
     const value = tok.control.value.trim();
-      const r = await fetch(`${base}/roles`, { headers: { Authorization: `Bearer ${value}` } });
+    // The token signs in only once the API has answered a request with it.
+    let r;
+    try {
+      r = await fetch(`${base}/roles`, { headers: { Authorization: `Bearer ${value}` }, cache: 'no-store', credentials: 'omit' });
+    } catch (e) {
+      fail(alert3, `The API could not be reached (${e.message}): check that make run is still running, then try again.`);
+      return;
+    }
     if (r.status === 401) { fail(alert3, 'That token is not accepted: copy it again from make run’s output.'); return; }
+    if (r.status === 403) { fail(alert3, 'That token may not manage users: sign in with the administrator’s token or a manager’s account.'); return; }
+    if (!r.ok) { fail(alert3, `The API answered ${r.status}, so the token could not be checked: try again.`); return; }
     save({ token: value, who: 'the administrator (token)', expires: 0 });
   });
   return h('div', null, signin, challenge, admin);

@@ -47,6 +47,7 @@ export function field({ name, label, type = 'text', value = '', options = [], hi
 
 // clearErrors empties every error shown in form.
 export function clearErrors(form) {
+  form.querySelectorAll('.session-ended, .draft-restored').forEach((e) => e.remove());
   form.querySelectorAll('.error').forEach((e) => { e.textContent = ''; });
   form.querySelectorAll('[aria-invalid]').forEach((e) => e.removeAttribute('aria-invalid'));
   const alert = form.querySelector('.alert');

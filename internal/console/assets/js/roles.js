@@ -2,9 +2,10 @@
 // and edit roles.
 import { api, apiPath, catalogue, forgetRoles } from './api.js';
 import { h, field, showProblem, clearErrors, flash } from './dom.js';
+import { restoreDraft, sessionEnded } from './auth.js';
 
 export async function rolesPage(main) {
-  document.title = 'Roles and Permissions · OpsOS';
+  main.setTitle('Roles and Permissions · OpsOS');
   forgetRoles();
   const cat = await catalogue();
   main.replaceChildren(
@@ -34,7 +35,7 @@ export async function roleFormPage(main, id) {
     role = r.body;
   }
   const title = id ? `Edit role ${role.name}` : 'Create role';
-  document.title = `${title} · OpsOS`;
+  main.setTitle(`${title} · OpsOS`);
   const name = field({ name: 'name', label: 'Name', value: role.name, required: true, autocomplete: 'off' });
   const description = field({ name: 'description', label: 'Description', value: role.description, autocomplete: 'off' });
   const boxes = cat.permissions.map((p) => {
@@ -47,8 +48,14 @@ export async function roleFormPage(main, id) {
   const alert = h('div', { class: 'alert', tabindex: '-1' });
   const button = h('button', { type: 'submit', class: 'primary', id: 'save-role' }, id ? 'Save' : 'Create role');
   const del = id ? h('button', { type: 'button', id: 'delete-role' }, 'Delete role') : null;
-  const form = h('form', { class: 'card', id: 'role-form', novalidate: true }, alert, name.wrap, description.wrap, perms,
-    h('div', { class: 'actions' }, button, h('a', { class: 'button', href: '#/roles' }, 'Cancel'), del));
+  // Deleting asks first, on the page: the role's name, and that it is final.
+  const confirmDelete = id ? h('button', { type: 'button', class: 'primary', id: 'confirm-delete-role' }, `Delete ${role.name}`) : null;
+  const keep = id ? h('button', { type: 'button', id: 'keep-role' }, 'Keep it') : null;
+  const confirmBox = id ? h('div', { class: 'confirm', id: 'confirm-delete', role: 'group', 'aria-labelledby': 'confirm-delete-q', tabindex: '-1', hidden: true },
+    h('p', { id: 'confirm-delete-q' }, h('strong', null, `Delete the role ${role.name}?`), ' This cannot be undone.'),
+    h('div', { class: 'actions' }, confirmDelete, keep)) : null;
+  const form = h('form', { class: 'card', id: 'role-form', novalidate: true, 'data-version': id ? role.version : null }, alert, name.wrap, description.wrap, perms,
+    h('div', { class: 'actions' }, button, h('a', { class: 'button', href: '#/roles' }, 'Cancel'), del), confirmBox);
   const values = () => ({
     name: name.control.value, description: description.control.value,
     permissions: [...perms.querySelectorAll('input:checked')].map((c) => c.value),
@@ -58,9 +65,13 @@ export async function roleFormPage(main, id) {
     clearErrors(form);
     button.disabled = true;
     const r = id
-      ? await api('PATCH', apiPath('/roles/', id), { body: values(), ifMatch: role.version })
-      : await api('POST', '/roles', { body: values() });
+      ? await api('PATCH', apiPath('/roles/', id), { body: values(), ifMatch: role.version, keepPage: true })
+      : await api('POST', '/roles', { body: values(), keepPage: true });
     button.disabled = false;
+    if (r.status === 401) {
+      sessionEnded(form);
+      return;
+    }
     if (r.status === 412) {
       r.body = { ...r.body, detail: 'Someone else changed this role while you were editing; nothing was saved. Open the role again to see their change.' };
     }
@@ -73,9 +84,22 @@ export async function roleFormPage(main, id) {
     flash(`${id ? 'Saved' : 'Created'} the role ${r.body.name}.${warn ? ` ${warn}` : ''}`);
     location.hash = '#/roles';
   });
-  del?.addEventListener('click', async () => {
+  del?.addEventListener('click', () => {
+    confirmBox.hidden = false;
+    confirmBox.focus();
+  });
+  keep?.addEventListener('click', () => {
+    confirmBox.hidden = true;
+    del.focus();
+  });
+  confirmDelete?.addEventListener('click', async () => {
     clearErrors(form);
-    const r = await api('DELETE', apiPath('/roles/', id), { ifMatch: role.version });
+    confirmBox.hidden = true;
+    const r = await api('DELETE', apiPath('/roles/', id), { ifMatch: role.version, keepPage: true });
+    if (r.status === 401) {
+      sessionEnded(form);
+      return;
+    }
     if (!r.ok) {
       showProblem(form, r);
       return;
@@ -85,4 +109,5 @@ export async function roleFormPage(main, id) {
     location.hash = '#/roles';
   });
   main.replaceChildren(h('p', null, h('a', { href: '#/roles' }, '← Roles and Permissions')), h('h1', { tabindex: '-1' }, title), form);
+  restoreDraft(form);
 }

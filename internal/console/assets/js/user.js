@@ -4,6 +4,7 @@
 import { api, apiPath, catalogue, effective } from './api.js';
 import { h, field, showProblem, clearErrors, badge, fullName, when, flash, showFlash, statusLabels } from './dom.js';
 import { userFields, roleName } from './users.js';
+import { restoreDraft, sessionEnded } from './auth.js';
 
 const yesNo = (b) => (b ? 'Yes' : 'No');
 
@@ -45,7 +46,7 @@ export async function userPage(main, id) {
   const [res, hist] = await Promise.all([api('GET', apiPath('/users/', id)), api('GET', apiPath('/users/', id, '/history?limit=100'))]);
   if (!res.ok) throw res;
   const u = res.body;
-  document.title = `${fullName(u)} · Users · OpsOS`;
+  main.setTitle(`${fullName(u)} · Users · OpsOS`);
 
   const diagnosis = h('div', { id: 'diagnosis', role: 'status', 'aria-live': 'polite' });
   const why = h('button', { type: 'button', id: 'why-button' }, 'Why can’t they log in?');
@@ -106,7 +107,7 @@ export async function editUserPage(main, id) {
   const res = await api('GET', apiPath('/users/', id));
   if (!res.ok) throw res;
   let base = res.body; // the copy this edit started from
-  document.title = `Edit ${fullName(base)} · Users · OpsOS`;
+  main.setTitle(`Edit ${fullName(base)} · Users · OpsOS`);
 
   const f = userFields(cat, base, { creating: false });
   const hold = field({ name: 'holdInvite', label: 'Hold Invite (Introduction Mode)', type: 'select', value: base.holdInvite ? 'yes' : 'no',
@@ -145,7 +146,7 @@ export async function editUserPage(main, id) {
   const alert = h('div', { class: 'alert', tabindex: '-1' });
   const stale = h('div', { id: 'stale' });
   const button = h('button', { type: 'submit', class: 'primary', id: 'save-button' }, 'Save');
-  const form = h('form', { class: 'card', id: 'edit-user-form', novalidate: true }, alert, stale,
+  const form = h('form', { class: 'card', id: 'edit-user-form', novalidate: true, 'data-version': base.version }, alert, stale,
     h('h2', null, 'Details'), ...f.nodes,
     h('h2', null, 'Onboarding'), hold.wrap,
     h('h2', null, 'Permission adjustments'),
@@ -181,8 +182,12 @@ export async function editUserPage(main, id) {
       return;
     }
     button.disabled = true;
-    const r = await api('PATCH', apiPath('/users/', id), { body, ifMatch: base.version });
+    const r = await api('PATCH', apiPath('/users/', id), { body, ifMatch: base.version, keepPage: true });
     button.disabled = false;
+    if (r.status === 401) {
+      sessionEnded(form);
+      return;
+    }
     if (r.status === 412) {
       await offerFresh(id, body);
       return;
@@ -202,7 +207,8 @@ export async function editUserPage(main, id) {
   // what is now saved beside what they typed (which stays in the form),
   // and lets them take the fresh copy or save theirs over it.
   async function offerFresh(userID, mine) {
-    const r = await api('GET', apiPath('/users/', userID));
+    const r = await api('GET', apiPath('/users/', userID), { keepPage: true });
+    if (r.status === 401) { sessionEnded(form); return; }
     if (!r.ok) { showProblem(form, r); return; }
     const fresh = r.body;
     // What they changed and what you changed, side by side.
@@ -215,6 +221,7 @@ export async function editUserPage(main, id) {
     const keep = h('button', { type: 'button', id: 'keep-mine' }, 'Save my changes over it');
     use.addEventListener('click', () => {
       base = fresh;
+      form.dataset.version = fresh.version;
       f.set({ ...fresh, phone: fresh.phone || '', jobTitle: fresh.jobTitle || '' });
       hold.control.value = fresh.holdInvite ? 'yes' : 'no';
       for (const [name, s] of Object.entries(adjust)) {
@@ -226,6 +233,7 @@ export async function editUserPage(main, id) {
     });
     keep.addEventListener('click', () => {
       base = fresh;
+      form.dataset.version = fresh.version;
       stale.replaceChildren();
       form.requestSubmit();
     });
@@ -240,4 +248,5 @@ export async function editUserPage(main, id) {
   main.replaceChildren(
     h('p', null, h('a', { href: `#/users/${encodeURIComponent(id)}` }, `← ${fullName(base)}`)),
     h('h1', { tabindex: '-1' }, `Edit ${fullName(base)}`, ' ', badge(base.status)), form);
+  restoreDraft(form);
 }

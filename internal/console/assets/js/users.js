@@ -1,5 +1,6 @@
 // Settings → Users: the list, and Create User (the help page's Step 1).
 import { api, catalogue } from './api.js';
+import { restoreDraft, sessionEnded } from './auth.js';
 import { h, field, showProblem, clearErrors, badge, fullName, statusLabels, flash } from './dom.js';
 
 export const plannerWorker = { value: 'planner-worker', label: 'Planner Worker (sees only their shifts)' };
@@ -14,7 +15,7 @@ export function roleName(cat, id) {
 }
 
 export async function usersPage(main, q) {
-  document.title = 'Users · OpsOS';
+  main.setTitle('Users · OpsOS');
   const cat = await catalogue();
   const params = new URLSearchParams();
   for (const k of ['status', 'role', 'type', 'q', 'cursor', 'limit']) if (q.get(k)) params.set(k, q.get(k));
@@ -126,7 +127,7 @@ function randomKey() {
 }
 
 export async function createUserPage(main) {
-  document.title = 'Create User · OpsOS';
+  main.setTitle('Create User · OpsOS');
   const cat = await catalogue();
   const f = userFields(cat, {}, { creating: true });
   const hold = field({ name: 'holdInvite', label: 'Hold Invite (Introduction Mode)', type: 'checkbox', value: true,
@@ -135,6 +136,8 @@ export async function createUserPage(main) {
   const button = h('button', { type: 'submit', class: 'primary', id: 'create-button' }, 'Create User');
   const form = h('form', { class: 'card', id: 'create-user-form', novalidate: true }, alert, ...f.nodes, hold.wrap, h('div', { class: 'actions' }, button,
     h('a', { class: 'button', href: '#/users' }, 'Cancel')));
+  let key = '';
+  let keyFor = ''; // the JSON body key was made for
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     clearErrors(form);
@@ -144,9 +147,21 @@ export async function createUserPage(main) {
       delete body.externalPlannerAccess;
       delete body.externalPurchasingAccess;
     }
+    // One key while the body is the same: a retry after a lost answer
+    // is the same create (the API answers the user it made), while a
+    // corrected form is a new one.
+    const json = JSON.stringify(body);
+    if (json !== keyFor) {
+      key = randomKey();
+      keyFor = json;
+    }
     button.disabled = true;
-    const res = await api('POST', '/users', { body, headers: { 'Idempotency-Key': randomKey() } });
+    const res = await api('POST', '/users', { body, headers: { 'Idempotency-Key': key }, keepPage: true });
     button.disabled = false;
+    if (res.status === 401) {
+      sessionEnded(form);
+      return;
+    }
     if (!res.ok) {
       showProblem(form, res);
       return;
@@ -160,4 +175,5 @@ export async function createUserPage(main) {
   main.replaceChildren(h('h1', { tabindex: '-1' }, 'Create User'),
     h('p', null, 'New users start in Introduction Mode: the account exists, but they cannot log in and are not told until you release access.'),
     form);
+  restoreDraft(form);
 }
