@@ -28,6 +28,22 @@ func chromium(t *testing.T) string {
 	return ""
 }
 
+// browser starts headless Chromium (exe, from chromium) for t and returns
+// a tab's context, bounded by limit; both close when t ends. extra adds
+// options, such as a window size.
+func browser(t *testing.T, exe string, limit time.Duration, extra ...chromedp.ExecAllocatorOption) context.Context {
+	t.Helper()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], //nolint:gocritic // a copy of the defaults
+		chromedp.ExecPath(exe), chromedp.NoSandbox, chromedp.Flag("disable-gpu", true),
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-quic", true), chromedp.UserDataDir(t.TempDir()))
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), append(opts, extra...)...)
+	ctx, cancelTab := chromedp.NewContext(actx)
+	ctx, cancel := context.WithTimeout(ctx, limit)
+	t.Cleanup(func() { cancel(); cancelTab(); cancelAlloc() })
+	return ctx
+}
+
 var loginLink = regexp.MustCompile(`https?://\S+/_local/login\S*`)
 
 // renderedPassword finds the temporary password in the rendered text of
@@ -115,16 +131,7 @@ func TestFirstLoginInABrowser(t *testing.T) {
 	id := call(t, s, "POST", "/users", token, `{"firstName":"Ana","lastName":"Silva","email":"ana@example.com","role":"planner","holdInvite":false}`).body["id"].(string)
 	waitFor(t, "the invitation", func() bool { return len(readMail(t, base).Messages) == 1 })
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], //nolint:gocritic // a copy of the defaults
-		chromedp.ExecPath(exe), chromedp.NoSandbox, chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-quic", true), chromedp.UserDataDir(t.TempDir()))
-	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancel()
-	ctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	ctx, cancel = context.WithTimeout(ctx, 60*time.Second)
-	defer cancel()
+	ctx := browser(t, exe, 60*time.Second)
 
 	// Read the invitation as the recipient sees it: the email's HTML body
 	// as the mailbox page renders it in its frame, not the JSON nor the

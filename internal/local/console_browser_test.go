@@ -159,17 +159,7 @@ func TestConsoleInABrowser(t *testing.T) {
 	defer stop(t, s)
 	base := "http://" + s.Addr()
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], //nolint:gocritic // a copy of the defaults
-		chromedp.ExecPath(exe), chromedp.NoSandbox, chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-quic", true), chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1100, 900))
-	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancel()
-	ctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	ctx, cancel = context.WithTimeout(ctx, 60*time.Second)
-	defer cancel()
+	ctx := browser(t, exe, 60*time.Second, chromedp.WindowSize(1100, 900))
 	p := browserPage{t: t, ctx: ctx, axe: axe, shots: os.Getenv("OPSOS_CONSOLE_SCREENSHOTS")}
 
 	// Sign in as the administrator, with the token make run prints.

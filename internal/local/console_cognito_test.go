@@ -1,7 +1,6 @@
 package local_test
 
 import (
-	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -149,16 +148,7 @@ func TestConsoleCognitoCallbackTrustsOnlyItsOwnSignIn(t *testing.T) {
 	login := newFakeManagedLogin(t, "console-client", token)
 	inAWS := consoleAsInAWS(t, "http://"+s.Addr(), login)
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], //nolint:gocritic // a copy of the defaults
-		chromedp.ExecPath(exe), chromedp.NoSandbox, chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.UserDataDir(t.TempDir()))
-	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancel()
-	ctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	ctx, cancel = context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
+	ctx := browser(t, exe, 30*time.Second)
 	p := browserPage{t: t, ctx: ctx}
 
 	const attacker = "Your account is locked: call +1 555 0100 at once"
