@@ -235,14 +235,12 @@ func buildRIE(dir string) (string, error) {
 // oneColdStart starts the emulator, sends the function's first event and
 // times it: the emulator starts the function's process on that event.
 func oneColdStart(ctx context.Context, rie, bin string, fn coldFunction, event func() ([]byte, error)) (time.Duration, error) {
-	addr, err := killrun.FreeAddr()
+	// Two different ports: the emulator's and its runtime API's.
+	addrs, err := killrun.FreeAddrs(2)
 	if err != nil {
 		return 0, err
 	}
-	api, err := killrun.FreeAddr()
-	if err != nil {
-		return 0, err
-	}
+	addr, api := addrs[0], addrs[1]
 	cmd := exec.CommandContext(ctx, rie, "--log-level", "error", "--runtime-interface-emulator-address", addr, "--runtime-api-address", api, bin)
 	cmd.Env = append(append(os.Environ(), "AWS_LAMBDA_FUNCTION_NAME=bench", "AWS_LAMBDA_FUNCTION_TIMEOUT=30"), fn.env...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}

@@ -40,12 +40,27 @@ func Build(ctx context.Context, dir string) (string, error) {
 // A killed server's successor takes the same address, so that the links
 // in the emails of both runs lead to one sign-in page.
 func FreeAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	addrs, err := FreeAddrs(1)
 	if err != nil {
 		return "", err
 	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
+	return addrs[0], nil
+}
+
+// FreeAddrs returns n loopback addresses with ports nobody listens on
+// now, all different: each is held until all are found, as one released
+// port can be handed out again at once.
+func FreeAddrs(n int) ([]string, error) {
+	var addrs []string
+	for range n {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		defer ln.Close()
+		addrs = append(addrs, ln.Addr().String())
+	}
+	return addrs, nil
 }
 
 // Server is one `opsos serve` process.

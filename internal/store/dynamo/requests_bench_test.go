@@ -292,6 +292,7 @@ func (e *env) invited(tb testing.TB, u user.User) user.User {
 // administrator in again, as their next request would, to see it.
 func (e *env) role(tb testing.TB) access.Role {
 	tb.Helper()
+	e.authorize(tb) // as a new request: the last call may have changed the roles
 	r, err := e.svc.CreateRole(e.ctx, e.actor, e.roleDraft())
 	if err != nil {
 		tb.Fatal(err)
