@@ -270,7 +270,7 @@ func (b *bench) dynamoRequests() (section, error) {
 		return section{}, err
 	}
 	reqs := section{title: "DynamoDB requests per use case", head: []string{"use case", "requests", "by operation"},
-		note: "Counted on the DynamoDB client, against DynamoDB Local (`go test -bench RequestsPerUseCase ./internal/store/dynamo/`)."}
+		note: "Counted on the DynamoDB client, against DynamoDB Local (`go test -bench RequestsPerUseCase ./internal/store/dynamo/`). Every request starts with Authorize (its own row: the manager and the roles in force); the other rows count what a use case adds to it, except RoleList, which is the whole `GET /roles` request."}
 	for _, l := range lines {
 		var ops []string
 		for unit, v := range l.metrics {
