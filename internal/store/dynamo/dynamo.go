@@ -226,10 +226,7 @@ func (s *Store) createConflicted(ctx context.Context, u user.User, email string,
 			return onboarding.ErrIdempotencyKeyUsed
 		}
 	}
-	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName: &s.table, Key: key(item.EmailPK(email), item.EmailSK), ConsistentRead: aws.Bool(true),
-	})
-	if err == nil && out.Item != nil {
+	if _, taken, err := getItem[item.Email](ctx, s, item.EmailPK(email), item.EmailSK); err == nil && taken {
 		return user.ErrEmailTaken
 	}
 	return fmt.Errorf("create user %s: %w: %w", u.ID, onboarding.ErrWriteConflict, cause)
@@ -347,19 +344,26 @@ func (s *Store) update(ctx context.Context, u user.User, expectedVersion int64, 
 	return nil
 }
 
-func (s *Store) getUserItem(ctx context.Context, id string) (item.User, error) {
-	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName: &s.table, Key: key(item.UserPK(id), item.ProfileSK), ConsistentRead: aws.Bool(true),
-	})
-	if err != nil {
-		return item.User{}, fmt.Errorf("get user %s: %w", id, err)
+// getItem reads the item at pk, sk, strongly consistent, into a T;
+// found is false when there is none.
+func getItem[T any](ctx context.Context, s *Store, pk, sk string) (it T, found bool, err error) {
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, Key: key(pk, sk), ConsistentRead: aws.Bool(true)})
+	if err != nil || out.Item == nil {
+		return it, false, err
 	}
-	if out.Item == nil {
-		return item.User{}, user.ErrNotFound
-	}
-	var it item.User
 	if err := attributevalue.UnmarshalMap(out.Item, &it); err != nil {
-		return item.User{}, fmt.Errorf("decode user %s: %w", id, err)
+		return it, false, fmt.Errorf("decode %s %s: %w", pk, sk, err)
+	}
+	return it, true, nil
+}
+
+func (s *Store) getUserItem(ctx context.Context, id string) (item.User, error) {
+	it, found, err := getItem[item.User](ctx, s, item.UserPK(id), item.ProfileSK)
+	switch {
+	case err != nil:
+		return item.User{}, fmt.Errorf("get user %s: %w", id, err)
+	case !found:
+		return item.User{}, user.ErrNotFound
 	}
 	return it, nil
 }
@@ -446,20 +450,11 @@ func (s *Store) ListUsers(ctx context.Context, q onboarding.ListQuery) (onboardi
 
 // listByEmail finds the one user an email can belong to through its guard.
 func (s *Store) listByEmail(ctx context.Context, q onboarding.ListQuery, after string) (onboarding.Page, error) {
-	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName: &s.table, Key: key(item.EmailPK(user.NormalizeEmail(q.Email)), item.EmailSK), ConsistentRead: aws.Bool(true),
-	})
+	guard, found, err := getItem[item.Email](ctx, s, item.EmailPK(user.NormalizeEmail(q.Email)), item.EmailSK)
 	if err != nil {
 		return onboarding.Page{}, fmt.Errorf("find email: %w", err)
 	}
-	var guard item.Email
-	if out.Item == nil {
-		return onboarding.Page{}, nil
-	}
-	if err := attributevalue.UnmarshalMap(out.Item, &guard); err != nil {
-		return onboarding.Page{}, fmt.Errorf("decode email guard: %w", err)
-	}
-	if guard.UserID <= after {
+	if !found || guard.UserID <= after {
 		return onboarding.Page{}, nil
 	}
 	it, err := s.getUserItem(ctx, guard.UserID)
@@ -546,21 +541,12 @@ func auditTrail[E any, I interface{ Domain() (E, error) }](ctx context.Context, 
 
 // Idempotency implements onboarding.Store.
 func (s *Store) Idempotency(ctx context.Context, k string, now time.Time) (onboarding.Idempotency, bool, error) {
-	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName: &s.table, Key: key(item.IdempotencyPK(k), item.IdempotencySK), ConsistentRead: aws.Bool(true),
-	})
+	it, found, err := getItem[item.Idempotency](ctx, s, item.IdempotencyPK(k), item.IdempotencySK)
 	if err != nil {
 		return onboarding.Idempotency{}, false, fmt.Errorf("get idempotency record: %w", err)
 	}
-	if out.Item == nil {
-		return onboarding.Idempotency{}, false, nil
-	}
-	var it item.Idempotency
-	if err := attributevalue.UnmarshalMap(out.Item, &it); err != nil {
-		return onboarding.Idempotency{}, false, fmt.Errorf("decode idempotency record: %w", err)
-	}
 	// TTL deletes within days, not at once: an expired record is absent.
-	if now.Unix() >= it.ExpiresAt {
+	if !found || now.Unix() >= it.ExpiresAt {
 		return onboarding.Idempotency{}, false, nil
 	}
 	rec, err := it.Domain()

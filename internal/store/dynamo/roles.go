@@ -94,18 +94,12 @@ func (s *Store) GetRole(ctx context.Context, id string) (access.Role, error) {
 }
 
 func (s *Store) getRoleItem(ctx context.Context, id string) (item.Role, error) {
-	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName: &s.table, Key: key(item.RolesPK, item.RoleSK(id)), ConsistentRead: aws.Bool(true),
-	})
-	if err != nil {
+	it, found, err := getItem[item.Role](ctx, s, item.RolesPK, item.RoleSK(id))
+	switch {
+	case err != nil:
 		return item.Role{}, fmt.Errorf("get role %s: %w", id, err)
-	}
-	if out.Item == nil {
+	case !found:
 		return item.Role{}, access.ErrRoleNotFound
-	}
-	var it item.Role
-	if err := attributevalue.UnmarshalMap(out.Item, &it); err != nil {
-		return item.Role{}, fmt.Errorf("decode role %s: %w", id, err)
 	}
 	return it, nil
 }
@@ -153,10 +147,7 @@ func (s *Store) createRoleConflicted(ctx context.Context, r access.Role, cause e
 	if _, err := s.getRoleItem(ctx, r.ID); err == nil {
 		return access.ErrRoleExists
 	}
-	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName: &s.table, Key: key(item.RoleNamePK(r.Name), item.RoleNameSK), ConsistentRead: aws.Bool(true),
-	})
-	if err == nil && out.Item != nil {
+	if _, taken, err := getItem[item.RoleName](ctx, s, item.RoleNamePK(r.Name), item.RoleNameSK); err == nil && taken {
 		return access.ErrRoleNameTaken
 	}
 	return fmt.Errorf("create role %s: %w: %w", r.ID, onboarding.ErrRoleWriteConflict, cause)
