@@ -372,6 +372,18 @@ func TestConsoleInABrowser(t *testing.T) {
 		t.Errorf("releasing says %q", f)
 	}
 	waitFor(t, "the invitation", func() bool { return len(readMail(t, base).Messages) == 1 })
+	waitFor(t, "Priya invited", func() bool { return call(t, s, "GET", "/users/"+id, token, "").body["status"] == "invited" })
+
+	// The help page's worry, "they didn't get the email": Resend invite on
+	// the user's page sends a new temporary password, and only the newest
+	// email's works.
+	p.do("open Priya, invited", chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(`#resend-button`)),
+		chromedp.Click(chromedp.CSS(`#resend-button`)))
+	waitFor(t, "the resend's note", func() bool { return strings.Contains(p.text("#flash"), "new temporary password") })
+	if f := p.text("#flash"); !strings.Contains(f, "priya.shah@example.com") {
+		t.Errorf("resending says %q", f)
+	}
+	waitFor(t, "the second invitation", func() bool { return len(readMail(t, base).Messages) == 2 })
 
 	// The new user: the mailbox, the temporary password, a password of their own.
 	// The email as she reads it: its HTML body as the mailbox renders it,
